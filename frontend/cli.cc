@@ -1,0 +1,197 @@
+#include "frontend/cli.h"
+
+#include <algorithm>
+#include <ostream>
+#include <vector>
+
+#include "io/diag.h"
+#include "io/spell.h"
+#include "io/version.h"
+
+namespace batchai::frontend {
+namespace {
+
+constexpr args::Option kGlobalOptions[] = {
+    {"output", 'o', "FORMAT", "output format: json (default), table or tsv"},
+    {"help", 'h', "", "show help for this command and exit"},
+};
+
+constexpr args::Option kTopOptions[] = {
+    {"version", 0, "", "print version, git revision and build features, then exit"},
+    {"help", 'h', "", "show this help and exit"},
+};
+
+std::string join(std::span<const std::string> words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
+  return s;
+}
+
+bool is_group(std::string_view path) {
+  for (const Command* c : commands()) {
+    if (c->path.size() > path.size() && c->path.starts_with(path) && c->path[path.size()] == ' ') return true;
+  }
+  return false;
+}
+
+const Command* find_command(std::string_view path) {
+  for (const Command* c : commands()) {
+    if (c->path == path) return c;
+  }
+  return nullptr;
+}
+
+std::string_view group_summary(std::string_view path) {
+  for (const Group& g : groups()) {
+    if (g.path == path) return g.summary;
+  }
+  return "";
+}
+
+// The words one level below `prefix` ("" for the top): subgroups and commands.
+std::vector<std::pair<std::string, std::string_view>> children(std::string_view prefix) {
+  std::vector<std::pair<std::string, std::string_view>> out;
+  for (const Command* c : commands()) {
+    std::string_view p = c->path;
+    if (!prefix.empty()) {
+      if (!p.starts_with(prefix) || p.size() <= prefix.size() || p[prefix.size()] != ' ') continue;
+      p.remove_prefix(prefix.size() + 1);
+    }
+    std::string word(p.substr(0, p.find(' ')));
+    if (std::any_of(out.begin(), out.end(), [&](auto& e) { return e.first == word; })) continue;
+    std::string full = prefix.empty() ? word : std::string(prefix) + " " + word;
+    out.emplace_back(word, find_command(full) ? find_command(full)->summary : group_summary(full));
+  }
+  return out;
+}
+
+std::string group_help(std::string_view path) {
+  std::string name = path.empty() ? "batchai" : "batchai " + std::string(path);
+  std::string out = "usage: " + name + " <command> [options]\n\n";
+  out += path.empty() ? "Batch AI job.json workflows on Slurm clusters." : std::string(group_summary(path));
+  out += "\n\ncommands:\n";
+  auto kids = children(path);
+  std::size_t width = 0;
+  for (auto& [word, _] : kids) width = std::max(width, word.size());
+  for (auto& [word, summary] : kids) {
+    std::string left = word;
+    left.resize(width, ' ');
+    out += "  " + left + "  " + std::string(summary) + "\n";
+  }
+  if (path.empty()) {
+    out += "\noptions:\n  --version   print version, git revision and build features\n"
+           "  -h, --help  show help; every command and group also takes --help\n";
+  }
+  out += "\nRun '" + name + " <command> --help' for a command's options.\n";
+  return out;
+}
+
+std::vector<args::Option> command_options(const Command& c) {
+  std::vector<args::Option> all(c.options.begin(), c.options.end());
+  all.insert(all.end(), std::begin(kGlobalOptions), std::end(kGlobalOptions));
+  return all;
+}
+
+std::string command_help(const Command& c) {
+  std::string usage = "batchai " + std::string(c.path);
+  for (const auto& p : c.positionals) usage += p.required ? " " + std::string(p.name) : " [" + std::string(p.name) + "]";
+  usage += " [options]";
+  return args::help(usage, c.summary, command_options(c), c.positionals);
+}
+
+void print_version(std::ostream& out) {
+  using namespace build;
+  out << "batchai " << kVersion << " (" << kGitRevision << ")\n"
+      << "features: cuda=" << (kCuda ? kCudaVersion : "no") << " nccl=" << (kNccl ? "yes" : "no")
+      << " mpi=" << kMpiVersion << " libslurm=" << kSlurmVersion << "\n";
+}
+
+Error unknown_command(std::string_view prefix, std::string_view word) {
+  std::vector<std::string> names;
+  for (auto& [w, _] : children(prefix)) names.push_back(w);
+  std::vector<std::string_view> views(names.begin(), names.end());
+  std::string where = prefix.empty() ? "batchai" : "batchai " + std::string(prefix);
+  std::string message = "'" + std::string(word) + "' is not a command of '" + where + "'";
+  if (auto near = closest_match(word, views)) message += " (did you mean '" + *near + "'?)";
+  return Error{message + "; see '" + where + " --help'"};
+}
+
+Result<OutputFormat> output_format(const args::Parsed& parsed) {
+  auto f = parsed.get("output");
+  if (!f || *f == "json") return OutputFormat::json;
+  if (*f == "table") return OutputFormat::table;
+  if (*f == "tsv") return OutputFormat::tsv;
+  return Error{"--output: expected json, table or tsv, got '" + *f + "'"};
+}
+
+}  // namespace
+
+std::span<const args::Option> global_options() { return kGlobalOptions; }
+
+int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out) {
+  // The command is the longest run of leading words that names a group or a
+  // command; everything after it is options and arguments.
+  std::size_t n = 0;
+  std::string path;
+  while (n < argv.size() && !argv[n].starts_with("-")) {
+    std::string next = path.empty() ? argv[n] : path + " " + argv[n];
+    if (!find_command(next) && !is_group(next)) break;
+    path = next;
+    ++n;
+    if (find_command(path)) break;
+  }
+  std::span<const std::string> rest = argv.subspan(n);
+
+  const Command* command = find_command(path);
+  if (!command) {
+    // A group (or the top): only --help, --version or a subcommand may follow.
+    if (!rest.empty() && !rest[0].starts_with("-")) {
+      diag::error(unknown_command(path, rest[0]).message);
+      return 2;
+    }
+    auto parsed = args::parse(rest, path.empty() ? std::span<const args::Option>(kTopOptions)
+                                                 : std::span<const args::Option>(kGlobalOptions), {});
+    if (!parsed) {
+      diag::error(parsed.error().message + "; see '" + join(argv.first(n)) + " --help'");
+      return 2;
+    }
+    if (parsed->has("version")) {
+      print_version(help_out);
+      return 0;
+    }
+    help_out << group_help(path);
+    return parsed->has("help") ? 0 : 2;
+  }
+
+  auto options = command_options(*command);
+  auto parsed = args::parse(rest, options, command->positionals);
+  if (parsed && parsed->has("help")) {
+    help_out << command_help(*command);
+    return 0;
+  }
+  // --help wins even over other mistakes on the same line.
+  if (!parsed) {
+    for (const auto& a : rest) {
+      if (a == "--help" || a == "-h") {
+        help_out << command_help(*command);
+        return 0;
+      }
+    }
+    diag::error("batchai " + std::string(command->path) + ": " + parsed.error().message);
+    return 2;
+  }
+  auto format = output_format(*parsed);
+  if (!format) {
+    diag::error(format.error().message);
+    return 2;
+  }
+  ctx.format = *format;
+  auto status = command->run(ctx, *parsed);
+  if (!status) {
+    diag::error(status.error().message);
+    return 1;
+  }
+  return *status;
+}
+
+}  // namespace batchai::frontend

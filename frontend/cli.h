@@ -1,0 +1,64 @@
+// The batchai command tree. Every command is one row: its path ("slurm
+// submit"), a one-line summary, its option table and its handler. Dispatch,
+// "did you mean", and every --help page are generated from these rows, so
+// adding a command is one new file plus one row in commands/commands.cc.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/args.h"
+#include "io/result.h"
+#include "slurm/client.h"
+
+namespace batchai::frontend {
+
+enum class OutputFormat { json, table, tsv };
+
+// What a command may touch. main() wires the real things; tests wire fakes.
+struct Context {
+  // Connects to Slurm on first use, so commands that do not need it (help,
+  // validate) work on machines without a Slurm configuration.
+  std::function<Result<slurm::Client*>()> slurm;
+  std::ostream* out = nullptr;
+  OutputFormat format = OutputFormat::json;
+  // Polling commands sleep through this, so tests need not wait in real time.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // The caller's environment ("NAME=value"), which submitted jobs inherit
+  // as sbatch's default --export=ALL does.
+  std::vector<std::string> environment;
+};
+
+struct Command {
+  std::string_view path;
+  std::string_view summary;
+  std::span<const args::Option> options;
+  std::span<const args::Positional> positionals;
+  // The exit status on success (job wait returns the job's exit code); an
+  // Error becomes "batchai: error: <message>" and status 1.
+  Result<int> (*run)(Context& ctx, const args::Parsed& parsed);
+};
+
+struct Group {
+  std::string_view path;
+  std::string_view summary;
+};
+
+// The tables (commands/commands.cc).
+std::span<const Command* const> commands();
+std::span<const Group> groups();
+
+// Options every command accepts.
+std::span<const args::Option> global_options();
+
+// Runs one command line (without the program name). Writes results to
+// ctx.out and help to `help_out`; returns the exit status. Errors go to
+// stderr through diag.
+int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out);
+
+}  // namespace batchai::frontend

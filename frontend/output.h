@@ -1,0 +1,31 @@
+// Rendering command results the way az does: JSON by default (indented), an
+// aligned table with named columns for -o table, and bare tab-separated
+// values for -o tsv, which scripts cut(1) apart.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <ctime>
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "frontend/cli.h"
+
+namespace batchai::frontend {
+
+struct Column {
+  std::string_view header;  // "Name"
+  std::string_view key;     // top-level key of each object, "name"
+};
+
+// Writes `value` (an object, or an array of objects) to ctx.out in ctx.format.
+void emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns);
+
+// Indented JSON, two spaces per level, as az prints it.
+std::string pretty_json(const boost::json::value& value);
+
+// ISO-8601 UTC ("2026-11-24T08:01:02Z"), or null for 0 (not yet happened).
+boost::json::value iso_time(std::time_t t);
+
+}  // namespace batchai::frontend

@@ -1,0 +1,269 @@
+// slurm::Client over libslurm. The only translation unit that includes
+// <slurm/slurm.h>; version-specific code sits behind SLURM_VERSION_NUMBER.
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "slurm/client.h"
+
+// 26.05 changed slurm_load_job/slurm_kill_job to take slurm_step_id_t and its
+// compatibility macros are C-only (_Generic); port this file when a site
+// needs it. 21.08 is the first release with slurm_init().
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(21, 8, 0) || SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(26, 5, 0)
+#error "libslurm_client.cc supports Slurm 21.08 to 25.11"
+#endif
+
+// libslurm exports this (slurm_protocol_defs.c, aliased with the slurm_
+// prefix) but 22.05's slurm.h does not declare it; later headers may, and an
+// identical redeclaration is harmless.
+extern "C" const char* slurm_job_reason_string(enum job_state_reason inx);
+
+namespace batchai::slurm {
+namespace {
+
+std::string last_error() {
+  int e = slurm_get_errno();
+  const char* text = slurm_strerror(e);
+  return text ? text : "unknown Slurm error " + std::to_string(e);
+}
+
+std::string str(const char* s) { return s ? s : ""; }
+
+std::vector<std::string> expand_hostlist(const char* expression) {
+  std::vector<std::string> names;
+  if (!expression || !*expression) return names;
+  hostlist_t list = slurm_hostlist_create(expression);
+  if (!list) return names;
+  while (char* host = slurm_hostlist_shift(list)) {
+    names.emplace_back(host);
+    std::free(host);
+  }
+  slurm_hostlist_destroy(list);
+  return names;
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) parts.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return parts;
+}
+
+JobState job_state(uint32_t raw) {
+  if (raw & JOB_COMPLETING) return JobState::completing;
+  switch (raw & JOB_STATE_BASE) {
+    case JOB_PENDING: return JobState::pending;
+    case JOB_RUNNING: return JobState::running;
+    case JOB_SUSPENDED: return JobState::suspended;
+    case JOB_COMPLETE: return JobState::completed;
+    case JOB_CANCELLED: return JobState::cancelled;
+    case JOB_FAILED: return JobState::failed;
+    case JOB_TIMEOUT: return JobState::timeout;
+    case JOB_NODE_FAIL: return JobState::node_fail;
+    case JOB_PREEMPTED: return JobState::preempted;
+    case JOB_BOOT_FAIL: return JobState::boot_fail;
+    case JOB_DEADLINE: return JobState::deadline;
+    case JOB_OOM: return JobState::out_of_memory;
+  }
+  return JobState::failed;
+}
+
+const char* node_base_state(uint32_t raw) {
+  switch (raw & NODE_STATE_BASE) {
+    case NODE_STATE_DOWN: return "DOWN";
+    case NODE_STATE_IDLE: return "IDLE";
+    case NODE_STATE_ALLOCATED: return "ALLOCATED";
+    case NODE_STATE_MIXED: return "MIXED";
+    case NODE_STATE_FUTURE: return "FUTURE";
+    case NODE_STATE_ERROR: return "ERROR";
+  }
+  return "UNKNOWN";
+}
+
+JobInfo to_job_info(const slurm_job_info_t& j) {
+  JobInfo info;
+  info.id = j.job_id;
+  info.name = str(j.name);
+  info.user = str(j.user_name);
+  info.partition = str(j.partition);
+  info.state = job_state(j.job_state);
+  info.reason = str(slurm_job_reason_string(static_cast<job_state_reason>(j.state_reason)));
+  if (j.exit_code != NO_VAL) {
+    int status = static_cast<int>(j.exit_code);
+    if (WIFSIGNALED(status)) {
+      info.signal = WTERMSIG(status);
+    } else {
+      info.exit_code = WEXITSTATUS(status);
+    }
+  }
+  info.node_count = j.num_nodes;
+  info.nodes = str(j.nodes);
+  info.node_names = expand_hostlist(j.nodes);
+  info.submit_time = j.submit_time;
+  // Slurm reports an expected start time for pending jobs; only a job that
+  // has run has a real one.
+  info.start_time = info.state == JobState::pending ? 0 : j.start_time;
+  info.end_time = is_final(info.state) || info.state == JobState::completing ? j.end_time : 0;
+  info.time_limit_minutes = (j.time_limit == INFINITE || j.time_limit == NO_VAL) ? 0 : j.time_limit;
+  info.work_dir = str(j.work_dir);
+  info.std_out = str(j.std_out);
+  info.std_err = str(j.std_err);
+  return info;
+}
+
+class LibslurmClient final : public Client {
+ public:
+  Result<JobId> submit(const SubmitRequest& r) override {
+    if (r.environment.empty()) return Error{"submit: a batch job needs at least one environment variable"};
+    if (!r.script.starts_with("#!")) return Error{"submit: the batch script must start with '#!'"};
+
+    // libslurm takes non-const char*; keep writable copies alive for the call.
+    std::string script = r.script, name = r.name, partition = r.partition, work_dir = r.work_dir,
+                std_out = r.std_out, std_err = r.std_err, qos = r.qos, comment = r.comment;
+    std::string gpus = r.gpus_per_node.empty() ? "" : "gres:gpu:" + r.gpus_per_node;
+    std::vector<std::string> env_copy = r.environment;
+    std::vector<char*> env;
+    for (auto& e : env_copy) env.push_back(e.data());
+    auto cstr = [](std::string& s) { return s.empty() ? nullptr : s.data(); };
+
+    job_desc_msg_t d;
+    slurm_init_job_desc_msg(&d);
+    d.script = script.data();
+    d.name = cstr(name);
+    d.partition = cstr(partition);
+    d.work_dir = cstr(work_dir);
+    d.std_out = cstr(std_out);
+    d.std_err = cstr(std_err);
+    d.qos = cstr(qos);
+    d.comment = cstr(comment);
+    d.tres_per_node = cstr(gpus);
+    d.min_nodes = d.max_nodes = r.nodes;
+    if (r.tasks) d.num_tasks = *r.tasks;
+    if (r.tasks_per_node) d.ntasks_per_node = *r.tasks_per_node;
+    if (r.time_limit_minutes) d.time_limit = *r.time_limit_minutes;
+    if (r.exclusive) d.shared = JOB_SHARED_NONE;
+    if (r.nice) d.nice = static_cast<uint32_t>(NICE_OFFSET + *r.nice);
+    d.environment = env.data();
+    d.env_size = static_cast<uint32_t>(env.size());
+    d.user_id = getuid();
+    d.group_id = getgid();
+    // A requeued job restarts its script; append keeps the first attempt's
+    // output instead of truncating it (design-notes.md, "Requeue and logs").
+    d.open_mode = OPEN_MODE_APPEND;
+
+    submit_response_msg_t* resp = nullptr;
+    if (slurm_submit_batch_job(&d, &resp) != SLURM_SUCCESS) {
+      return Error{"submit: " + last_error()};
+    }
+    JobId id = resp->job_id;
+    slurm_free_submit_response_response_msg(resp);
+    return id;
+  }
+
+  Result<std::optional<JobInfo>> job(JobId id) override {
+    job_info_msg_t* msg = nullptr;
+    if (slurm_load_job(&msg, id, SHOW_DETAIL) != SLURM_SUCCESS) {
+      if (slurm_get_errno() == ESLURM_INVALID_JOB_ID) return std::optional<JobInfo>{};
+      return Error{"job " + std::to_string(id) + ": " + last_error()};
+    }
+    std::optional<JobInfo> info;
+    if (msg->record_count > 0) info = to_job_info(msg->job_array[0]);
+    slurm_free_job_info_msg(msg);
+    return info;
+  }
+
+  Status cancel(JobId id) override {
+    if (slurm_kill_job(id, SIGKILL, 0) != SLURM_SUCCESS) {
+      int e = slurm_get_errno();
+      // Cancelling a job that already ended is not an error for the caller.
+      if (e == ESLURM_ALREADY_DONE) return {};
+      return Error{"cancel " + std::to_string(id) + ": " + last_error()};
+    }
+    return {};
+  }
+
+  Result<std::vector<NodeInfo>> nodes() override {
+    node_info_msg_t* msg = nullptr;
+    if (slurm_load_node(0, &msg, SHOW_ALL) != SLURM_SUCCESS) return Error{"nodes: " + last_error()};
+    std::vector<NodeInfo> out;
+    for (uint32_t i = 0; i < msg->record_count; ++i) {
+      const node_info_t& n = msg->node_array[i];
+      if (!n.name) continue;  // hidden or future nodes have no record
+      NodeInfo info;
+      info.name = n.name;
+      info.state = node_base_state(n.node_state);
+      info.drain = n.node_state & NODE_STATE_DRAIN;
+      info.completing = n.node_state & NODE_STATE_COMPLETING;
+      info.not_responding = n.node_state & NODE_STATE_NO_RESPOND;
+      info.powering_up = n.node_state & NODE_STATE_POWERING_UP;
+      info.powered_down = n.node_state & NODE_STATE_POWERED_DOWN;
+      info.failing = n.node_state & NODE_STATE_FAIL;
+      info.reason = str(n.reason);
+      info.cpus = n.cpus;
+      info.gres = str(n.gres);
+      info.partitions = split_commas(str(n.partitions));
+      out.push_back(std::move(info));
+    }
+    slurm_free_node_info_msg(msg);
+    return out;
+  }
+
+  Result<std::vector<PartitionInfo>> partitions() override {
+    partition_info_msg_t* msg = nullptr;
+    if (slurm_load_partitions(0, &msg, SHOW_ALL) != SLURM_SUCCESS) return Error{"partitions: " + last_error()};
+    std::vector<PartitionInfo> out;
+    for (uint32_t i = 0; i < msg->record_count; ++i) {
+      const partition_info_t& p = msg->partition_array[i];
+      PartitionInfo info;
+      info.name = str(p.name);
+      info.is_default = p.flags & PART_FLAG_DEFAULT;
+      info.up = p.state_up == PARTITION_UP;
+      info.nodes = str(p.nodes);
+      info.node_names = expand_hostlist(p.nodes);
+      info.total_nodes = p.total_nodes;
+      if (p.max_time != INFINITE && p.max_time != NO_VAL) info.max_time_minutes = p.max_time;
+      if (p.max_nodes != INFINITE && p.max_nodes != NO_VAL) info.max_nodes = p.max_nodes;
+      out.push_back(std::move(info));
+    }
+    slurm_free_partition_info_msg(msg);
+    return out;
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Client>> connect_libslurm() {
+  // libslurm calls fatal() (and so exit) when it cannot read its config;
+  // check first so the caller gets an error it can report.
+  const char* env = std::getenv("SLURM_CONF");
+  std::string conf = env && *env ? env : "/etc/slurm/slurm.conf";
+  if (access(conf.c_str(), R_OK) != 0) {
+    return Error{"cannot read the Slurm configuration " + conf + ": " + std::strerror(errno) +
+                 (env ? "" : " (set SLURM_CONF, or start a local cluster: localcluster up)")};
+  }
+  static bool initialised = false;
+  if (!initialised) {
+    slurm_init(nullptr);
+    initialised = true;
+  }
+  return std::unique_ptr<Client>(new LibslurmClient());
+}
+
+std::string libslurm_version() {
+  return std::to_string(SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER)) + "." +
+         (SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER) < 10 ? "0" : "") +
+         std::to_string(SLURM_VERSION_MINOR(SLURM_VERSION_NUMBER)) + "." +
+         std::to_string(SLURM_VERSION_MICRO(SLURM_VERSION_NUMBER));
+}
+
+}  // namespace batchai::slurm

@@ -1,0 +1,71 @@
+#include "io/args.h"
+
+#include <gtest/gtest.h>
+
+namespace batchai::args {
+namespace {
+
+constexpr Option kOptions[] = {
+    {"nodes", 'N', "N", "number of nodes"},
+    {"name", 0, "NAME", "a name"},
+    {"verbose", 'v', "", "more output"},
+    {"env", 'e', "VAR", "an environment variable", true},
+};
+constexpr Positional kPositionals[] = {{"SCRIPT", "the script"}, {"EXTRA", "optional", false}};
+
+Result<Parsed> p(std::vector<std::string> argv) { return parse(argv, kOptions, kPositionals); }
+
+TEST(Args, LongShortAndInlineValues) {
+  auto r = p({"--nodes", "4", "run.sh", "--name=x", "-v", "-eA=1", "-e", "B=2"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->get("nodes"), "4");
+  EXPECT_EQ(r->get("name"), "x");
+  EXPECT_TRUE(r->has("verbose"));
+  EXPECT_EQ(r->all("env"), (std::vector<std::string>{"A=1", "B=2"}));
+  EXPECT_EQ(r->positionals(), std::vector<std::string>{"run.sh"});
+}
+
+TEST(Args, DoubleDashEndsOptions) {
+  auto r = p({"--", "--nodes"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->positionals(), std::vector<std::string>{"--nodes"});
+  EXPECT_FALSE(r->has("nodes"));
+}
+
+TEST(Args, ErrorsNameTheFlag) {
+  EXPECT_EQ(p({"x", "--nodse", "3"}).error().message, "unknown option '--nodse' (did you mean '--nodes'?)");
+  EXPECT_EQ(p({"x", "-q"}).error().message, "unknown option '-q'");
+  EXPECT_EQ(p({"x", "--nodes"}).error().message, "--nodes: missing value N");
+  EXPECT_EQ(p({"x", "--verbose=yes"}).error().message, "--verbose: takes no value, got 'yes'");
+  EXPECT_EQ(p({"x", "--name", "a", "--name", "b"}).error().message, "--name: given more than once");
+  EXPECT_EQ(p({}).error().message, "missing argument SCRIPT");
+  EXPECT_EQ(p({"a", "b", "c"}).error().message, "unexpected argument 'c'");
+}
+
+TEST(Args, IntegersAreRangeCheckedAndFullyConsumed) {
+  auto r = p({"x", "--nodes", "4x"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_int("nodes", 1, 64).error().message, "--nodes: expected an integer from 1 to 64, got '4x'");
+  EXPECT_EQ(parse_int("0", 1, INT64_MAX, "processCount").error().message,
+            "processCount: expected an integer >= 1, got '0'");
+  EXPECT_EQ(parse_int("", 1, 9, "x").error().message, "x: expected an integer from 1 to 9, got ''");
+  EXPECT_EQ(*parse_int("64", 1, 64, "x"), 64);
+  auto absent = p({"x"});
+  ASSERT_TRUE(absent);
+  auto v = absent->get_int("nodes", 1, 64);
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->has_value());
+}
+
+TEST(Args, HelpListsEveryOptionFromTheTable) {
+  std::string text = help("prog SCRIPT", "Does things.", kOptions, kPositionals);
+  EXPECT_TRUE(text.starts_with("usage: prog SCRIPT\n\nDoes things.\n"));
+  for (const auto& o : kOptions) {
+    EXPECT_NE(text.find(spelling(o)), std::string::npos) << spelling(o);
+    EXPECT_NE(text.find(o.help), std::string::npos) << o.help;
+  }
+  EXPECT_NE(text.find("  -N, --nodes N  number of nodes\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace batchai::args

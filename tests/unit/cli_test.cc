@@ -1,0 +1,211 @@
+// The batchai command layer, driven through the same entry point as the real
+// program, with a fake Slurm behind slurm::Client.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fake_slurm.h"
+#include "frontend/cli.h"
+
+namespace batchai::frontend {
+namespace {
+
+using batchai::testing::FakeSlurm;
+using batchai::testing::job_in;
+using slurm::JobState;
+
+class Cli : public ::testing::Test {
+ protected:
+  FakeSlurm fake;
+  std::ostringstream out, help;
+  std::vector<std::chrono::milliseconds> sleeps;
+  Context ctx;
+  std::filesystem::path dir;
+
+  void SetUp() override {
+    ctx.out = &out;
+    ctx.slurm = [this]() -> Result<slurm::Client*> { return &fake; };
+    ctx.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
+    ctx.environment = {"PATH=/usr/bin", "HOME=/root"};
+    dir = std::filesystem::temp_directory_path() / ("batchai-cli-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = dir / name;
+    std::ofstream(path) << text;
+    return path.string();
+  }
+
+  // Runs a command line; returns the exit status, with stderr in `err`.
+  int run(std::vector<std::string> argv) {
+    ::testing::internal::CaptureStderr();
+    int rc = frontend::run(argv, ctx, help);
+    err = ::testing::internal::GetCapturedStderr();
+    return rc;
+  }
+  std::string err;
+};
+
+TEST_F(Cli, EveryCommandsHelpIsGeneratedFromItsOptionTable) {
+  for (const Command* c : commands()) {
+    help.str("");
+    std::vector<std::string> argv;
+    std::istringstream words{std::string(c->path)};
+    for (std::string w; words >> w;) argv.push_back(w);
+    argv.push_back("--help");
+    ASSERT_EQ(run(argv), 0) << c->path;
+    for (const auto& o : c->options) {
+      EXPECT_NE(help.str().find(args::spelling(o)), std::string::npos) << c->path << ": " << args::spelling(o);
+    }
+    for (const auto& o : global_options()) {
+      EXPECT_NE(help.str().find(args::spelling(o)), std::string::npos) << c->path << ": " << args::spelling(o);
+    }
+  }
+}
+
+TEST_F(Cli, GroupsListTheirCommands) {
+  EXPECT_EQ(run({"slurm", "--help"}), 0);
+  for (const Command* c : commands()) {
+    std::string word(c->path.substr(c->path.rfind(' ') + 1));
+    EXPECT_NE(help.str().find("  " + word), std::string::npos) << word;
+  }
+  help.str("");
+  EXPECT_EQ(run({}), 2);  // no command: help, as a usage error
+  EXPECT_NE(help.str().find("slurm"), std::string::npos);
+}
+
+TEST_F(Cli, UnknownCommandSuggestsTheNearestOne) {
+  EXPECT_EQ(run({"slurm", "sumbit", "x"}), 2);
+  EXPECT_EQ(err,
+            "batchai: error: 'sumbit' is not a command of 'batchai slurm' (did you mean 'submit'?); "
+            "see 'batchai slurm --help'\n");
+}
+
+TEST_F(Cli, VersionNamesTheBuildFeatures) {
+  EXPECT_EQ(run({"--version"}), 0);
+  EXPECT_TRUE(help.str().starts_with("batchai 0.")) << help.str();
+  EXPECT_NE(help.str().find("libslurm="), std::string::npos);
+  EXPECT_NE(help.str().find("cuda="), std::string::npos);
+}
+
+TEST_F(Cli, SubmitPassesEveryOptionToSlurm) {
+  std::string script = write("job.sh", "#!/bin/bash\nsrun hostname\n");
+  ASSERT_EQ(run({"slurm", "submit", script, "-N", "4", "--ntasks", "8", "--ntasks-per-node=2", "-t", "30", "-J",
+                 "hello", "-p", "batch", "--chdir", "/tmp", "--stdout", "/tmp/o-%j", "--exclusive"}),
+            0)
+      << err;
+  ASSERT_EQ(fake.submitted.size(), 1u);
+  const auto& r = fake.submitted[0];
+  EXPECT_EQ(r.script, "#!/bin/bash\nsrun hostname\n");
+  EXPECT_EQ(r.nodes, 4u);
+  EXPECT_EQ(r.tasks, 8u);
+  EXPECT_EQ(r.tasks_per_node, 2);
+  EXPECT_EQ(r.time_limit_minutes, 30u);
+  EXPECT_EQ(r.name, "hello");
+  EXPECT_EQ(r.partition, "batch");
+  EXPECT_EQ(r.work_dir, "/tmp");
+  EXPECT_EQ(r.std_out, "/tmp/o-%j");
+  EXPECT_TRUE(r.exclusive);
+  EXPECT_EQ(r.environment, ctx.environment);
+  EXPECT_EQ(out.str(), "{\n  \"jobId\": 100\n}\n");
+}
+
+TEST_F(Cli, SubmitDefaultsFollowSbatch) {
+  std::string script = write("run.sh", "#!/bin/sh\ntrue\n");
+  ASSERT_EQ(run({"slurm", "submit", script, "--chdir", "/work"}), 0) << err;
+  const auto& r = fake.submitted.at(0);
+  EXPECT_EQ(r.name, "run.sh");
+  EXPECT_EQ(r.nodes, 1u);
+  EXPECT_FALSE(r.tasks);
+  EXPECT_EQ(r.std_out, "/work/slurm-%j.out");
+  EXPECT_FALSE(r.exclusive);
+}
+
+TEST_F(Cli, SubmitRefusesBadInputWithoutSubmitting) {
+  std::string script = write("ok.sh", "#!/bin/sh\n");
+  EXPECT_EQ(run({"slurm", "submit", script, "--nodes", "four"}), 1);
+  EXPECT_EQ(err, "batchai: error: --nodes: expected an integer from 1 to 100000, got 'four'\n");
+  EXPECT_EQ(run({"slurm", "submit", write("bad.sh", "echo no shebang\n")}), 1);
+  EXPECT_NE(err.find("does not start with '#!'"), std::string::npos) << err;
+  EXPECT_EQ(run({"slurm", "submit", (dir / "missing.sh").string()}), 1);
+  EXPECT_NE(err.find("SCRIPT: cannot read"), std::string::npos) << err;
+  EXPECT_TRUE(fake.submitted.empty());
+}
+
+TEST_F(Cli, WaitPollsUntilFinalAndExitsWithTheJobsCode) {
+  fake.job_answers[7] = {job_in(7, JobState::pending), job_in(7, JobState::running),
+                         job_in(7, JobState::completing, 3), job_in(7, JobState::failed, 3)};
+  EXPECT_EQ(run({"slurm", "wait", "7", "--interval", "2"}), 3);
+  EXPECT_EQ(sleeps.size(), 3u);
+  EXPECT_EQ(sleeps[0], std::chrono::milliseconds(2000));
+  EXPECT_NE(out.str().find("\"state\": \"FAILED\""), std::string::npos) << out.str();
+
+  fake.job_answers[8] = {job_in(8, JobState::completed)};
+  EXPECT_EQ(run({"slurm", "wait", "8"}), 0);
+  fake.job_answers[9] = {job_in(9, JobState::cancelled, 0, 9)};
+  EXPECT_EQ(run({"slurm", "wait", "9"}), 128 + 9);
+  fake.job_answers[10] = {job_in(10, JobState::running)};
+  EXPECT_EQ(run({"slurm", "wait", "10", "--timeout", "3"}), 1);
+  EXPECT_EQ(err, "batchai: error: job 10 still RUNNING after 3 s\n");
+}
+
+TEST_F(Cli, ShowAndCancelUnknownJobsFailClearly) {
+  EXPECT_EQ(run({"slurm", "show", "42"}), 1);
+  EXPECT_NE(err.find("job 42 is not known to Slurm"), std::string::npos) << err;
+  EXPECT_EQ(run({"slurm", "show", "x42"}), 1);
+  EXPECT_EQ(err, "batchai: error: JOBID: expected an integer from 1 to 4294967295, got 'x42'\n");
+  EXPECT_EQ(run({"slurm", "cancel", "42"}), 1);
+  EXPECT_TRUE(fake.cancelled.empty());
+  fake.job_answers[42] = {job_in(42, JobState::running)};
+  EXPECT_EQ(run({"slurm", "cancel", "42"}), 0);
+  EXPECT_EQ(fake.cancelled, std::vector<slurm::JobId>{42});
+}
+
+TEST_F(Cli, SlurmErrorsReachTheUser) {
+  fake.fail_with = "nodes: Unable to contact slurm controller (connect failure)";
+  EXPECT_EQ(run({"slurm", "nodes"}), 1);
+  EXPECT_EQ(err, "batchai: error: nodes: Unable to contact slurm controller (connect failure)\n");
+}
+
+TEST_F(Cli, OutputFormats) {
+  fake.job_answers[5] = {job_in(5, JobState::running)};
+  ASSERT_EQ(run({"slurm", "show", "5", "-o", "tsv"}), 0) << err;
+  EXPECT_EQ(out.str(), "5\tjob5\tRUNNING\t0\tnode[1-4]\t\t\n");
+  out.str("");
+  ASSERT_EQ(run({"slurm", "show", "5", "-o", "table"}), 0);
+  EXPECT_EQ(out.str(),
+            "JobId  Name  State    Exit code  Nodes      Start  End\n"
+            "-----  ----  -------  ---------  ---------  -----  ---\n"
+            "5      job5  RUNNING  0          node[1-4]\n");
+  EXPECT_EQ(run({"slurm", "show", "5", "-o", "yaml"}), 2);
+  EXPECT_EQ(err, "batchai: error: --output: expected json, table or tsv, got 'yaml'\n");
+}
+
+TEST_F(Cli, NodesAndPartitions) {
+  slurm::NodeInfo n;
+  n.name = "node1";
+  n.state = "IDLE";
+  n.drain = true;
+  n.cpus = 2;
+  n.reason = "maintenance";
+  fake.node_list = {n};
+  ASSERT_EQ(run({"slurm", "nodes", "-o", "tsv"}), 0);
+  EXPECT_EQ(out.str(), "node1\tIDLE\tDRAIN\t2\t\tmaintenance\n");
+  out.str("");
+  slurm::PartitionInfo p;
+  p.name = "gpu";
+  p.is_default = true;
+  p.nodes = "g[1-2]";
+  p.total_nodes = 2;
+  p.max_time_minutes = 60;
+  fake.partition_list = {p};
+  ASSERT_EQ(run({"slurm", "partitions", "-o", "tsv"}), 0);
+  EXPECT_EQ(out.str(), "gpu\tTrue\tUP\tg[1-2]\t2\t60\n");
+}
+
+}  // namespace
+}  // namespace batchai::frontend

@@ -7,6 +7,8 @@ class BatchaiSlurm(CMakePackage, CudaPackage):
     """Azure Batch AI job.json workflows on Slurm: the batchai CLI, the
     batchai-prolog node helper and the batchai-train MPI/CUDA trainer."""
 
+    # The project is not published yet: point these at its public repository
+    # when it is, and add released versions with their sha256.
     homepage = "https://github.com/batchai-slurm/batchai-slurm"
     git = "https://github.com/batchai-slurm/batchai-slurm.git"
 

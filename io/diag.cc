@@ -11,14 +11,20 @@ std::string& program_name() {
 }
 
 void emit(std::string_view kind, std::string_view message) {
-  // One fprintf per line so that lines from several ranks or threads do not
-  // interleave mid-line.
-  std::string line(program_name());
-  line += ": ";
-  line += kind;
-  line += message;
-  line += '\n';
-  std::fputs(line.c_str(), stderr);
+  // A message may hold several problems, one per line (a job.json with many
+  // errors); each line gets the prefix so that grep finds every one. One
+  // fputs per line keeps lines from several ranks or threads whole.
+  for (;;) {
+    std::size_t nl = message.find('\n');
+    std::string line(program_name());
+    line += ": ";
+    line += kind;
+    line += message.substr(0, nl);
+    line += '\n';
+    std::fputs(line.c_str(), stderr);
+    if (nl == std::string_view::npos) break;
+    message.remove_prefix(nl + 1);
+  }
 }
 }  // namespace
 

@@ -4,14 +4,17 @@
 
 namespace batchai::frontend {
 
+extern const Command kJobValidate;
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
 
 namespace {
 constexpr const Command* kCommands[] = {
+    &kJobValidate,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,
 };
 
 constexpr Group kGroups[] = {
+    {"job", "Batch AI jobs: job.json files checked, translated and run on Slurm."},
     {"slurm", "Talk to Slurm directly through libslurm: plumbing for checking a site's setup."},
 };
 }  // namespace

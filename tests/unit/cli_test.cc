@@ -68,10 +68,14 @@ TEST_F(Cli, EveryCommandsHelpIsGeneratedFromItsOptionTable) {
 }
 
 TEST_F(Cli, GroupsListTheirCommands) {
-  EXPECT_EQ(run({"slurm", "--help"}), 0);
-  for (const Command* c : commands()) {
-    std::string word(c->path.substr(c->path.rfind(' ') + 1));
-    EXPECT_NE(help.str().find("  " + word), std::string::npos) << word;
+  for (const Group& g : groups()) {
+    help.str("");
+    EXPECT_EQ(run({std::string(g.path), "--help"}), 0);
+    for (const Command* c : commands()) {
+      if (!c->path.starts_with(std::string(g.path) + " ")) continue;
+      std::string word(c->path.substr(c->path.rfind(' ') + 1));
+      EXPECT_NE(help.str().find("  " + word), std::string::npos) << g.path << ": " << word;
+    }
   }
   help.str("");
   EXPECT_EQ(run({}), 2);  // no command: help, as a usage error
@@ -83,6 +87,20 @@ TEST_F(Cli, UnknownCommandSuggestsTheNearestOne) {
   EXPECT_EQ(err,
             "batchai: error: 'sumbit' is not a command of 'batchai slurm' (did you mean 'submit'?); "
             "see 'batchai slurm --help'\n");
+}
+
+TEST_F(Cli, JobValidateReportsValidOrEveryProblem) {
+  std::string good = write("good.json", R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/l",
+      "customMpiSettings": {"commandLine": "hostname"}}})");
+  EXPECT_EQ(run({"job", "validate", "-f", good}), 0) << err;
+  EXPECT_EQ(out.str(), "valid\n");
+  std::string bad = write("bad.json", R"({"properties": {"nodeCount": 0, "customMpiSettings": {}}})");
+  EXPECT_EQ(run({"job", "validate", "-f", bad}), 1);
+  EXPECT_EQ(err, "batchai: error: " + bad + ": properties.nodeCount: expected a positive integer, got 0\nbatchai: error: " + bad +
+                     ": properties.stdOutErrPathPrefix: required, but missing\nbatchai: error: " + bad +
+                     ": properties.customMpiSettings.commandLine: required, but missing\n");
+  EXPECT_EQ(run({"job", "validate"}), 1);
+  EXPECT_EQ(err, "batchai: error: --config-file: required (the job.json to validate)\n");
 }
 
 TEST_F(Cli, VersionNamesTheBuildFeatures) {

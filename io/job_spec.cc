@@ -1,0 +1,560 @@
+// job.json parsing and validation in one pass. Each parse_* function reads
+// one object of the format at a known JSON path, records every problem it
+// finds (so the user sees them all at once), and returns what it could read.
+#include "io/job_spec.h"
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <set>
+
+#include "io/spell.h"
+
+namespace batchai::jobspec {
+namespace {
+
+namespace json = boost::json;
+
+class Reader {
+ public:
+  Reader(const ParseOptions& o) : options_(o) {}
+
+  std::vector<std::string> errors, warnings;
+
+  void error(const std::string& path, const std::string& message) {
+    errors.push_back(options_.file_name + ": " + path + ": " + message);
+  }
+
+  static std::string describe(const json::value& v) {
+    if (v.is_object()) return "an object";
+    if (v.is_array()) return "an array";
+    return json::serialize(v);
+  }
+
+  // Unknown keys: Batch AI ignored them silently, which hid typos; we warn
+  // (or, with --strict, refuse) and suggest the nearest known key.
+  void check_keys(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
+    std::vector<std::string_view> names(known);
+    for (const auto& [key, _] : o) {
+      if (std::find(names.begin(), names.end(), std::string_view(key)) != names.end()) continue;
+      std::string message = "unknown key";
+      if (auto near = closest_match(key, names)) message += " (did you mean '" + *near + "'?)";
+      std::string where = path + "." + std::string(key);
+      if (options_.strict) {
+        error(where, message);
+      } else {
+        warnings.push_back(options_.file_name + ": " + where + ": " + message + "; ignored, as Batch AI did");
+      }
+    }
+  }
+
+  const json::value* field(const json::object& o, const std::string& path, std::string_view key, bool required) {
+    const json::value* v = o.if_contains(key);
+    if (v && v->is_null()) v = nullptr;  // null means "not given", as in the SDK
+    if (!v && required) error(path + "." + std::string(key), "required, but missing");
+    return v;
+  }
+
+  std::string str(const json::object& o, const std::string& path, std::string_view key, bool required = false,
+                  std::string fallback = "") {
+    const json::value* v = field(o, path, key, required);
+    if (!v) return fallback;
+    if (!v->is_string()) {
+      error(path + "." + std::string(key), "expected a string, got " + describe(*v));
+      return fallback;
+    }
+    return std::string(v->get_string());
+  }
+
+  // A non-empty string, for fields that name a command or a path.
+  std::string text(const json::object& o, const std::string& path, std::string_view key, bool required = false) {
+    const json::value* v = o.if_contains(key);
+    std::string s = str(o, path, key, required);
+    if (v && v->is_string() && s.empty() && required) error(path + "." + std::string(key), "must not be empty");
+    return s;
+  }
+
+  std::optional<std::int64_t> count(const json::object& o, const std::string& path, std::string_view key,
+                                    bool required = false) {
+    const json::value* v = field(o, path, key, required);
+    if (!v) return std::nullopt;
+    std::optional<std::int64_t> n;
+    if (v->is_int64()) n = v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= INT32_MAX) n = static_cast<std::int64_t>(v->get_uint64());
+    if (!n || *n < 1 || *n > INT32_MAX) {
+      error(path + "." + std::string(key), "expected a positive integer, got " + describe(*v));
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  const json::object* object(const json::object& o, const std::string& path, std::string_view key,
+                             bool required = false) {
+    const json::value* v = field(o, path, key, required);
+    if (!v) return nullptr;
+    if (!v->is_object()) {
+      error(path + "." + std::string(key), "expected an object, got " + describe(*v));
+      return nullptr;
+    }
+    return &v->get_object();
+  }
+
+  // Calls each(element_object, element_path) for every element of an array
+  // of objects.
+  template <class F>
+  void objects(const json::object& o, const std::string& path, std::string_view key, F each) {
+    const json::value* v = field(o, path, key, false);
+    if (!v) return;
+    std::string where = path + "." + std::string(key);
+    if (!v->is_array()) {
+      error(where, "expected an array, got " + describe(*v));
+      return;
+    }
+    const json::array& a = v->get_array();
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      std::string at = where + "[" + std::to_string(i) + "]";
+      if (!a[i].is_object()) {
+        error(at, "expected an object, got " + describe(a[i]));
+        continue;
+      }
+      each(a[i].get_object(), at);
+    }
+  }
+
+ private:
+  const ParseOptions& options_;
+};
+
+// ---- shared small types ---------------------------------------------------
+
+std::optional<KeyVaultSecretReference> parse_key_vault_ref(Reader& r, const json::object& o, const std::string& p) {
+  r.check_keys(o, p, {"sourceVault", "secretUrl"});
+  KeyVaultSecretReference ref;
+  if (const json::object* vault = r.object(o, p, "sourceVault", true)) {
+    r.check_keys(*vault, p + ".sourceVault", {"id"});
+    ref.source_vault_id = r.text(*vault, p + ".sourceVault", "id", true);
+  }
+  ref.secret_url = r.text(o, p, "secretUrl", true);
+  return ref;
+}
+
+// Exactly one of an inline value and a Key Vault reference (batchai.md §1.7 rule 5).
+std::optional<SecretValue> parse_secret_value(Reader& r, const json::object& o, const std::string& p,
+                                              std::string_view value_key, std::string_view ref_key, bool required) {
+  const bool has_value = o.if_contains(value_key) && !o.at(value_key).is_null();
+  const bool has_ref = o.if_contains(ref_key) && !o.at(ref_key).is_null();
+  if (has_value && has_ref) {
+    r.error(p, "give either " + std::string(value_key) + " or " + std::string(ref_key) + ", not both");
+    return std::nullopt;
+  }
+  if (has_value) return SecretValue{r.str(o, p, value_key)};
+  if (has_ref) {
+    if (const json::object* ref = r.object(o, p, ref_key)) {
+      if (auto kv = parse_key_vault_ref(r, *ref, p + "." + std::string(ref_key))) return SecretValue{*kv};
+    }
+    return std::nullopt;
+  }
+  if (required) r.error(p, "one of " + std::string(value_key) + " or " + std::string(ref_key) + " is required");
+  return std::nullopt;
+}
+
+std::optional<SecretValue> parse_storage_credentials(Reader& r, const json::object& o, const std::string& p) {
+  const json::object* c = r.object(o, p, "credentials");
+  if (!c) return std::nullopt;
+  r.check_keys(*c, p + ".credentials", {"accountKey", "accountKeySecretReference"});
+  return parse_secret_value(r, *c, p + ".credentials", "accountKey", "accountKeySecretReference", true);
+}
+
+bool is_env_name(std::string_view s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+// Ids become environment variable suffixes (AZ_BATCHAI_INPUT_<id>), so they
+// must be valid in a variable name, and unique within their list.
+void check_id(Reader& r, const std::string& id, const std::string& p, std::set<std::string>& seen) {
+  if (id.empty()) return;
+  if (!is_env_name(id)) {
+    r.error(p + ".id", "expected letters, digits and '_' (it becomes part of an environment variable name), got \"" +
+                           id + "\"");
+  } else if (!seen.insert(id).second) {
+    r.error(p + ".id", "duplicate id \"" + id + "\"");
+  }
+}
+
+// ---- blocks of properties -------------------------------------------------
+
+MountVolumes parse_mount_volumes(Reader& r, const json::object& o, const std::string& p) {
+  r.check_keys(o, p, {"azureFileShares", "azureBlobFileSystems", "fileServers", "unmanagedFileSystems"});
+  MountVolumes m;
+  r.objects(o, p, "azureFileShares", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"accountName", "azureFileUrl", "credentials", "relativeMountPath", "fileMode", "directoryMode"});
+    AzureFileShare s;
+    s.account_name = r.str(e, at, "accountName");
+    s.azure_file_url = r.text(e, at, "azureFileUrl", true);
+    s.account_key = parse_storage_credentials(r, e, at);
+    s.relative_mount_path = r.text(e, at, "relativeMountPath", true);
+    s.file_mode = r.str(e, at, "fileMode", false, "0777");
+    s.directory_mode = r.str(e, at, "directoryMode", false, "0777");
+    m.azure_file_shares.push_back(std::move(s));
+  });
+  r.objects(o, p, "azureBlobFileSystems", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"accountName", "containerName", "credentials", "relativeMountPath", "mountOptions"});
+    AzureBlobFileSystem b;
+    b.account_name = r.text(e, at, "accountName", true);
+    b.container_name = r.text(e, at, "containerName", true);
+    b.account_key = parse_storage_credentials(r, e, at);
+    b.relative_mount_path = r.text(e, at, "relativeMountPath", true);
+    b.mount_options = r.str(e, at, "mountOptions");
+    m.azure_blob_file_systems.push_back(std::move(b));
+  });
+  r.objects(o, p, "fileServers", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"fileServer", "sourceDirectory", "relativeMountPath", "mountOptions"});
+    FileServerMount f;
+    if (const json::object* fs = r.object(e, at, "fileServer", true)) {
+      r.check_keys(*fs, at + ".fileServer", {"id"});
+      f.file_server_id = r.text(*fs, at + ".fileServer", "id", true);
+    }
+    f.source_directory = r.str(e, at, "sourceDirectory");
+    f.relative_mount_path = r.text(e, at, "relativeMountPath", true);
+    f.mount_options = r.str(e, at, "mountOptions");
+    m.file_servers.push_back(std::move(f));
+  });
+  r.objects(o, p, "unmanagedFileSystems", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"mountCommand", "relativeMountPath"});
+    UnmanagedFileSystem u;
+    u.mount_command = r.text(e, at, "mountCommand", true);
+    u.relative_mount_path = r.text(e, at, "relativeMountPath", true);
+    m.unmanaged_file_systems.push_back(std::move(u));
+  });
+  return m;
+}
+
+ContainerSettings parse_container(Reader& r, const json::object& o, const std::string& p) {
+  r.check_keys(o, p, {"imageSourceRegistry", "shmSize"});
+  ContainerSettings c;
+  c.shm_size = r.str(o, p, "shmSize");
+  const std::string reg_path = p + ".imageSourceRegistry";
+  const json::object* reg = r.object(o, p, "imageSourceRegistry", true);
+  if (!reg) return c;
+  r.check_keys(*reg, reg_path, {"serverUrl", "image", "credentials"});
+  c.server_url = r.str(*reg, reg_path, "serverUrl");
+  c.image = r.text(*reg, reg_path, "image", true);
+  if (const json::object* cred = r.object(*reg, reg_path, "credentials")) {
+    const std::string cp = reg_path + ".credentials";
+    r.check_keys(*cred, cp, {"username", "password", "passwordSecretReference"});
+    RegistryCredentials rc;
+    rc.username = r.text(*cred, cp, "username", true);
+    if (auto pw = parse_secret_value(r, *cred, cp, "password", "passwordSecretReference", true)) {
+      rc.password = *pw;
+      c.credentials = std::move(rc);
+    }
+  }
+  return c;
+}
+
+// ---- toolkits -------------------------------------------------------------
+
+Toolkit parse_toolkit(Reader& r, const json::object& o, std::size_t index, const std::string& p) {
+  switch (index) {
+    case 0: {
+      r.check_keys(o, p, {"languageType", "configFilePath", "pythonScriptFilePath", "pythonInterpreterPath",
+                          "commandLineArgs", "processCount"});
+      CntkSettings s{r.str(o, p, "languageType"), r.str(o, p, "configFilePath"), r.str(o, p, "pythonScriptFilePath"),
+                     r.str(o, p, "pythonInterpreterPath"), r.str(o, p, "commandLineArgs"),
+                     r.count(o, p, "processCount")};
+      // Rule 3: BrainScript takes a config file, Python a script.
+      if (!s.language_type.empty() && s.language_type != "BrainScript" && s.language_type != "Python") {
+        r.error(p + ".languageType", "expected \"BrainScript\" or \"Python\", got \"" + s.language_type + "\"");
+      }
+      const bool python = s.language_type == "Python" ||
+                          (s.language_type.empty() && !s.python_script_file_path.empty());
+      if (python && !s.config_file_path.empty()) r.error(p + ".configFilePath", "only for languageType BrainScript");
+      if (!python && !s.python_script_file_path.empty()) {
+        r.error(p + ".pythonScriptFilePath", "only for languageType Python");
+      }
+      if (!python && !s.python_interpreter_path.empty()) {
+        r.error(p + ".pythonInterpreterPath", "only for languageType Python");
+      }
+      if (python && s.python_script_file_path.empty()) r.error(p + ".pythonScriptFilePath", "required for Python");
+      if (!python && s.config_file_path.empty()) r.error(p + ".configFilePath", "required for BrainScript");
+      return s;
+    }
+    case 1: {
+      r.check_keys(o, p, {"configFilePath", "pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs",
+                          "processCount"});
+      CaffeSettings s{r.str(o, p, "configFilePath"), r.str(o, p, "pythonScriptFilePath"),
+                      r.str(o, p, "pythonInterpreterPath"), r.str(o, p, "commandLineArgs"),
+                      r.count(o, p, "processCount")};
+      // Rule 2: a solver config XOR a Python script.
+      if (s.config_file_path.empty() == s.python_script_file_path.empty()) {
+        r.error(p, "give exactly one of configFilePath and pythonScriptFilePath");
+      }
+      if (!s.python_interpreter_path.empty() && s.python_script_file_path.empty()) {
+        r.error(p + ".pythonInterpreterPath", "only with pythonScriptFilePath");
+      }
+      return s;
+    }
+    case 2:
+      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs"});
+      return Caffe2Settings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
+                            r.str(o, p, "commandLineArgs")};
+    case 3:
+      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount"});
+      return ChainerSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
+                             r.str(o, p, "commandLineArgs"), r.count(o, p, "processCount")};
+    case 4:
+      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "masterCommandLineArgs",
+                          "workerCommandLineArgs", "parameterServerCommandLineArgs", "workerCount",
+                          "parameterServerCount"});
+      return TensorFlowSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
+                                r.str(o, p, "masterCommandLineArgs"),  r.str(o, p, "workerCommandLineArgs"),
+                                r.str(o, p, "parameterServerCommandLineArgs"), r.count(o, p, "workerCount"),
+                                r.count(o, p, "parameterServerCount")};
+    case 5:
+      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount",
+                          "communicationBackend"});
+      return PyTorchSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
+                             r.str(o, p, "commandLineArgs"), r.count(o, p, "processCount"),
+                             r.str(o, p, "communicationBackend")};
+    case 6:
+      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount"});
+      return HorovodSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
+                             r.str(o, p, "commandLineArgs"), r.count(o, p, "processCount")};
+    case 7:
+      r.check_keys(o, p, {"commandLine", "processCount"});
+      return CustomMpiSettings{r.text(o, p, "commandLine", true), r.count(o, p, "processCount")};
+    default:
+      r.check_keys(o, p, {"commandLine"});
+      return CustomToolkitSettings{r.str(o, p, "commandLine")};
+  }
+}
+
+// ---- properties -----------------------------------------------------------
+
+JobSpec parse_properties(Reader& r, const json::object& o) {
+  const std::string p = "properties";
+  r.check_keys(o, p, {"schedulingPriority", "cluster", "mountVolumes", "nodeCount", "containerSettings",
+                      "cntkSettings", "pyTorchSettings", "tensorFlowSettings", "caffeSettings", "caffe2Settings",
+                      "chainerSettings", "customToolkitSettings", "customMpiSettings", "horovodSettings",
+                      "jobPreparation", "stdOutErrPathPrefix", "inputDirectories", "outputDirectories",
+                      "environmentVariables", "secrets", "constraints",
+                      // Read-only fields that `job show` output carries; a
+                      // user may feed such output back in.
+                      "toolType", "jobOutputDirectoryPathSegment", "creationTime", "provisioningState",
+                      "provisioningStateTransitionTime", "executionState", "executionStateTransitionTime",
+                      "executionInfo"});
+  JobSpec spec;
+
+  std::string priority = r.str(o, p, "schedulingPriority", false, "normal");
+  if (priority == "low") spec.scheduling_priority = Priority::low;
+  else if (priority == "high") spec.scheduling_priority = Priority::high;
+  else if (priority != "normal") {
+    r.error(p + ".schedulingPriority", "expected \"low\", \"normal\" or \"high\", got \"" + priority + "\"");
+  }
+
+  if (const json::object* cluster = r.object(o, p, "cluster")) {
+    r.check_keys(*cluster, p + ".cluster", {"id"});
+    spec.cluster_id = r.str(*cluster, p + ".cluster", "id");
+  }
+  spec.node_count = r.count(o, p, "nodeCount", true).value_or(1);
+  spec.std_out_err_path_prefix = r.text(o, p, "stdOutErrPathPrefix", true);
+
+  // Rule 1: exactly one toolkit.
+  std::vector<std::size_t> given;
+  for (std::size_t i = 0; i < std::size(kToolkitKeys); ++i) {
+    if (const json::value* v = o.if_contains(kToolkitKeys[i]); v && !v->is_null()) given.push_back(i);
+  }
+  if (given.size() != 1) {
+    std::string found;
+    for (std::size_t i : given) found += (found.empty() ? "" : ", ") + std::string(kToolkitKeys[i]);
+    r.error(p, "expected exactly one toolkit (cntkSettings, caffeSettings, caffe2Settings, chainerSettings, "
+               "tensorFlowSettings, pyTorchSettings, horovodSettings, customMpiSettings or customToolkitSettings), "
+               "got " + (given.empty() ? "none" : found));
+  }
+  if (!given.empty()) {
+    const std::string key(kToolkitKeys[given[0]]);
+    if (const json::object* t = r.object(o, p, key)) spec.toolkit = parse_toolkit(r, *t, given[0], p + "." + key);
+  }
+  if (const auto* tf = std::get_if<TensorFlowSettings>(&spec.toolkit)) {
+    // Rule 4 (the worker bound needs the cluster's GPUs: the translator checks it).
+    if (tf->parameter_server_count && *tf->parameter_server_count > spec.node_count) {
+      r.error(p + ".tensorFlowSettings.parameterServerCount",
+              "at most nodeCount (" + std::to_string(spec.node_count) + "), got " +
+                  std::to_string(*tf->parameter_server_count));
+    }
+  }
+
+  if (const json::object* m = r.object(o, p, "mountVolumes")) spec.mount_volumes = parse_mount_volumes(r, *m, p + ".mountVolumes");
+  if (const json::object* c = r.object(o, p, "containerSettings")) {
+    spec.container_settings = parse_container(r, *c, p + ".containerSettings");
+  }
+  if (const json::object* prep = r.object(o, p, "jobPreparation")) {
+    r.check_keys(*prep, p + ".jobPreparation", {"commandLine"});
+    spec.job_preparation_command_line = r.text(*prep, p + ".jobPreparation", "commandLine", true);
+  }
+
+  std::set<std::string> input_ids, output_ids;
+  r.objects(o, p, "inputDirectories", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"id", "path"});
+    InputDirectory d{r.text(e, at, "id", true), r.text(e, at, "path", true)};
+    check_id(r, d.id, at, input_ids);
+    spec.input_directories.push_back(std::move(d));
+  });
+  r.objects(o, p, "outputDirectories", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"id", "pathPrefix", "pathSuffix", "type", "createNew"});
+    OutputDirectory d{r.text(e, at, "id", true), r.text(e, at, "pathPrefix", true), r.str(e, at, "pathSuffix")};
+    check_id(r, d.id, at, output_ids);
+    spec.output_directories.push_back(std::move(d));
+  });
+
+  std::set<std::string> env_names;
+  auto check_env_name = [&](const std::string& name, const std::string& at) {
+    if (name.empty()) return;
+    if (!is_env_name(name)) {
+      r.error(at + ".name", "expected an environment variable name (letters, digits, '_'; not starting with a "
+                            "digit), got \"" + name + "\"");
+    } else if (!env_names.insert(name).second) {
+      r.error(at + ".name", "\"" + name + "\" is defined more than once");
+    }
+  };
+  r.objects(o, p, "environmentVariables", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"name", "value"});
+    EnvironmentVariable v{r.text(e, at, "name", true), r.str(e, at, "value", true)};
+    check_env_name(v.name, at);
+    spec.environment_variables.push_back(std::move(v));
+  });
+  r.objects(o, p, "secrets", [&](const json::object& e, const std::string& at) {
+    r.check_keys(e, at, {"name", "value", "valueSecretReference"});
+    std::string name = r.text(e, at, "name", true);
+    check_env_name(name, at);
+    if (auto value = parse_secret_value(r, e, at, "value", "valueSecretReference", true)) {
+      spec.secrets.push_back(Secret{std::move(name), std::move(*value)});
+    }
+  });
+
+  if (const json::object* c = r.object(o, p, "constraints")) {
+    r.check_keys(*c, p + ".constraints", {"maxWallClockTime"});
+    if (const json::value* v = r.field(*c, p + ".constraints", "maxWallClockTime", false)) {
+      const std::string at = p + ".constraints.maxWallClockTime";
+      if (!v->is_string()) {
+        r.error(at, "expected a duration string such as \"PT4H\" or \"7.00:00:00\", got " + Reader::describe(*v));
+      } else if (auto secs = parse_duration(v->get_string()); !secs) {
+        r.error(at, secs.error().message);
+      } else {
+        spec.max_wall_clock_seconds = *secs;
+      }
+    }
+  }
+  return spec;
+}
+
+// Line and column (1-based) of a byte offset, for syntax errors.
+std::string line_col(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+}  // namespace
+
+Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options) {
+  json::stream_parser parser;
+  boost::system::error_code ec;
+  std::size_t consumed = parser.write(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {
+    return Error{options.file_name + ":" + line_col(text, consumed) + ": invalid JSON: " + ec.message()};
+  }
+  json::value root = parser.release();
+
+  Reader r(options);
+  Parsed out;
+  if (!root.is_object()) {
+    r.error("(top level)", "expected an object with \"properties\", got " + Reader::describe(root));
+  } else {
+    const json::object& top = root.get_object();
+    r.check_keys(top, "(top level)", {"$schema", "properties"});
+    if (const json::object* props = r.object(top, "(top level)", "properties", true)) {
+      out.spec = parse_properties(r, *props);
+    }
+  }
+  if (!r.errors.empty()) {
+    std::string all;
+    for (const auto& e : r.errors) all += (all.empty() ? "" : "\n") + e;
+    return Error{all};
+  }
+  out.warnings = std::move(r.warnings);
+  return out;
+}
+
+Result<std::int64_t> parse_duration(std::string_view text) {
+  auto bad = [&] {
+    return Error{"expected a duration such as \"PT4H\", \"P1DT2H\" or \"7.00:00:00\", got \"" + std::string(text) + "\""};
+  };
+  auto number = [](std::string_view s, std::int64_t& out) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && p == s.data() + s.size() && !s.empty() && out >= 0;
+  };
+  std::int64_t total = 0;
+  if (text.starts_with("P")) {
+    // ISO-8601: P[nD][T[nH][nM][nS]], integers only.
+    bool in_time = false, any = false;
+    std::string_view rest = text.substr(1);
+    while (!rest.empty()) {
+      if (rest[0] == 'T') {
+        if (in_time) return bad();
+        in_time = true;
+        rest.remove_prefix(1);
+        continue;
+      }
+      std::size_t i = 0;
+      while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+      std::int64_t n = 0;
+      if (i == rest.size() || !number(rest.substr(0, i), n) || n > 100000000) return bad();
+      char unit = rest[i];
+      std::int64_t scale = !in_time && unit == 'D' ? 86400 : in_time && unit == 'H' ? 3600
+                         : in_time && unit == 'M' ? 60 : in_time && unit == 'S' ? 1 : 0;
+      if (scale == 0) return bad();
+      total += n * scale;
+      any = true;
+      rest.remove_prefix(i + 1);
+    }
+    if (!any) return bad();
+  } else {
+    // .NET TimeSpan: [d.]hh:mm:ss
+    std::string_view rest = text;
+    std::int64_t days = 0, h = 0, m = 0, s = 0;
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos) return bad();
+    auto dot = rest.substr(0, colon).find('.');
+    if (dot != std::string_view::npos) {
+      if (!number(rest.substr(0, dot), days)) return bad();
+      rest.remove_prefix(dot + 1);
+    }
+    auto c1 = rest.find(':'), c2 = rest.rfind(':');
+    if (c1 == c2 || !number(rest.substr(0, c1), h) || !number(rest.substr(c1 + 1, c2 - c1 - 1), m) ||
+        !number(rest.substr(c2 + 1), s) || h > 23 || m > 59 || s > 59 || days > 100000) {
+      return bad();
+    }
+    total = days * 86400 + h * 3600 + m * 60 + s;
+  }
+  if (total <= 0) return Error{"expected a positive duration, got \"" + std::string(text) + "\""};
+  return total;
+}
+
+Status validate_resource_name(std::string_view name, std::string_view what) {
+  const bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  if (ok) return {};
+  return Error{std::string(what) + ": expected 1 to 64 letters, digits, '-' or '_', got \"" + std::string(name) + "\""};
+}
+
+}  // namespace batchai::jobspec

@@ -1,0 +1,192 @@
+// The Batch AI job.json (API 2018-05-01), as typed, immutable values.
+//
+// A file is `{"$schema": ..., "properties": {...}}`; every property of
+// JobBaseProperties is here (batchai.md §1.2–§1.6). parse_job_spec() reads
+// and validates a file in one pass and reports every problem at once, each
+// naming its JSON path, the value found and what was expected.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "io/result.h"
+
+namespace batchai::jobspec {
+
+struct KeyVaultSecretReference {
+  std::string source_vault_id;
+  std::string secret_url;
+};
+
+// A value given inline, or a reference to Azure Key Vault (which a site maps
+// to its own secret store).
+using SecretValue = std::variant<std::string, KeyVaultSecretReference>;
+
+struct EnvironmentVariable {
+  std::string name;
+  std::string value;
+};
+
+struct Secret {
+  std::string name;
+  SecretValue value;
+};
+
+struct AzureFileShare {
+  std::string account_name;  // may be derived from the URL's host
+  std::string azure_file_url;
+  std::optional<SecretValue> account_key;  // credentials.accountKey(SecretReference)
+  std::string relative_mount_path;
+  std::string file_mode = "0777";
+  std::string directory_mode = "0777";
+};
+
+struct AzureBlobFileSystem {
+  std::string account_name;
+  std::string container_name;
+  std::optional<SecretValue> account_key;
+  std::string relative_mount_path;
+  std::string mount_options;
+};
+
+struct FileServerMount {
+  std::string file_server_id;
+  std::string source_directory;
+  std::string relative_mount_path;
+  std::string mount_options;
+};
+
+struct UnmanagedFileSystem {
+  std::string mount_command;
+  std::string relative_mount_path;
+};
+
+struct MountVolumes {
+  std::vector<AzureFileShare> azure_file_shares;
+  std::vector<AzureBlobFileSystem> azure_blob_file_systems;
+  std::vector<FileServerMount> file_servers;
+  std::vector<UnmanagedFileSystem> unmanaged_file_systems;
+};
+
+struct RegistryCredentials {
+  std::string username;
+  SecretValue password;
+};
+
+struct ContainerSettings {
+  std::string server_url;  // empty: Docker Hub
+  std::string image;
+  std::optional<RegistryCredentials> credentials;
+  std::string shm_size;  // Docker syntax, "16gb"
+};
+
+struct InputDirectory {
+  std::string id;
+  std::string path;
+};
+
+struct OutputDirectory {
+  std::string id;
+  std::string path_prefix;
+  std::string path_suffix;
+};
+
+// The nine toolkits. Counts left unset default to nodeCount (batchai.md §3).
+struct CntkSettings {
+  std::string language_type;  // "BrainScript" or "Python"
+  std::string config_file_path, python_script_file_path, python_interpreter_path, command_line_args;
+  std::optional<std::int64_t> process_count;
+};
+struct CaffeSettings {
+  std::string config_file_path, python_script_file_path, python_interpreter_path, command_line_args;
+  std::optional<std::int64_t> process_count;
+};
+struct Caffe2Settings {
+  std::string python_script_file_path, python_interpreter_path, command_line_args;
+};
+struct ChainerSettings {
+  std::string python_script_file_path, python_interpreter_path, command_line_args;
+  std::optional<std::int64_t> process_count;
+};
+struct TensorFlowSettings {
+  std::string python_script_file_path, python_interpreter_path;
+  std::string master_command_line_args, worker_command_line_args, parameter_server_command_line_args;
+  std::optional<std::int64_t> worker_count, parameter_server_count;
+};
+struct PyTorchSettings {
+  std::string python_script_file_path, python_interpreter_path, command_line_args;
+  std::optional<std::int64_t> process_count;
+  std::string communication_backend;
+};
+struct HorovodSettings {
+  std::string python_script_file_path, python_interpreter_path, command_line_args;
+  std::optional<std::int64_t> process_count;
+};
+struct CustomMpiSettings {
+  std::string command_line;
+  std::optional<std::int64_t> process_count;
+};
+struct CustomToolkitSettings {
+  std::string command_line;
+};
+
+using Toolkit = std::variant<CntkSettings, CaffeSettings, Caffe2Settings, ChainerSettings, TensorFlowSettings,
+                             PyTorchSettings, HorovodSettings, CustomMpiSettings, CustomToolkitSettings>;
+
+// The job.json key of each toolkit, in Toolkit's order.
+inline constexpr std::string_view kToolkitKeys[] = {
+    "cntkSettings",    "caffeSettings",  "caffe2Settings",    "chainerSettings",      "tensorFlowSettings",
+    "pyTorchSettings", "horovodSettings", "customMpiSettings", "customToolkitSettings",
+};
+// Batch AI's read-only toolType for each, as `job show` reports it.
+inline constexpr std::string_view kToolTypes[] = {
+    "cntk", "caffe", "caffe2", "chainer", "tensorflow", "pytorch", "horovod", "custommpi", "custom",
+};
+
+enum class Priority { low, normal, high };
+
+struct JobSpec {
+  Priority scheduling_priority = Priority::normal;
+  std::string cluster_id;  // properties.cluster.id; the CLI's --cluster wins
+  std::int64_t node_count = 1;
+  Toolkit toolkit;
+  std::optional<MountVolumes> mount_volumes;
+  std::optional<ContainerSettings> container_settings;
+  std::optional<std::string> job_preparation_command_line;
+  std::string std_out_err_path_prefix;
+  std::vector<InputDirectory> input_directories;
+  std::vector<OutputDirectory> output_directories;
+  std::vector<EnvironmentVariable> environment_variables;
+  std::vector<Secret> secrets;
+  std::int64_t max_wall_clock_seconds = 7 * 24 * 3600;  // constraints.maxWallClockTime, default 1 week
+
+  std::string_view tool_type() const { return kToolTypes[toolkit.index()]; }
+};
+
+struct ParseOptions {
+  std::string file_name = "job.json";  // how messages name the file
+  bool strict = false;                 // unknown keys are errors, not warnings
+};
+
+struct Parsed {
+  JobSpec spec;
+  std::vector<std::string> warnings;  // unknown keys, with did-you-mean
+};
+
+// Reads and validates job.json text. On failure the Error's message holds
+// every problem, one per line, each "<file>: <json path>: <problem>".
+Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options = {});
+
+// Durations as Batch AI accepted them: ISO-8601 ("PT4H", "P7D", "P1DT2H30M")
+// or .NET TimeSpan ("7.00:00:00", "04:00:00"). Returns seconds.
+Result<std::int64_t> parse_duration(std::string_view text);
+
+// Batch AI resource names: ^[-\w_]+$, 1 to 64 characters. The error names
+// `what` (e.g. "--name").
+Status validate_resource_name(std::string_view name, std::string_view what);
+
+}  // namespace batchai::jobspec

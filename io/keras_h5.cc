@@ -394,7 +394,9 @@ class Reader {
     auto space = hdf5::dataspace(H5Dget_space(object.get()));
     int rank = space ? H5Sget_simple_extent_ndims(space.get()) : -1;
     if (rank < 0) return failed_at(path, "reading the shape");
-    if (H5Sget_simple_extent_type(space.get()) == H5S_NULL) return at(path, "expected a float32 dataset, found an empty (null) one");
+    if (H5Sget_simple_extent_type(space.get()) == H5S_NULL) {
+      return at(path, "expected a float32 dataset, found one with a null dataspace");
+    }
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) {
       return failed_at(path, "reading the shape");

@@ -41,7 +41,8 @@ KerasModelFile small_model(std::size_t dense_in = 8) {
   KerasModelFile m;
   m.model_config_json = kModelConfig;
   m.training_config_json = kTrainingConfig;
-  m.layers.push_back({"conv2d_1", {tensor("conv2d_1/kernel:0", {3, 3, 3, 2}, 1.5f), tensor("conv2d_1/bias:0", {2}, -2)}});
+  m.layers.push_back(
+      {"conv2d_1", {tensor("conv2d_1/kernel:0", {3, 3, 3, 2}, 1.5f), tensor("conv2d_1/bias:0", {2}, -2)}});
   m.layers.push_back({"activation_1", {}});
   m.layers.push_back({"dense_1", {tensor("dense_1/kernel:0", {dense_in, 3}, 0.25f), tensor("dense_1/bias:0", {3}, 9)}});
   m.layers.push_back({"activation_2", {}});

@@ -163,20 +163,18 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
     return parsed->has("help") ? 0 : 2;
   }
 
+  // --help wins even over other mistakes on the same line, so look for it
+  // before parsing (up to "--", after which words are arguments).
+  for (const auto& a : rest) {
+    if (a == "--") break;
+    if (a == "--help" || a == "-h") {
+      help_out << command_help(*command);
+      return 0;
+    }
+  }
   auto options = command_options(*command);
   auto parsed = args::parse(rest, options, command->positionals);
-  if (parsed && parsed->has("help")) {
-    help_out << command_help(*command);
-    return 0;
-  }
-  // --help wins even over other mistakes on the same line.
   if (!parsed) {
-    for (const auto& a : rest) {
-      if (a == "--help" || a == "-h") {
-        help_out << command_help(*command);
-        return 0;
-      }
-    }
     diag::error("batchai " + std::string(command->path) + ": " + parsed.error().message);
     return 2;
   }

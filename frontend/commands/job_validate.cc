@@ -2,14 +2,11 @@
 // problem (each naming its JSON path) or "valid"; unknown keys are warnings,
 // or errors with --strict.
 #include <boost/json.hpp>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "frontend/cli.h"
 #include "frontend/output.h"
 #include "io/diag.h"
+#include "io/files.h"
 #include "io/job_spec.h"
 
 namespace batchai::frontend {
@@ -23,15 +20,13 @@ constexpr args::Option kOptions[] = {
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto file = p.get("config-file");
   if (!file) return Error{"--config-file: required (the job.json to validate)"};
-  std::ifstream in(*file, std::ios::binary);
-  if (!in) return Error{"--config-file: cannot read '" + *file + "': " + std::strerror(errno)};
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = read_text_file(*file, "--config-file");
+  if (!text) return text.error();
 
   jobspec::ParseOptions options;
   options.file_name = *file;
   options.strict = p.has("strict");
-  auto parsed = jobspec::parse_job_spec(text.str(), options);
+  auto parsed = jobspec::parse_job_spec(*text, options);
   if (!parsed) return parsed.error();
   for (const auto& w : parsed->warnings) diag::warning(w);
   const auto& spec = parsed->spec;

@@ -2,10 +2,9 @@
 // Plumbing for checking a site's Slurm; users submit job.json files instead.
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "frontend/commands/slurm_common.h"
+#include "io/files.h"
 
 namespace batchai::frontend {
 namespace {
@@ -28,14 +27,11 @@ constexpr args::Positional kPositionals[] = {
 };
 
 Result<std::string> read_script(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error{"SCRIPT: cannot read '" + path + "': " + std::strerror(errno)};
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!text.str().starts_with("#!")) {
+  auto text = read_text_file(path, "SCRIPT");
+  if (text && !text->starts_with("#!")) {
     return Error{"SCRIPT: '" + path + "' does not start with '#!' (Slurm needs an interpreter line)"};
   }
-  return text.str();
+  return text;
 }
 
 Result<slurm::SubmitRequest> build_request(const Context& ctx, const args::Parsed& p) {

@@ -1,0 +1,92 @@
+// The site configuration: what an admin says about a Slurm cluster so that
+// Batch AI jobs can run on it. Batch AI knew these things from the VM size
+// and the Azure account; on Slurm the site must say them once, in
+// etc/batchai/site.json (JSON with // comments; BATCHAI_CONF overrides the
+// path). Every field has a default, so a site with no file still works for
+// CPU jobs on the host.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/result.h"
+
+namespace batchai::site {
+
+// A Batch AI "cluster" is a Slurm partition plus what Batch AI knew from the
+// VM size: GPUs per node and their type.
+struct Cluster {
+  std::string name;       // what users pass to --cluster
+  std::string partition;  // Slurm partition; default: name
+  int gpus_per_node = 0;
+  std::string gpu_type;  // gres type ("h100"); empty: any
+  // The site's own cap on a job's run time, if tighter than the partition's
+  // MaxTime (which the CLI reads from Slurm).
+  std::optional<std::int64_t> max_wall_clock_seconds;
+};
+
+// How one schedulingPriority maps to Slurm. Raising priority needs a QOS:
+// only admins may set a negative nice.
+struct PriorityMapping {
+  std::string qos;                   // empty: none
+  std::optional<std::int32_t> nice;  // positive lowers priority
+};
+
+enum class ContainerRuntime { none, pyxis, apptainer };
+
+// Where a Batch AI share lives on this site. Jobs see it as a link at
+// $AZ_BATCHAI_JOB_MOUNT_ROOT/<relativeMountPath>, so no root is needed for
+// shares the nodes already mount (the common case on HPC sites).
+struct Share {
+  enum class Kind { azure_file_share, azure_blob_file_system, file_server, unmanaged_file_system };
+  Kind kind = Kind::azure_file_share;
+  // Matched against the job's volume: the share name (last segment of
+  // azureFileUrl), the blob containerName, the file server's name (last
+  // segment of its resource id), or the exact mountCommand.
+  std::string name;
+  std::string path;  // absolute directory, the same on every node
+};
+
+struct SiteConfig {
+  std::string source;  // the file it came from, or "built-in defaults"
+
+  // Job directories (script, state, hostfile, shared temp): must be the same
+  // path on every node, so on a shared filesystem. `~` is the user's home.
+  std::string jobs_root = "~/.batchai/jobs";
+  // $AZ_BATCHAI_MOUNT_ROOT, cluster-level shares.
+  std::string mount_root = "/var/lib/batchai/mounts";
+  // Node-local scratch; each job gets <node_temp_root>/batchai-job-<id>.
+  std::string node_temp_root = "/tmp";
+
+  std::string python = "python3";  // when pythonInterpreterPath is absent
+  std::string mpi = "pmix";        // srun --mpi plugin for MPI toolkits
+  int tensorflow_port_base = 2222;  // Batch AI's first TF port on each node
+
+  std::vector<Cluster> clusters;  // empty: any partition is a cluster
+  PriorityMapping low{{}, 100}, normal{}, high{};
+
+  ContainerRuntime container_runtime = ContainerRuntime::none;
+  // With no runtime, run containerSettings jobs on the host with a warning
+  // instead of refusing them.
+  bool allow_host_without_container = false;
+
+  std::vector<Share> shares;
+
+  const Cluster* find_cluster(std::string_view name) const;
+};
+
+// Parses site.json text. `file` names it in messages. `home` expands a
+// leading "~" in paths. Unknown keys are errors: a typo in a site file
+// should not silently change where jobs run.
+Result<SiteConfig> parse_site_config(std::string_view text, std::string_view file, std::string_view home);
+
+// Loads $BATCHAI_CONF if set (it must exist), else `default_path` if it
+// exists, else the built-in defaults.
+Result<SiteConfig> load_site_config(const char* batchai_conf, const std::string& default_path, std::string_view home);
+
+std::string_view to_string(ContainerRuntime runtime);
+
+}  // namespace batchai::site

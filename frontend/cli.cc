@@ -9,6 +9,16 @@
 #include "io/version.h"
 
 namespace batchai::frontend {
+
+std::optional<std::string> Context::getenv(std::string_view name) const {
+  for (const auto& e : environment) {
+    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=') {
+      return e.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 constexpr args::Option kGlobalOptions[] = {

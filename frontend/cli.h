@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,9 @@ struct Context {
   // The caller's environment ("NAME=value"), which submitted jobs inherit
   // as sbatch's default --export=ALL does.
   std::vector<std::string> environment;
+
+  // The value of NAME in `environment`, if set.
+  std::optional<std::string> getenv(std::string_view name) const;
 };
 
 struct Command {

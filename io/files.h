@@ -1,6 +1,6 @@
-// Reading whole input files (job.json, batch scripts) with errors that name
+// Reading and writing whole files. Reading: input files (job.json, batch scripts) with errors that name
 // what the file is for, e.g. "--config-file: cannot read 'x.json': No such
-// file or directory".
+// file or directory". Writing: atomically, with the mode set at creation.
 #pragma once
 
 #include <string>
@@ -11,5 +11,12 @@
 namespace batchai {
 
 Result<std::string> read_text_file(const std::string& path, std::string_view what);
+
+// Writes `content` to a temporary file beside `path` with `mode`, then
+// renames it over `path`: a reader sees the old file or the new one, never
+// half of one, and a failure leaves nothing behind. The mode is set when
+// the file is created, so a secret is never readable by others, not even
+// for a moment.
+Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode);
 
 }  // namespace batchai

@@ -442,6 +442,7 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
         r.error(at, secs.error().message);
       } else {
         spec.max_wall_clock_seconds = *secs;
+        spec.max_wall_clock_given = true;
       }
     }
   }

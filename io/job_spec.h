@@ -163,6 +163,9 @@ struct JobSpec {
   std::vector<EnvironmentVariable> environment_variables;
   std::vector<Secret> secrets;
   std::int64_t max_wall_clock_seconds = 7 * 24 * 3600;  // constraints.maxWallClockTime, default 1 week
+  // Whether the file set it: a limit the user asked for is an error when
+  // over the partition's; the default is quietly capped.
+  bool max_wall_clock_given = false;
 
   std::string_view tool_type() const { return kToolTypes[toolkit.index()]; }
 };
@@ -188,5 +191,21 @@ Result<std::int64_t> parse_duration(std::string_view text);
 // Batch AI resource names: ^[-\w_]+$, 1 to 64 characters. The error names
 // `what` (e.g. "--name").
 Status validate_resource_name(std::string_view name, std::string_view what);
+
+// The Azure CLI's storage placeholders. Batch AI samples ship job.json files
+// with "<AZURE_BATCHAI_STORAGE_ACCOUNT>" in accountName or azureFileUrl and
+// "<AZURE_BATCHAI_STORAGE_KEY>" in accountKey; `job create` filled them from
+// --storage-account-name/--storage-account-key or the environment variables
+// of the same names. A placeholder left without a value is an error naming
+// its JSON path and both ways to give it.
+struct StorageAccount {
+  std::optional<std::string> name;
+  std::optional<std::string> key;
+};
+inline constexpr std::string_view kStorageAccountPlaceholder = "<AZURE_BATCHAI_STORAGE_ACCOUNT>";
+inline constexpr std::string_view kStorageKeyPlaceholder = "<AZURE_BATCHAI_STORAGE_KEY>";
+
+Result<JobSpec> replace_storage_placeholders(JobSpec spec, const StorageAccount& account,
+                                             std::string_view file = "job.json");
 
 }  // namespace batchai::jobspec

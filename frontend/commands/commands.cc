@@ -4,12 +4,12 @@
 
 namespace batchai::frontend {
 
-extern const Command kJobValidate;
+extern const Command kJobCreate, kJobValidate;
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
 
 namespace {
 constexpr const Command* kCommands[] = {
-    &kJobValidate,
+    &kJobCreate, &kJobValidate,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,
 };
 

@@ -1,0 +1,380 @@
+// render_script: a JobPlan spelled out as the bash script Slurm runs on the
+// job's first node. The script's order is Batch AI's per-job sequence
+// (batchai.md §3): job directories and mounts, each node's preparation,
+// the toolkit's processes, then the recorded exit.
+//
+// Values from job.json only ever appear through shell_quote or
+// shell_quote_expanding. Command lines (Batch AI's commandLine, *Args and
+// jobPreparation fields) are the only shell text, and they run inside
+// `bash -c` with the quoted text as one argument.
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "io/version.h"
+#include "slurm/job_plan.h"
+#include "slurm/shell_quote.h"
+
+namespace batchai::slurm {
+namespace {
+
+constexpr const char* kNow = "$(date -u +%Y-%m-%dT%H:%M:%SZ)";
+
+std::string env_line(const EnvVar& v) {
+  return "export " + v.name + "=" + (v.expand ? shell_quote_expanding(v.value) : shell_quote(v.value)) + "\n";
+}
+
+// A file in the stdouterr directory, as one shell word.
+std::string in_stdouterr(const std::string& name) { return "\"$AZ_BATCHAI_STDOUTERR_DIR\"/" + shell_quote(name); }
+
+int nodes_used(const JobPlan& plan) {
+  int most = 0;
+  for (const auto& p : plan.processes) most = std::max(most, p.node + 1);
+  return std::max(most, 1);
+}
+
+class Script {
+ public:
+  explicit Script(const JobPlan& plan) : plan_(plan) {}
+
+  std::string render() {
+    header();
+    record_functions();
+    secrets();
+    nodes();
+    environment();
+    tensorflow_hosts();
+    directories();
+    container();
+    node_setup();
+    main_step();
+    return out_.str();
+  }
+
+ private:
+  void header() {
+    const auto& id = plan_.id;
+    out_ << "#!/bin/bash\n"
+         << "# Batch AI job " << id.workspace << "/" << id.experiment << "/" << id.job << " (" << plan_.tool_type
+         << "), written by batchai " << build::kVersion << ".\n"
+         << "# Values from job.json are quoted; only its command lines run as shell text.\n"
+         << "set -o pipefail\n\n";
+  }
+
+  // The job directory records start, end and exit code, so batchai can
+  // report them after Slurm has forgotten the job. Each record is written
+  // whole and renamed, so a reader never sees half of one.
+  void record_functions() {
+    out_ << "export BATCHAI_JOB_DIR=" << shell_quote(plan_.job_dir) << "\n"
+         << "batchai_log() { printf '%s batchai: %s\\n' \"" << kNow << "\" \"$*\"; }\n"
+         << "batchai_started=\"" << kNow << "\"\n"
+         << "batchai_record() {\n"
+         << "  local tmp=\"$BATCHAI_JOB_DIR/.execution.$$\"\n"
+         << "  printf '%s\\n' \"slurm_job_id=$SLURM_JOB_ID\" \"start_time=$batchai_started\" \"$@\" >\"$tmp\" &&\n"
+         << "    mv -f \"$tmp\" \"$BATCHAI_JOB_DIR/execution\"\n"
+         << "}\n"
+         << "batchai_finish() {\n"
+         << "  batchai_record \"end_time=" << kNow << "\" \"exit_code=$1\"\n"
+         << "  batchai_log \"job ended with exit code $1\"\n"
+         << "  exit \"$1\"\n"
+         << "}\n"
+         << "batchai_record || { batchai_log \"cannot write to $BATCHAI_JOB_DIR\"; exit 1; }\n"
+         << "batchai_log \"job $SLURM_JOB_ID started on $SLURM_JOB_NODELIST\"\n\n";
+  }
+
+  // Sourced and removed at once: the values live only in this job's
+  // environment, never in the script or Slurm's copy of the environment.
+  void secrets() {
+    if (plan_.secrets_file.empty()) return;
+    out_ << "# Secrets: a 0600 file written by batchai, sourced, then removed.\n"
+         << "batchai_secrets=" << shell_quote(plan_.secrets_file) << "\n"
+         << "if [ -r \"$batchai_secrets\" ]; then\n"
+         << "  set -a; . \"$batchai_secrets\"; set +a\n"
+         << "  rm -f \"$batchai_secrets\"\n"
+         << "else\n"
+         << "  batchai_log \"secrets file $batchai_secrets is missing (a rerun of this job? secrets are used once)\"\n"
+         << "  batchai_finish 1\n"
+         << "fi\n\n";
+  }
+
+  // Addresses come from Slurm's NodeAddr, which is what other nodes reach
+  // (on a test cluster several node names share one host).
+  void nodes() {
+    out_ << "# The job's nodes, in Slurm's order, and their addresses.\n"
+         << "mapfile -t batchai_nodes < <(scontrol show hostnames \"$SLURM_JOB_NODELIST\")\n"
+         << "batchai_addrs=()\n"
+         << "for batchai_n in \"${batchai_nodes[@]}\"; do\n"
+         << "  batchai_a=$(scontrol show node -o \"$batchai_n\" 2>/dev/null | "
+            "sed -n 's/.* NodeAddr=\\([^ ]*\\).*/\\1/p')\n"
+         << "  batchai_addrs+=(\"${batchai_a:-$batchai_n}\")\n"
+         << "done\n"
+         << "export BATCHAI_NODES=\"${batchai_nodes[*]}\"\n"
+         << "export MASTER_ADDR=\"${batchai_addrs[0]}\"\n"
+         << "export MASTER_PORT=$((29500 + SLURM_JOB_ID % 1000))\n\n";
+  }
+
+  void environment() {
+    out_ << "# Batch AI's environment (batchai.md section 2), then the job's own variables.\n";
+    for (const auto& v : plan_.environment) out_ << env_line(v);
+    // An OpenMPI hostfile, for jobs that start their own mpirun.
+    const int slots = std::max<int>(plan_.gpus_per_node, plan_.tasks_per_node);
+    out_ << "for batchai_a in \"${batchai_addrs[@]}\"; do printf '%s slots=" << slots
+         << "\\n' \"$batchai_a\"; done >\"$AZ_BATCHAI_MPI_HOST_FILE.tmp\" &&\n"
+         << "  mv -f \"$AZ_BATCHAI_MPI_HOST_FILE.tmp\" \"$AZ_BATCHAI_MPI_HOST_FILE\"\n\n";
+  }
+
+  static std::string address(const Process& p) {
+    return "${batchai_addrs[" + std::to_string(p.node) + "]}:" + std::to_string(p.port);
+  }
+
+  // TensorFlow's cluster: Batch AI's PS/worker host lists, and a TF_CONFIG
+  // whose worker 0 is the "chief" that tf.estimator expects (Batch AI's
+  // "master" broke it, microsoftarchive/BatchAI#15).
+  void tensorflow_hosts() {
+    if (plan_.tool_type != "tensorflow") return;
+    std::string ps, workers, chief, tf_workers;
+    for (const auto& p : plan_.processes) {
+      const std::string a = address(p);
+      if (p.role == "ps") {
+        ps += (ps.empty() ? "" : ",") + a;
+      } else {
+        workers += (workers.empty() ? "" : ",") + a;
+        if (p.task_index == 0) {
+          chief = "\\\"" + a + "\\\"";
+        } else {
+          tf_workers += std::string(tf_workers.empty() ? "" : ",") + "\\\"" + a + "\\\"";
+        }
+      }
+    }
+    std::string cluster = "{\\\"chief\\\":[" + chief + "]";
+    if (!tf_workers.empty()) cluster += ",\\\"worker\\\":[" + tf_workers + "]";
+    if (!ps.empty()) {
+      std::string quoted;
+      for (const auto& p : plan_.processes) {
+        if (p.role == "ps") quoted += std::string(quoted.empty() ? "" : ",") + "\\\"" + address(p) + "\\\"";
+      }
+      cluster += ",\\\"ps\\\":[" + quoted + "]";
+    }
+    cluster += "}";
+    out_ << "# TensorFlow: tasks and ports as Batch AI placed them.\n"
+         << "export AZ_BATCHAI_PS_HOSTS=\"" << ps << "\"\n"
+         << "export AZ_BATCHAI_WORKER_HOSTS=\"" << workers << "\"\n"
+         << "export BATCHAI_TF_CLUSTER=\"" << cluster << "\"\n\n";
+  }
+
+  void directories() {
+    out_ << "# Job directories; the job's volumes are links to the site's shares.\n"
+         << "mkdir -p \"$AZ_BATCHAI_JOB_MOUNT_ROOT\" \"$AZ_BATCHAI_SHARED_JOB_TEMP\" || batchai_finish 1\n";
+    for (const auto& l : plan_.links) {
+      const std::string at = "\"$AZ_BATCHAI_JOB_MOUNT_ROOT\"/" + shell_quote(l.relative_path);
+      out_ << "mkdir -p \"$(dirname " << at << ")\" && ln -sfn -- " << shell_quote(l.target) << " " << at
+           << " || batchai_finish 1\n";
+    }
+    out_ << "mkdir -p \"$AZ_BATCHAI_STDOUTERR_DIR\"";
+    for (const auto& v : plan_.output_variables) out_ << " \"$" << v << "\"";
+    out_ << " || batchai_finish 1\n\n";
+  }
+
+  void container() {
+    out_ << "# How each step runs: on the host, or in the job's container.\n"
+         << "batchai_container=()\n"
+         << "batchai_exec=()\n";
+    if (!plan_.container) {
+      out_ << "\n";
+      return;
+    }
+    const Container& c = *plan_.container;
+    // The container sees the job directory, the mounts and node scratch at
+    // the same paths as the host, so every AZ_BATCHAI_* path stays valid.
+    std::set<std::string> binds{plan_.job_dir};
+    for (const auto& v : plan_.environment) {
+      if (v.name == "AZ_BATCHAI_MOUNT_ROOT" || v.name == "AZ_BATCHAI_JOB_TEMP_DIR") binds.insert(v.value);
+    }
+    for (const auto& l : plan_.links) binds.insert(l.target);
+    std::string list;
+    for (const auto& b : binds) {
+      list += (list.empty() ? "" : ",") + b;
+      if (c.runtime == site::ContainerRuntime::pyxis) list += ":" + b;
+    }
+    if (c.runtime == site::ContainerRuntime::pyxis) {
+      if (!c.credentials_dir.empty()) out_ << "export ENROOT_CONFIG_PATH=" << shell_quote(c.credentials_dir) << "\n";
+      // One named container per job: what jobPreparation installs is still
+      // there for the main step, as in Batch AI's per-job container.
+      out_ << "batchai_container=(--container-image=" << shell_quote(c.image)
+           << " --container-name=batchai --container-mounts=" << shell_quote(list) << ")\n";
+    } else {
+      out_ << "batchai_exec=(apptainer exec" << (plan_.gpus_per_node > 0 ? " --nv" : "") << " --bind "
+           << shell_quote(list) << " " << shell_quote(c.image) << ")\n";
+    }
+    if (!c.shm_size.empty()) {
+      out_ << "batchai_log " << shell_quote("shmSize " + c.shm_size + ": containers here share the node's /dev/shm")
+           << "\n";
+    }
+    out_ << "\n";
+  }
+
+  // Batch AI's per-node preparation: scratch directory and execution log on
+  // every node, then jobPreparation, whose failure fails the job.
+  void node_setup() {
+    std::string body =
+        "log=\"$AZ_BATCHAI_STDOUTERR_DIR/execution-$SLURMD_NODENAME.log\"\n"
+        "say() { printf '%s %s\\n' \"" + std::string(kNow) + "\" \"$*\" >>\"$log\"; }\n"
+        "say \"node $SLURMD_NODENAME: preparing job $SLURM_JOB_ID\"\n"
+        "mkdir -p \"$AZ_BATCHAI_JOB_TEMP\" || { say \"cannot create $AZ_BATCHAI_JOB_TEMP\"; exit 1; }\n";
+    if (plan_.job_preparation) {
+      body += "say \"jobPreparation started\"\n"
+              "bash -c " + shell_quote(*plan_.job_preparation) +
+              " >>\"$AZ_BATCHAI_STDOUTERR_DIR/stdout-job_prep-$SLURMD_NODENAME.txt\""
+              " 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-job_prep-$SLURMD_NODENAME.txt\"\n"
+              "rc=$?\n"
+              "say \"jobPreparation ended with exit code $rc\"\n"
+              "exit $rc\n";
+    } else {
+      body += "say \"no jobPreparation\"\n";
+    }
+    out_ << "# Every node: scratch, execution log" << (plan_.job_preparation ? ", jobPreparation" : "") << ".\n"
+         << "batchai_node_setup=" << shell_quote(body) << "\n"
+         << "srun --nodes=" << plan_.nodes << " --ntasks-per-node=1 --kill-on-bad-exit=1 --output=/dev/null "
+         << "\"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_node_setup\"\n"
+         << "batchai_rc=$?\n"
+         << "if [ \"$batchai_rc\" -ne 0 ]; then\n"
+         << "  batchai_log \"preparing the nodes failed with exit code $batchai_rc; see "
+            "$AZ_BATCHAI_STDOUTERR_DIR\"\n"
+         << "  batchai_finish \"$batchai_rc\"\n"
+         << "fi\n\n";
+  }
+
+  std::string mpi_step() {
+    const std::string body =
+        "export RANK=\"$SLURM_PROCID\" WORLD_SIZE=\"$SLURM_NTASKS\" LOCAL_RANK=\"$SLURM_LOCALID\"\n" +
+        plan_.mpi_command + "\n";
+    const int nodes = std::min<int>(static_cast<int>(plan_.nodes), plan_.process_count);
+    std::ostringstream s;
+    s << "# " << plan_.process_count << " MPI rank(s), launched by Slurm (PMI: " << plan_.mpi_plugin << ").\n"
+      << "batchai_rank=" << shell_quote(body) << "\n"
+      << "srun --nodes=" << nodes << " --ntasks=" << plan_.process_count
+      << " --ntasks-per-node=" << plan_.tasks_per_node << " --mpi=" << plan_.mpi_plugin
+      << " --kill-on-bad-exit=1 --open-mode=append \\\n"
+      << "  --output=" << in_stdouterr(plan_.mpi_out_name) << " --error=" << in_stdouterr(plan_.mpi_err_name)
+      << " \\\n"
+      << "  \"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_rank\" &\n";
+    return s.str();
+  }
+
+  // One launcher per node starts that node's processes with their ranks and
+  // output files; the first failure stops the node's other processes, and
+  // --kill-on-bad-exit then stops the other nodes.
+  std::string per_process_step() {
+    const bool tf = plan_.tool_type == "tensorflow";
+    std::string body =
+        "batchai_pids=()\n"
+        "spawn() {\n"
+        "  (\n"
+        "    export RANK=\"$1\" LOCAL_RANK=\"$2\" AZ_BATCHAI_TASK_INDEX=\"$3\" WORLD_SIZE=" +
+        std::to_string(plan_.process_count) + "\n";
+    if (tf) {
+      // Batch AI's worker 0 is the chief; other workers count from 0 in
+      // TF_CONFIG's "worker" list.
+      body +=
+          "    if [ \"$4\" = ps ]; then type=ps; index=$3\n"
+          "    elif [ \"$3\" = 0 ]; then type=chief; index=0\n"
+          "    else type=worker; index=$(($3 - 1)); fi\n"
+          "    export TF_CONFIG=\"{\\\"cluster\\\":$BATCHAI_TF_CLUSTER,\\\"task\\\":{\\\"type\\\":\\\"$type\\\","
+          "\\\"index\\\":$index},\\\"environment\\\":\\\"cloud\\\"}\"\n";
+    }
+    body +=
+        "    exec bash -c \"$8\" >>\"$AZ_BATCHAI_STDOUTERR_DIR/$6\" 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/$7\"\n"
+        "  ) &\n"
+        "  batchai_pids+=($!)\n"
+        "}\n"
+        "node=0\n"
+        "for n in $BATCHAI_NODES; do [ \"$n\" = \"$SLURMD_NODENAME\" ] && break; node=$((node + 1)); done\n"
+        "case \"$node\" in\n";
+    int current = -1;
+    std::vector<const Process*> sorted;
+    for (const auto& p : plan_.processes) sorted.push_back(&p);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Process* a, const Process* b) { return a->node < b->node; });
+    for (const Process* p : sorted) {
+      if (p->node != current) {
+        if (current >= 0) body += "  ;;\n";
+        current = p->node;
+        body += std::to_string(current) + ")\n";
+      }
+      body += "  spawn " + std::to_string(p->rank) + " " + std::to_string(p->local_rank) + " " +
+              std::to_string(p->task_index) + " " + shell_quote(p->role) + " " + std::to_string(p->port) + " " +
+              shell_quote(p->out_name) + " " + shell_quote(p->err_name) + " " + shell_quote(p->command) + "\n";
+    }
+    body +=
+        "  ;;\n"
+        "esac\n"
+        "rc=0\n"
+        "for _ in \"${batchai_pids[@]}\"; do\n"
+        "  wait -n; r=$?\n"
+        "  if [ \"$r\" -ne 0 ] && [ \"$rc\" -eq 0 ]; then rc=$r; kill \"${batchai_pids[@]}\" 2>/dev/null; fi\n"
+        "done\n"
+        "exit $rc\n";
+    const int nodes = nodes_used(plan_);
+    std::ostringstream s;
+    s << "# " << plan_.process_count << " process(es) on " << nodes << " node(s), one launcher per node.\n"
+      << "batchai_launcher=" << shell_quote(body) << "\n"
+      << "srun --nodes=" << nodes << " --ntasks-per-node=1 --kill-on-bad-exit=1 "
+      << "--nodelist=\"$(IFS=,; echo \"${batchai_nodes[*]:0:" << nodes << "}\")\" \\\n"
+      << "  \"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_launcher\" &\n";
+    return s.str();
+  }
+
+  // The step runs in the background so that the shell can act on scancel's
+  // TERM (record the end) while it waits.
+  void main_step() {
+    out_ << (plan_.launch == Launch::mpi ? mpi_step() : per_process_step())
+         << "batchai_step=$!\n"
+         << "trap 'batchai_log \"terminated\"; kill -TERM \"$batchai_step\" 2>/dev/null; wait \"$batchai_step\"; "
+            "batchai_finish 143' TERM\n"
+         << "wait \"$batchai_step\"\n"
+         << "batchai_rc=$?\n"
+         << "srun --nodes=" << plan_.nodes << " --ntasks-per-node=1 --output=/dev/null "
+         << "rm -rf \"$AZ_BATCHAI_JOB_TEMP\" || true\n"
+         << "batchai_finish \"$batchai_rc\"\n";
+  }
+
+  const JobPlan& plan_;
+  std::ostringstream out_;
+};
+
+}  // namespace
+
+std::string render_script(const JobPlan& plan) { return Script(plan).render(); }
+
+SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<std::string> environment) {
+  SubmitRequest r;
+  r.script = std::move(script);
+  r.name = plan.id.job;
+  r.partition = plan.partition;
+  r.nodes = plan.nodes;
+  r.tasks_per_node = plan.tasks_per_node;
+  r.time_limit_minutes = plan.time_limit_minutes;
+  r.exclusive = true;  // Batch AI jobs had their VMs to themselves
+  r.work_dir = plan.job_dir;
+  r.std_out = plan.slurm_output;
+  r.environment = std::move(environment);
+  r.qos = plan.qos;
+  r.nice = plan.nice;
+  r.comment = "batchai " + plan.id.workspace + "/" + plan.id.experiment + "/" + plan.id.job;
+  if (plan.gpus_per_node > 0) {
+    r.gpus_per_node = (plan.gpu_type.empty() ? "" : plan.gpu_type + ":") + std::to_string(plan.gpus_per_node);
+  }
+  return r;
+}
+
+std::string mask_secrets(std::string text, const JobPlan& plan) {
+  for (const auto& secret : plan.secret_values) {
+    if (secret.empty()) continue;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 8)) {
+      text.replace(at, secret.size(), "********");
+    }
+  }
+  return text;
+}
+
+}  // namespace batchai::slurm

@@ -80,7 +80,9 @@ struct SiteConfig {
 
 // Parses site.json text. `file` names it in messages. `home` expands a
 // leading "~" in paths. Unknown keys are errors: a typo in a site file
-// should not silently change where jobs run.
+// should not silently change where jobs run. In the result every path is
+// absolute and "~"-free, defaults included (jobs_root becomes
+// <home>/.batchai/jobs), and every cluster has a partition.
 Result<SiteConfig> parse_site_config(std::string_view text, std::string_view file, std::string_view home);
 
 // Loads $BATCHAI_CONF if set (it must exist), else `default_path` if it

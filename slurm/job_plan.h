@@ -144,4 +144,8 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
 // `text` with every secret value replaced by "********".
 std::string mask_secrets(std::string text, const JobPlan& plan);
 
+// What `job create --dry-run` prints: the allocation as sbatch options, the
+// private files and the script, every secret masked.
+std::string dry_run_text(const JobPlan& plan, const SubmitRequest& request);
+
 }  // namespace batchai::slurm

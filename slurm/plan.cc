@@ -122,8 +122,8 @@ class Planner {
     plan_.job_dir = site_.jobs_root + "/" + id_.segment();
     plan_.slurm_output = plan_.job_dir + "/slurm-%j.out";
 
-    // Batch AI's layout, rooted in the job directory so every node sees it.
-    env("BATCHAI_JOB_DIR", plan_.job_dir);
+    // Batch AI's layout, rooted in the job directory ($BATCHAI_JOB_DIR, set
+    // first by the script) so every node sees it.
     env("AZ_BATCHAI_MOUNT_ROOT", site_.mount_root);
     env("AZ_BATCHAI_JOB_MOUNT_ROOT", "$BATCHAI_JOB_DIR/mounts", true);
     env("AZ_BATCHAI_JOB_TEMP_DIR", site_.node_temp_root);

@@ -367,13 +367,35 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
   return r;
 }
 
+std::string dry_run_text(const JobPlan& plan, const SubmitRequest& r) {
+  std::ostringstream s;
+  s << "# batchai job create --dry-run: nothing was written or submitted.\n"
+    << "# Slurm allocation, as sbatch options: --partition=" << r.partition << " --nodes=" << r.nodes
+    << " --ntasks-per-node=" << r.tasks_per_node.value_or(1) << " --exclusive --time=" << r.time_limit_minutes.value_or(0)
+    << " --job-name=" << r.name << " --output=" << r.std_out << " --chdir=" << r.work_dir << " --open-mode=append";
+  if (!r.qos.empty()) s << " --qos=" << r.qos;
+  if (r.nice) s << " --nice=" << *r.nice;
+  if (!r.gpus_per_node.empty()) s << " --gpus-per-node=" << r.gpus_per_node;
+  s << "\n";
+  for (const auto& f : plan.private_files) {
+    s << "# Private file (mode 0600), written before submitting: " << f.path << "\n";
+    std::istringstream lines(f.content);
+    for (std::string line; std::getline(lines, line);) s << "#   " << line << "\n";
+  }
+  s << r.script;
+  return mask_secrets(s.str(), plan);
+}
+
 std::string mask_secrets(std::string text, const JobPlan& plan) {
-  for (const auto& secret : plan.secret_values) {
-    if (secret.empty()) continue;
+  auto mask = [&](const std::string& secret) {
+    if (secret.empty()) return;
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 8)) {
       text.replace(at, secret.size(), "********");
     }
-  }
+  };
+  // The quoted form first: the secrets file holds values shell-quoted.
+  for (const auto& secret : plan.secret_values) mask(shell_quote(secret));
+  for (const auto& secret : plan.secret_values) mask(secret);
   return text;
 }
 

@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <random>
-#include <sstream>
 
 #include "frontend/cli.h"
 #include "frontend/output.h"
@@ -141,30 +140,6 @@ Result<slurm::ClusterBinding> bind_cluster(Context& ctx, const site::SiteConfig&
                "\", which Slurm does not have"};
 }
 
-std::string sbatch_options(const slurm::SubmitRequest& r) {
-  std::ostringstream s;
-  s << "--partition=" << r.partition << " --nodes=" << r.nodes << " --ntasks-per-node=" << *r.tasks_per_node
-    << " --exclusive --time=" << *r.time_limit_minutes << " --job-name=" << r.name << " --output=" << r.std_out
-    << " --chdir=" << r.work_dir << " --open-mode=append";
-  if (!r.qos.empty()) s << " --qos=" << r.qos;
-  if (r.nice) s << " --nice=" << *r.nice;
-  if (!r.gpus_per_node.empty()) s << " --gpus-per-node=" << r.gpus_per_node;
-  return s.str();
-}
-
-void print_dry_run(Context& ctx, const slurm::JobPlan& plan, const slurm::SubmitRequest& request) {
-  std::ostringstream s;
-  s << "# batchai job create --dry-run: nothing was written or submitted.\n"
-    << "# Slurm allocation, as sbatch options: " << sbatch_options(request) << "\n";
-  for (const auto& f : plan.private_files) {
-    s << "# Private file (mode 0600), written before submitting: " << f.path << "\n";
-    std::istringstream lines(f.content);
-    for (std::string line; std::getline(lines, line);) s << "#   " << line << "\n";
-  }
-  s << request.script;
-  *ctx.out << slurm::mask_secrets(s.str(), plan);
-}
-
 // The job directory holds what the job needs and what it records: the
 // job.json as given (0600: it may hold keys), the script, private files.
 Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, const std::string& script) {
@@ -196,7 +171,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 
   auto request = slurm::submission(*plan, slurm::render_script(*plan), ctx.environment);
   if (dry_run) {
-    print_dry_run(ctx, *plan, request);
+    *ctx.out << slurm::dry_run_text(*plan, request);
     return 0;
   }
   auto spec_text = read_text_file(in->file, "--config-file");

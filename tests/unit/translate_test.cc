@@ -1,0 +1,558 @@
+// The translator: every valid corpus file against its golden dry-run text,
+// then each mapping rule on its own, then hostile values run through bash.
+//
+// Golden files are tests/jobspec/valid/<name>.sbatch. After an intended
+// change, regenerate them with BATCHAI_UPDATE_GOLDEN=1 and review the diff.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "io/files.h"
+#include "io/job_spec.h"
+#include "io/version.h"
+#include "slurm/job_plan.h"
+#include "slurm/shell_quote.h"
+#include "unit/temp_dir.h"
+
+namespace fs = std::filesystem;
+using namespace batchai;
+using namespace batchai::slurm;
+
+namespace {
+
+// The site every golden file is planned for: pyxis, GPUs, every share the
+// corpus names, and a QOS for high priority.
+site::SiteConfig test_site() {
+  site::SiteConfig s;
+  s.source = "test-site.json";
+  s.jobs_root = "/shared/jobs";
+  s.mount_root = "/shared/mounts";
+  s.node_temp_root = "/local/scratch";
+  s.high.qos = "high";
+  s.container_runtime = site::ContainerRuntime::pyxis;
+  using K = site::Share::Kind;
+  s.shares = {{K::azure_file_share, "myshare", "/shared/afs/myshare"},
+              {K::azure_file_share, "scripts", "/shared/afs/scripts"},
+              {K::azure_file_share, "logs", "/shared/afs/logs"},
+              {K::azure_blob_file_system, "data", "/shared/blob/data"},
+              {K::file_server, "nfs", "/nfs"},
+              {K::unmanaged_file_system, "mount -t glusterfs 10.0.0.4:/gv0", "/gluster/gv0"}};
+  return s;
+}
+
+ClusterBinding gpu_cluster() {
+  ClusterBinding b;
+  b.cluster.name = "gpu";
+  b.cluster.partition = "gpu";
+  b.cluster.gpus_per_node = 4;
+  b.cluster.gpu_type = "h100";
+  b.partition_max_seconds = 3 * 86400;
+  return b;
+}
+
+JobIdentity identity(const std::string& job = "job") {
+  return {"rg", "ws", "exp", job, "00000000-0000-4000-8000-000000000000"};
+}
+
+jobspec::JobSpec parse(std::string_view text) {
+  auto parsed = jobspec::parse_job_spec(text);
+  EXPECT_TRUE(parsed) << parsed.error().message;
+  auto spec = jobspec::replace_storage_placeholders(parsed ? parsed->spec : jobspec::JobSpec{},
+                                                    {"teststorage", "testkey"});
+  EXPECT_TRUE(spec) << spec.error().message;
+  return spec ? *spec : jobspec::JobSpec{};
+}
+
+Result<JobPlan> plan(std::string_view text, const site::SiteConfig& site = test_site(),
+                     const ClusterBinding& cluster = gpu_cluster()) {
+  return plan_job(parse(text), identity(), cluster, site);
+}
+
+JobPlan must_plan(std::string_view text, const site::SiteConfig& site = test_site()) {
+  auto p = plan(text, site);
+  EXPECT_TRUE(p) << p.error().message;
+  return p ? *p : JobPlan{};
+}
+
+std::string dry_run(const JobPlan& p) {
+  std::string text = dry_run_text(p, submission(p, render_script(p), {}));
+  // Golden files do not change with the version.
+  const std::string v = build::kVersion;
+  if (auto at = text.find("batchai " + v); at != std::string::npos) text.replace(at + 8, v.size(), "VERSION");
+  return text;
+}
+
+std::vector<fs::path> valid_corpus() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(BATCHAI_JOBSPEC_CORPUS) / "valid")) {
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string test_name(const ::testing::TestParamInfo<fs::path>& info) { return info.param.stem().string(); }
+
+class GoldenScript : public ::testing::TestWithParam<fs::path> {};
+
+TEST_P(GoldenScript, MatchesTheGoldenFile) {
+  auto text = read_text_file(GetParam().string(), "corpus");
+  ASSERT_TRUE(text);
+  auto spec = parse(*text);
+  auto p = plan_job(spec, identity(GetParam().stem().string()), gpu_cluster(), test_site());
+  ASSERT_TRUE(p) << p.error().message;
+  const std::string actual = dry_run(*p);
+  fs::path golden = GetParam();
+  golden.replace_extension(".sbatch");
+  if (std::getenv("BATCHAI_UPDATE_GOLDEN")) {
+    ASSERT_TRUE(write_file_atomic(golden.string(), actual, 0644));
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  auto expected = read_text_file(golden.string(), "golden");
+  ASSERT_TRUE(expected) << "no golden file; run with BATCHAI_UPDATE_GOLDEN=1 to write it";
+  EXPECT_EQ(actual, *expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Translate, GoldenScript, ::testing::ValuesIn(valid_corpus()), test_name);
+
+// Every golden script is valid bash.
+TEST_P(GoldenScript, IsValidBash) {
+  auto text = read_text_file(GetParam().string(), "corpus");
+  ASSERT_TRUE(text);
+  auto p = plan_job(parse(*text), identity(), gpu_cluster(), test_site());
+  ASSERT_TRUE(p) << p.error().message;
+  batchai::testing::TempDir dir;
+  const std::string path = (dir.path() / "job.sbatch").string();
+  ASSERT_TRUE(write_file_atomic(path, render_script(*p), 0644));
+  EXPECT_EQ(std::system(("bash -n " + path).c_str()), 0);
+}
+
+// --- Counts and placement, per toolkit -------------------------------------
+
+TEST(Translate, HorovodDefaultsToOneRankPerNode) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})");
+  EXPECT_EQ(p.launch, Launch::mpi);
+  EXPECT_EQ(p.process_count, 3);
+  EXPECT_EQ(p.nodes, 3u);
+  EXPECT_EQ(p.tasks_per_node, 1);
+  EXPECT_EQ(p.mpi_out_name, "stdout.txt");
+  EXPECT_EQ(p.mpi_command, "'python3' \"train.py\"");
+}
+
+TEST(Translate, MpiRanksSpreadEvenlyOverTheNodes) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "customMpiSettings": {"commandLine": "hostname", "processCount": 8}}})");
+  EXPECT_EQ(p.process_count, 8);
+  EXPECT_EQ(p.tasks_per_node, 4);
+  const std::string script = render_script(p);
+  EXPECT_NE(script.find("srun --nodes=2 --ntasks=8 --ntasks-per-node=4 --mpi=pmix"), std::string::npos);
+}
+
+TEST(Translate, FewerRanksThanNodesUseFewerNodes) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 4, "stdOutErrPathPrefix": "/o",
+      "chainerSettings": {"pythonScriptFilePath": "t.py", "processCount": 2}}})");
+  EXPECT_NE(render_script(p).find("srun --nodes=2 --ntasks=2 --ntasks-per-node=1"), std::string::npos);
+}
+
+TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
+  // ps0 on node 0 port 2222, worker 0 (the master) on node 0 port 2223,
+  // worker 1 on node 1 port 2222 (batchai.md section 3, ISS #15/#54).
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "masterCommandLineArgs": "--m",
+        "workerCommandLineArgs": "--w", "parameterServerCommandLineArgs": "--p",
+        "workerCount": 2, "parameterServerCount": 1}}})");
+  ASSERT_EQ(p.processes.size(), 3u);
+  const auto& ps = p.processes[0];
+  const auto& w0 = p.processes[1];
+  const auto& w1 = p.processes[2];
+  EXPECT_EQ(ps.role, "ps");
+  EXPECT_EQ(std::tie(ps.node, ps.port, ps.task_index), std::make_tuple(0, 2222, 0));
+  EXPECT_EQ(std::tie(w0.node, w0.port, w0.task_index), std::make_tuple(0, 2223, 0));
+  EXPECT_EQ(std::tie(w1.node, w1.port, w1.task_index), std::make_tuple(1, 2222, 1));
+  EXPECT_EQ(ps.out_name, "stdout-ps-0.txt");
+  EXPECT_EQ(w1.err_name, "stderr-wk-1.txt");
+  EXPECT_EQ(w0.command, "'python3' \"t.py\" --m");
+  EXPECT_EQ(w1.command, "'python3' \"t.py\" --w");
+  EXPECT_EQ(ps.command, "'python3' \"t.py\" --p");
+  const std::string script = render_script(p);
+  EXPECT_NE(script.find("export AZ_BATCHAI_PS_HOSTS=\"${batchai_addrs[0]}:2222\""), std::string::npos);
+  EXPECT_NE(script.find("export AZ_BATCHAI_WORKER_HOSTS=\"${batchai_addrs[0]}:2223,${batchai_addrs[1]}:2222\""),
+            std::string::npos);
+  // A chief, not Batch AI's "master", which tf.estimator rejected.
+  EXPECT_NE(script.find(R"(\"chief\":[\"${batchai_addrs[0]}:2223\"])"), std::string::npos);
+  EXPECT_EQ(script.find("master\\\""), std::string::npos);
+}
+
+TEST(Translate, SingleNodeTensorFlowIsOneWorkerWithoutPs) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py"}}})");
+  ASSERT_EQ(p.processes.size(), 1u);
+  EXPECT_EQ(p.processes[0].role, "worker");
+  EXPECT_EQ(p.processes[0].out_name, "stdout-wk-0.txt");
+}
+
+TEST(Translate, TensorFlowCountsAreCheckedAgainstTheCluster) {
+  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 5, "parameterServerCount": 1}}})");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "job.json: properties.tensorFlowSettings.workerCount: expected at most nodeCount x GPUs per node (4), "
+            "got 5");
+}
+
+TEST(Translate, PyTorchRanksAreBlocksWithTheirOwnFiles) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "pyTorchSettings": {"pythonScriptFilePath": "t.py", "processCount": 4, "communicationBackend": "gloo"}}})");
+  ASSERT_EQ(p.processes.size(), 4u);
+  for (int r = 0; r < 4; ++r) {
+    const auto& proc = p.processes[static_cast<std::size_t>(r)];
+    EXPECT_EQ(proc.rank, r);
+    EXPECT_EQ(proc.task_index, r);
+    EXPECT_EQ(proc.node, r / 2);
+    EXPECT_EQ(proc.local_rank, r % 2);
+    EXPECT_EQ(proc.out_name, "stdout-" + std::to_string(r) + ".txt");
+  }
+  EXPECT_EQ(p.tasks_per_node, 2);
+}
+
+TEST(Translate, PyTorchWithTheMpiBackendIsLaunchedByMpi) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "pyTorchSettings": {"pythonScriptFilePath": "t.py", "communicationBackend": "MPI"}}})");
+  EXPECT_EQ(p.launch, Launch::mpi);
+}
+
+TEST(Translate, Caffe2RunsOneShardPerNode) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
+      "caffe2Settings": {"pythonScriptFilePath": "t.py"}}})");
+  ASSERT_EQ(p.processes.size(), 3u);
+  EXPECT_EQ(p.processes[2].node, 2);
+  EXPECT_EQ(p.processes[2].task_index, 2);
+}
+
+TEST(Translate, CustomToolkitRunsOnceOnTheMasterNode) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 4, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {"commandLine": "mpirun --hostfile $AZ_BATCHAI_MPI_HOST_FILE x"}}})");
+  ASSERT_EQ(p.processes.size(), 1u);
+  EXPECT_EQ(p.processes[0].node, 0);
+  EXPECT_EQ(p.processes[0].out_name, "stdout.txt");
+  EXPECT_EQ(p.nodes, 4u);  // all nodes allocated, for the job's own mpirun
+}
+
+TEST(Translate, CntkAndCaffeConfigFilesRunTheirExecutables) {
+  auto cntk = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "cntkSettings": {"languageType": "BrainScript", "configFilePath": "$IN/c.cntk", "commandLineArgs": "a=1"}}})");
+  EXPECT_EQ(cntk.mpi_command, "cntk configFile=\"$IN/c.cntk\" a=1");
+  auto caffe = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "caffeSettings": {"configFilePath": "s.prototxt"}}})");
+  EXPECT_EQ(caffe.mpi_command, "caffe train --solver=\"s.prototxt\"");
+}
+
+// --- Allocation ------------------------------------------------------------
+
+TEST(Translate, WallClockOverThePartitionLimitIsAnError) {
+  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {}, "constraints": {"maxWallClockTime": "P5D"}}})");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "job.json: properties.constraints.maxWallClockTime: 5.00:00:00 is over the limit "
+                               "of cluster gpu (3.00:00:00)");
+}
+
+TEST(Translate, TheDefaultWeekIsCappedByThePartition) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {}}})");
+  EXPECT_EQ(p.time_limit_minutes, 3u * 24 * 60);
+  auto given = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {}, "constraints": {"maxWallClockTime": "PT90S"}}})");
+  EXPECT_EQ(given.time_limit_minutes, 2u);  // seconds round up to whole minutes
+}
+
+TEST(Translate, PriorityMapsToTheSitesNiceOrQos) {
+  auto low = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "schedulingPriority": "low", "customToolkitSettings": {}}})");
+  EXPECT_EQ(low.nice, 100);
+  EXPECT_EQ(low.qos, "");
+  auto high = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "schedulingPriority": "high", "customToolkitSettings": {}}})");
+  EXPECT_EQ(high.qos, "high");
+  EXPECT_FALSE(high.nice);
+  auto site = test_site();
+  site.high = {};
+  auto unmapped = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "schedulingPriority": "high", "customToolkitSettings": {}}})", site);
+  ASSERT_TRUE(unmapped);
+  ASSERT_EQ(unmapped->warnings.size(), 1u);
+  EXPECT_NE(unmapped->warnings[0].find("\"high\" maps to nothing"), std::string::npos);
+}
+
+TEST(Translate, SubmissionAsksForWholeNodesAndTheirGpus) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "t.py", "processCount": 8}}})");
+  auto r = submission(p, "#!/bin/bash\n", {"A=1"});
+  EXPECT_TRUE(r.exclusive);
+  EXPECT_EQ(r.nodes, 2u);
+  EXPECT_EQ(r.tasks_per_node, 4);
+  EXPECT_EQ(r.gpus_per_node, "h100:4");
+  EXPECT_EQ(r.partition, "gpu");
+  EXPECT_EQ(r.work_dir, "/shared/jobs/rg/workspaces/ws/experiments/exp/jobs/job/00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(r.std_out, r.work_dir + "/slurm-%j.out");
+}
+
+// --- Environment and layout ------------------------------------------------
+
+TEST(Translate, OutputLayoutIsBatchAis) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_MOUNT_ROOT/logs",
+      "customToolkitSettings": {},
+      "inputDirectories": [{"id": "DATA", "path": "$AZ_BATCHAI_JOB_MOUNT_ROOT/data"}],
+      "outputDirectories": [{"id": "MODEL", "pathPrefix": "/out", "pathSuffix": "Models"},
+                            {"id": "ALL", "pathPrefix": "/out"}]}})");
+  auto value = [&](const std::string& name) {
+    for (const auto& v : p.environment) {
+      if (v.name == name) return v.value;
+    }
+    return std::string("<unset>");
+  };
+  const std::string seg = "rg/workspaces/ws/experiments/exp/jobs/job/00000000-0000-4000-8000-000000000000";
+  EXPECT_EQ(value("AZ_BATCHAI_STDOUTERR_DIR"), "$AZ_BATCHAI_JOB_MOUNT_ROOT/logs/" + seg + "/stdouterr");
+  EXPECT_EQ(value("AZ_BATCHAI_OUTPUT_MODEL"), "/out/" + seg + "/outputs/Models");
+  EXPECT_EQ(value("AZ_BATCHAI_OUTPUT_ALL"), "/out/" + seg + "/outputs");
+  EXPECT_EQ(value("AZ_BATCHAI_INPUT_DATA"), "$AZ_BATCHAI_JOB_MOUNT_ROOT/data");
+  EXPECT_EQ(value("AZ_BATCHAI_NUM_GPUS"), "4");
+  EXPECT_EQ(value("AZ_BATCHAI_MOUNT_ROOT"), "/shared/mounts");
+}
+
+TEST(Translate, ReservedVariableNamesAreRefused) {
+  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "environmentVariables": [{"name": "AZ_BATCHAI_JOB_TEMP", "value": "x"}],
+      "secrets": [{"name": "MASTER_ADDR", "value": "y"}]}})");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "job.json: properties.environmentVariables[0].name: \"AZ_BATCHAI_JOB_TEMP\" is set by batchai for every "
+            "job; choose another name\n"
+            "job.json: properties.secrets[0].name: \"MASTER_ADDR\" is set by batchai for every job; choose another "
+            "name");
+}
+
+// --- Shares ------------------------------------------------------------------
+
+TEST(Translate, VolumesBecomeLinksToTheSitesShares) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "mountVolumes": {
+        "azureFileShares": [{"azureFileUrl": "https://a.file.core.windows.net/myshare/", "relativeMountPath": "afs"}],
+        "azureBlobFileSystems": [{"accountName": "a", "containerName": "data", "relativeMountPath": "bfs"}],
+        "fileServers": [{"fileServer": {"id": "/subscriptions/s/fileServers/nfs"}, "sourceDirectory": "/exp/1",
+                         "relativeMountPath": "nfs"}],
+        "unmanagedFileSystems": [{"mountCommand": "mount -t glusterfs 10.0.0.4:/gv0", "relativeMountPath": "g/v"}]}}})");
+  ASSERT_EQ(p.links.size(), 4u);
+  EXPECT_EQ(p.links[0].target, "/shared/afs/myshare");
+  EXPECT_EQ(p.links[1].target, "/shared/blob/data");
+  EXPECT_EQ(p.links[2].target, "/nfs/exp/1");
+  EXPECT_EQ(p.links[3].relative_path, "g/v");
+  EXPECT_EQ(p.links[3].target, "/gluster/gv0");
+}
+
+TEST(Translate, UnknownSharesAndEscapingPathsAreRefused) {
+  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "mountVolumes": {
+        "azureFileShares": [{"azureFileUrl": "https://a.file.core.windows.net/other", "relativeMountPath": "x"},
+                            {"azureFileUrl": "https://a.file.core.windows.net/myshare", "relativeMountPath": "../etc"}],
+        "fileServers": [{"fileServer": {"id": "nfs"}, "sourceDirectory": "a/../../root", "relativeMountPath": "n"}]},
+      "outputDirectories": [{"id": "O", "pathPrefix": "/o", "pathSuffix": "../../x"}]}})");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message,
+            "job.json: properties.outputDirectories[0].pathSuffix: \"../../x\" escapes the job's outputs directory\n"
+            "job.json: properties.mountVolumes.azureFileShares[0]: no Azure file share named \"other\" on this site; "
+            "an admin maps it to a directory under \"shares\" in test-site.json\n"
+            "job.json: properties.mountVolumes.azureFileShares[1].relativeMountPath: \"../etc\" escapes "
+            "$AZ_BATCHAI_JOB_MOUNT_ROOT\n"
+            "job.json: properties.mountVolumes.fileServers[0].sourceDirectory: \"a/../../root\" escapes the file "
+            "server's export");
+}
+
+// --- Containers --------------------------------------------------------------
+
+constexpr const char* kContainerJob = R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+    "customToolkitSettings": {"commandLine": "nvidia-smi"},
+    "containerSettings": {"imageSourceRegistry": {"serverUrl": "nvcr.io", "image": "nvcr.io/nvidia/pytorch:24.01-py3",
+      "credentials": {"username": "$oauthtoken", "password": "ngc-TOKEN-123"}}, "shmSize": "16gb"}}})";
+
+TEST(Translate, PyxisGetsEnrootsImageSyntaxAndAPrivateCredentialsFile) {
+  auto p = must_plan(kContainerJob);
+  ASSERT_TRUE(p.container);
+  EXPECT_EQ(p.container->image, "nvcr.io#nvidia/pytorch:24.01-py3");
+  ASSERT_EQ(p.private_files.size(), 1u);
+  EXPECT_EQ(p.private_files[0].path, p.job_dir + "/enroot/.credentials");
+  EXPECT_EQ(p.private_files[0].content,
+            "machine nvcr.io login $oauthtoken password ngc-TOKEN-123\n"
+            "machine authn.nvidia.com login $oauthtoken password ngc-TOKEN-123\n");
+  const std::string script = render_script(p);
+  EXPECT_EQ(script.find("ngc-TOKEN-123"), std::string::npos);
+  EXPECT_NE(script.find("--container-image='nvcr.io#nvidia/pytorch:24.01-py3'"), std::string::npos);
+  EXPECT_EQ(dry_run(p).find("ngc-TOKEN-123"), std::string::npos);
+}
+
+TEST(Translate, ApptainerPullsDockerImagesWithCredentialsFromTheSecretsFile) {
+  auto site = test_site();
+  site.container_runtime = site::ContainerRuntime::apptainer;
+  auto p = must_plan(kContainerJob, site);
+  ASSERT_TRUE(p.container);
+  EXPECT_EQ(p.container->image, "docker://nvcr.io/nvidia/pytorch:24.01-py3");
+  EXPECT_EQ(p.secrets_file, p.job_dir + "/secrets.env");
+  ASSERT_EQ(p.private_files.size(), 1u);
+  EXPECT_NE(p.private_files[0].content.find("APPTAINER_DOCKER_PASSWORD='ngc-TOKEN-123'"), std::string::npos);
+  EXPECT_NE(render_script(p).find("batchai_exec=(apptainer exec --nv --bind"), std::string::npos);
+}
+
+TEST(Translate, NoRuntimeRefusesContainersUnlessTheSiteAllowsTheHost) {
+  auto site = test_site();
+  site.container_runtime = site::ContainerRuntime::none;
+  auto refused = plan(kContainerJob, site);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "job.json: properties.containerSettings: this site has no container runtime (containers.runtime is "
+            "\"none\" in test-site.json); remove containerSettings to run on the host");
+  site.allow_host_without_container = true;
+  auto p = plan(kContainerJob, site);
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->container);
+  ASSERT_EQ(p->warnings.size(), 1u);
+  EXPECT_NE(p->warnings[0].find("running on the host without image nvcr.io/nvidia/pytorch:24.01-py3"),
+            std::string::npos);
+}
+
+// --- Secrets -------------------------------------------------------------------
+
+TEST(Translate, SecretsGoToAPrivateFileNeverTheScript) {
+  auto p = must_plan(R"J({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "secrets": [{"name": "TOKEN", "value": "tok'en$(id)"}]}})J");
+  ASSERT_EQ(p.private_files.size(), 1u);
+  EXPECT_EQ(p.private_files[0].content, "export TOKEN='tok'\\''en$(id)'\n");
+  EXPECT_EQ(render_script(p).find("tok"), std::string::npos);
+  const std::string shown = dry_run(p);
+  EXPECT_EQ(shown.find("tok'"), std::string::npos);
+  EXPECT_NE(shown.find("********"), std::string::npos);
+}
+
+TEST(Translate, KeyVaultReferencesAreRefusedWithTheirPath) {
+  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "secrets": [{"name": "T", "valueSecretReference": {"sourceVault": {"id": "v"}, "secretUrl": "u"}}]}})");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().message, "job.json: properties.secrets[0].valueSecretReference: Key Vault references cannot "
+                               "be resolved on Slurm; give \"value\"");
+}
+
+TEST(StoragePlaceholders, AreReplacedOrNamedWhenMissing) {
+  auto parsed = jobspec::parse_job_spec(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {}, "mountVolumes": {"azureFileShares": [{
+        "accountName": "<AZURE_BATCHAI_STORAGE_ACCOUNT>",
+        "azureFileUrl": "https://<AZURE_BATCHAI_STORAGE_ACCOUNT>.file.core.windows.net/s",
+        "credentials": {"accountKey": "<AZURE_BATCHAI_STORAGE_KEY>"}, "relativeMountPath": "s"}]}}})");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  auto filled = jobspec::replace_storage_placeholders(parsed->spec, {"acct", "k3y"});
+  ASSERT_TRUE(filled);
+  const auto& share = filled->mount_volumes->azure_file_shares[0];
+  EXPECT_EQ(share.account_name, "acct");
+  EXPECT_EQ(share.azure_file_url, "https://acct.file.core.windows.net/s");
+  EXPECT_EQ(std::get<std::string>(*share.account_key), "k3y");
+  auto missing = jobspec::replace_storage_placeholders(parsed->spec, {});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message,
+            "job.json: properties.mountVolumes.azureFileShares[0].accountName: <AZURE_BATCHAI_STORAGE_ACCOUNT> needs "
+            "--storage-account-name or $AZURE_BATCHAI_STORAGE_ACCOUNT\n"
+            "job.json: properties.mountVolumes.azureFileShares[0].azureFileUrl: <AZURE_BATCHAI_STORAGE_ACCOUNT> needs "
+            "--storage-account-name or $AZURE_BATCHAI_STORAGE_ACCOUNT\n"
+            "job.json: properties.mountVolumes.azureFileShares[0].credentials.accountKey: <AZURE_BATCHAI_STORAGE_KEY> "
+            "needs --storage-account-key or $AZURE_BATCHAI_STORAGE_KEY");
+}
+
+// --- Hostile values through a real bash ---------------------------------------
+
+// Runs `script` with bash in an empty environment; returns stdout.
+std::string run_bash(const std::string& script, const batchai::testing::TempDir& dir) {
+  const std::string path = (dir.path() / "run.sh").string();
+  EXPECT_TRUE(write_file_atomic(path, script, 0644));
+  std::string out;
+  FILE* f = ::popen(("cd " + dir.path().string() + " && env -i HOME=/nonexistent bash " + path).c_str(), "r");
+  if (!f) return out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), f)) out.append(buf.data(), n);
+  ::pclose(f);
+  return out;
+}
+
+const std::vector<std::string> kHostile = {
+    "$(touch pwned1)", "`touch pwned2`", "'; touch pwned3; '", "\"; touch pwned4; \"", "a\nb\ttouch pwned5",
+    "${IFS}$(touch${IFS}pwned6)", "\\\"$(touch pwned7)\\", "$((1+1))", "!!", "*", "~root", "-n",
+};
+
+TEST(ShellQuote, ValuesArriveByteForByteAndNothingRuns) {
+  batchai::testing::TempDir dir;
+  std::string script;
+  for (const auto& v : kHostile) script += "printf '%s\\0' " + shell_quote(v) + "\n";
+  const std::string out = run_bash(script, dir);
+  std::string expected;
+  for (const auto& v : kHostile) expected += v + '\0';
+  EXPECT_EQ(out, expected);
+  for (int i = 1; i <= 7; ++i) EXPECT_FALSE(fs::exists(dir.path() / ("pwned" + std::to_string(i)))) << i;
+}
+
+TEST(ShellQuote, ExpandingQuotesExpandOnlyVariables) {
+  batchai::testing::TempDir dir;
+  std::string script = "export ROOT=/r\n";
+  for (const auto& v : kHostile) script += "printf '%s\\0' " + shell_quote_expanding(v) + "\n";
+  script += "printf '%s\\0' " + shell_quote_expanding("$ROOT/a/${ROOT}b/$ROOT_X/$") + "\n";
+  const std::string out = run_bash(script, dir);
+  std::string expected;
+  // ${IFS} is a variable and expands (to the default blank), the rest stays.
+  for (const auto& v : kHostile) {
+    std::string e = v;
+    for (auto at = e.find("${IFS}"); at != std::string::npos; at = e.find("${IFS}")) e.replace(at, 6, " \t\n");
+    expected += e + '\0';
+  }
+  expected += std::string("/r/a//rb//$") + '\0';
+  EXPECT_EQ(out, expected);
+  for (int i = 1; i <= 7; ++i) EXPECT_FALSE(fs::exists(dir.path() / ("pwned" + std::to_string(i)))) << i;
+}
+
+// The environment section of a real script, run by bash: hostile values
+// from job.json arrive byte for byte and nothing in them runs.
+TEST(Translate, HostileEnvironmentValuesAreInert) {
+  std::string vars;
+  for (std::size_t i = 0; i < kHostile.size(); ++i) {
+    std::string escaped;
+    for (char c : kHostile[i]) {
+      if (c == '"' || c == '\\') escaped += '\\';
+      if (c == '\n') {
+        escaped += "\\n";
+      } else if (c == '\t') {
+        escaped += "\\t";
+      } else {
+        escaped += c;
+      }
+    }
+    vars += std::string(i ? "," : "") + "{\"name\": \"V" + std::to_string(i) + "\", \"value\": \"" + escaped + "\"}";
+  }
+  auto p = must_plan(R"J({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o/$(touch pwned8)",
+      "customToolkitSettings": {}, "environmentVariables": [)J" + vars + "]}}");
+  const std::string script = render_script(p);
+  const auto from = script.find("# Batch AI's environment");
+  const auto to = script.find("for batchai_a in");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  std::string run = "BATCHAI_JOB_DIR=/j\nSLURM_JOB_ID=7\n" + script.substr(from, to - from);
+  for (std::size_t i = 0; i < kHostile.size(); ++i) run += "printf '%s\\0' \"$V" + std::to_string(i) + "\"\n";
+  run += "printf '%s\\0' \"$AZ_BATCHAI_STDOUTERR_DIR\"\n";
+  batchai::testing::TempDir dir;
+  const std::string out = run_bash(run, dir);
+  std::string expected;
+  for (const auto& v : kHostile) expected += v + '\0';
+  expected += "/o/$(touch pwned8)/" + identity().segment() + "/stdouterr" + '\0';
+  EXPECT_EQ(out, expected);
+  for (int i = 1; i <= 8; ++i) EXPECT_FALSE(fs::exists(dir.path() / ("pwned" + std::to_string(i)))) << i;
+}
+
+}  // namespace

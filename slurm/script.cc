@@ -235,7 +235,8 @@ class Script {
     }
     out_ << "# Every node: scratch, execution log" << (plan_.job_preparation ? ", jobPreparation" : "") << ".\n"
          << "batchai_node_setup=" << shell_quote(body) << "\n"
-         << "srun --nodes=" << plan_.nodes << " --ntasks-per-node=1 --kill-on-bad-exit=1 --output=/dev/null "
+         << "srun --nodes=" << plan_.nodes << " --ntasks=" << plan_.nodes
+         << " --ntasks-per-node=1 --kill-on-bad-exit=1 --output=/dev/null "
          << "\"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_node_setup\"\n"
          << "batchai_rc=$?\n"
          << "if [ \"$batchai_rc\" -ne 0 ]; then\n"
@@ -318,7 +319,7 @@ class Script {
     std::ostringstream s;
     s << "# " << plan_.process_count << " process(es) on " << nodes << " node(s), one launcher per node.\n"
       << "batchai_launcher=" << shell_quote(body) << "\n"
-      << "srun --nodes=" << nodes << " --ntasks-per-node=1 --kill-on-bad-exit=1 "
+      << "srun --nodes=" << nodes << " --ntasks=" << nodes << " --ntasks-per-node=1 --kill-on-bad-exit=1 "
       << "--nodelist=\"$(IFS=,; echo \"${batchai_nodes[*]:0:" << nodes << "}\")\" \\\n"
       << "  \"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_launcher\" &\n";
     return s.str();
@@ -333,7 +334,7 @@ class Script {
             "batchai_finish 143' TERM\n"
          << "wait \"$batchai_step\"\n"
          << "batchai_rc=$?\n"
-         << "srun --nodes=" << plan_.nodes << " --ntasks-per-node=1 --output=/dev/null "
+         << "srun --nodes=" << plan_.nodes << " --ntasks=" << plan_.nodes << " --ntasks-per-node=1 --output=/dev/null "
          << "rm -rf \"$AZ_BATCHAI_JOB_TEMP\" || true\n"
          << "batchai_finish \"$batchai_rc\"\n";
   }

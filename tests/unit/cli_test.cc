@@ -225,5 +225,86 @@ TEST_F(Cli, NodesAndPartitions) {
   EXPECT_EQ(out.str(), "gpu\tTrue\tUP\tg[1-2]\t2\t60\n");
 }
 
+// --- job create, against the fake ------------------------------------------
+
+class JobCreate : public Cli {
+ protected:
+  std::string job, conf;
+  void SetUp() override {
+    Cli::SetUp();
+    job = write("job.json", R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+        "horovodSettings": {"pythonScriptFilePath": "t.py", "processCount": 4},
+        "secrets": [{"name": "TOKEN", "value": "tok-123456"}]}})");
+    conf = write("site.json", R"({"jobsRoot": ")" + (dir / "jobs").string() + R"(",
+        "clusters": [{"name": "gpu", "partition": "batch", "gpusPerNode": 2}]})");
+    ctx.environment.push_back("BATCHAI_CONF=" + conf);
+    slurm::PartitionInfo batch;
+    batch.name = "batch";
+    batch.max_time_minutes = 2 * 24 * 60;
+    fake.partition_list.push_back(batch);
+  }
+};
+
+TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
+  ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  ASSERT_EQ(fake.submitted.size(), 1u);
+  const auto& r = fake.submitted[0];
+  EXPECT_EQ(r.partition, "batch");
+  EXPECT_EQ(r.nodes, 2u);
+  EXPECT_EQ(r.tasks_per_node, 2);
+  EXPECT_EQ(r.gpus_per_node, "2");
+  EXPECT_EQ(r.time_limit_minutes, 2u * 24 * 60);  // the week's default, capped by MaxTime
+  EXPECT_TRUE(r.exclusive);
+  EXPECT_TRUE(r.script.starts_with("#!/bin/bash\n"));
+  EXPECT_EQ(r.script.find("tok-123456"), std::string::npos);
+  for (const auto& e : r.environment) EXPECT_EQ(e.find("tok-123456"), std::string::npos) << e;
+  // The job directory: script, job.json and the secrets file, private ones 0600.
+  const std::filesystem::path job_dir = r.work_dir;
+  EXPECT_TRUE(job_dir.string().starts_with((dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1/").string()));
+  EXPECT_EQ(std::filesystem::status(job_dir / "secrets.env").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(std::filesystem::status(job_dir / "job.json").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ifstream script(job_dir / "job.sbatch");
+  std::stringstream text;
+  text << script.rdbuf();
+  EXPECT_EQ(text.str(), r.script);
+  EXPECT_NE(out.str().find("\"slurmJobId\""), std::string::npos) << out.str();
+}
+
+TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
+  ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job, "--dry-run"}), 0) << err;
+  EXPECT_TRUE(fake.submitted.empty());
+  EXPECT_FALSE(std::filesystem::exists(dir / "jobs"));
+  EXPECT_NE(out.str().find("#!/bin/bash\n"), std::string::npos);
+  EXPECT_NE(out.str().find("export TOKEN=********"), std::string::npos);
+  EXPECT_EQ(out.str().find("tok-123456"), std::string::npos);
+}
+
+TEST_F(JobCreate, BadFlagsAndNamesAreOneLineErrors) {
+  EXPECT_EQ(run({"job", "create", "-n", "j1", "-c", "gpu", "-f", job}), 1);
+  EXPECT_EQ(err, "batchai: error: --experiment: required (the experiment the job belongs to)\n");
+  EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "bad name", "-c", "gpu", "-f", job}), 1);
+  EXPECT_NE(err.find("--name"), std::string::npos) << err;
+  EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpus", "-f", job}), 1);
+  EXPECT_EQ(err, "batchai: error: --cluster: no cluster \"gpus\" in " + conf + "; did you mean \"gpu\"?\n");
+  EXPECT_TRUE(fake.submitted.empty());
+}
+
+TEST_F(JobCreate, StoragePlaceholdersComeFromFlagsOrTheEnvironment) {
+  const std::string afs = write("afs.json", R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {}, "mountVolumes": {"azureFileShares": [{
+      "azureFileUrl": "https://<AZURE_BATCHAI_STORAGE_ACCOUNT>.file.core.windows.net/afs", "relativeMountPath": "afs"}]}}})");
+  conf = write("site.json", R"({"jobsRoot": ")" + (dir / "jobs").string() + R"(",
+      "shares": [{"type": "azureFileShare", "name": "afs", "path": "/srv/afs"}]})");
+  EXPECT_EQ(run({"job", "create", "-e", "e", "-n", "j", "-c", "batch", "-f", afs, "--dry-run"}), 1);
+  EXPECT_NE(err.find("azureFileUrl: <AZURE_BATCHAI_STORAGE_ACCOUNT> needs --storage-account-name"), std::string::npos)
+      << err;
+  EXPECT_EQ(run({"job", "create", "-e", "e", "-n", "j", "-c", "batch", "-f", afs, "--dry-run",
+                 "--storage-account-name", "acct"}), 0) << err;
+  ctx.environment.push_back("AZURE_BATCHAI_STORAGE_ACCOUNT=acct2");
+  EXPECT_EQ(run({"job", "create", "-e", "e", "-n", "j", "-c", "batch", "-f", afs, "--dry-run"}), 0) << err;
+}
+
 }  // namespace
 }  // namespace batchai::frontend

@@ -132,6 +132,43 @@ TEST_P(GoldenScript, IsValidBash) {
   EXPECT_EQ(std::system(("bash -n " + path).c_str()), 0);
 }
 
+// Files that parse but cannot run here: each is refused with its exact
+// message. Placeholders are left unset, as if no storage account was given.
+std::vector<fs::path> untranslatable_corpus() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(BATCHAI_JOBSPEC_CORPUS) / "untranslatable")) {
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+class Untranslatable : public ::testing::TestWithParam<fs::path> {};
+
+TEST_P(Untranslatable, IsRefusedWithTheExpectedMessage) {
+  auto text = read_text_file(GetParam().string(), "corpus");
+  ASSERT_TRUE(text);
+  auto parsed = jobspec::parse_job_spec(*text);
+  ASSERT_TRUE(parsed) << "must parse; the translator refuses it: " << parsed.error().message;
+  std::string message;
+  if (auto spec = jobspec::replace_storage_placeholders(parsed->spec, {}); !spec) {
+    message = spec.error().message;
+  } else if (auto p = plan_job(*spec, identity(), gpu_cluster(), test_site()); !p) {
+    message = p.error().message;
+  }
+  fs::path expected_file = GetParam();
+  expected_file.replace_extension(".expected");
+  if (std::getenv("BATCHAI_UPDATE_GOLDEN")) {
+    ASSERT_TRUE(write_file_atomic(expected_file.string(), message + "\n", 0644));
+    GTEST_SKIP() << "rewrote " << expected_file;
+  }
+  auto expected = read_text_file(expected_file.string(), "expected");
+  ASSERT_TRUE(expected) << "no .expected file";
+  EXPECT_EQ(message + "\n", *expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Translate, Untranslatable, ::testing::ValuesIn(untranslatable_corpus()), test_name);
+
 // --- Counts and placement, per toolkit -------------------------------------
 
 TEST(Translate, HorovodDefaultsToOneRankPerNode) {

@@ -21,6 +21,12 @@ namespace {
 
 constexpr const char* kNow = "$(date -u +%Y-%m-%dT%H:%M:%SZ)";
 
+// The first process to fail records its exit code; noclobber keeps the
+// first. The processes Slurm then stops (--kill-on-bad-exit) exit with 143,
+// but the job's exit code is the failing process's, as in Batch AI.
+constexpr const char* kFirstFailure =
+    "[ \"$r\" -eq 0 ] || (set -C; echo \"$r\" >\"$BATCHAI_JOB_DIR/first_failure\") 2>/dev/null\n";
+
 std::string env_line(const EnvVar& v) {
   return "export " + v.name + "=" + (v.expand ? shell_quote_expanding(v.value) : shell_quote(v.value)) + "\n";
 }
@@ -80,6 +86,7 @@ class Script {
          << "  exit \"$1\"\n"
          << "}\n"
          << "batchai_record || { batchai_log \"cannot write to $BATCHAI_JOB_DIR\"; exit 1; }\n"
+         << "rm -f \"$BATCHAI_JOB_DIR/first_failure\"\n"
          << "batchai_log \"job $SLURM_JOB_ID started on $SLURM_JOB_NODELIST\"\n\n";
   }
 
@@ -248,8 +255,10 @@ class Script {
 
   std::string mpi_step() {
     const std::string body =
-        "export RANK=\"$SLURM_PROCID\" WORLD_SIZE=\"$SLURM_NTASKS\" LOCAL_RANK=\"$SLURM_LOCALID\"\n" +
-        plan_.mpi_command + "\n";
+        "export RANK=\"$SLURM_PROCID\" WORLD_SIZE=\"$SLURM_NTASKS\" LOCAL_RANK=\"$SLURM_LOCALID\"\n"
+        "bash -c " + shell_quote(plan_.mpi_command) + "\n"
+        "r=$?\n" + std::string(kFirstFailure) +
+        "exit $r\n";
     const int nodes = std::min<int>(static_cast<int>(plan_.nodes), plan_.process_count);
     std::ostringstream s;
     s << "# " << plan_.process_count << " MPI rank(s), launched by Slurm (PMI: " << plan_.mpi_plugin << ").\n"
@@ -312,7 +321,10 @@ class Script {
         "rc=0\n"
         "for _ in \"${batchai_pids[@]}\"; do\n"
         "  wait -n; r=$?\n"
-        "  if [ \"$r\" -ne 0 ] && [ \"$rc\" -eq 0 ]; then rc=$r; kill \"${batchai_pids[@]}\" 2>/dev/null; fi\n"
+        "  if [ \"$r\" -ne 0 ] && [ \"$rc\" -eq 0 ]; then\n"
+        "    rc=$r\n" + std::string(kFirstFailure) +
+        "    kill \"${batchai_pids[@]}\" 2>/dev/null\n"
+        "  fi\n"
         "done\n"
         "exit $rc\n";
     const int nodes = nodes_used(plan_);
@@ -334,6 +346,9 @@ class Script {
             "batchai_finish 143' TERM\n"
          << "wait \"$batchai_step\"\n"
          << "batchai_rc=$?\n"
+         << "if [ \"$batchai_rc\" -ne 0 ] && [ -s \"$BATCHAI_JOB_DIR/first_failure\" ]; then\n"
+         << "  batchai_rc=$(cat \"$BATCHAI_JOB_DIR/first_failure\")\n"
+         << "fi\n"
          << "srun --nodes=" << plan_.nodes << " --ntasks=" << plan_.nodes << " --ntasks-per-node=1 --output=/dev/null "
          << "rm -rf \"$AZ_BATCHAI_JOB_TEMP\" || true\n"
          << "batchai_finish \"$batchai_rc\"\n";

@@ -324,6 +324,41 @@ TEST_F(LocalSite, HostileValuesAreInertAndTheSecretDoesNotLeak) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// Batch AI failed a job whose preparation failed on any node, before its
+// toolkit started; the exit code is the preparation's.
+TEST_F(LocalSite, FailedJobPreparationFailsTheJobBeforeTheToolkitRuns) {
+  std::ofstream(dir / "prep.json") << R"J({"properties": {"nodeCount": 2,
+      "customToolkitSettings": {"commandLine": "touch $AZ_BATCHAI_SHARED_JOB_TEMP/toolkit-ran"},
+      "jobPreparation": {"commandLine": "echo preparing; [ \"$SLURMD_NODENAME\" != node2 ] || exit 7"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_MOUNT_ROOT/logs",
+      "mountVolumes": {"azureFileShares": [{"azureFileUrl": "https://x.file.core.windows.net/logs", "relativeMountPath": "logs"}]}}})J";
+  const long id = create(dir / "prep.json", "prep");
+  ASSERT_GT(id, 0);
+  Outcome wait = run_command(std::string(BATCHAI_EXE) + " slurm wait " + std::to_string(id));
+  EXPECT_EQ(wait.status, 7) << wait.out;
+  const fs::path job = job_dir("prep");
+  EXPECT_NE(slurp(job / "execution").find("exit_code=7\n"), std::string::npos) << slurp(job / "execution");
+  EXPECT_FALSE(fs::exists(job / "shared/toolkit-ran"));
+  const fs::path stdouterr = dir / "shares/logs/rg/workspaces/ws/experiments/exp/jobs/prep" / job.filename() / "stdouterr";
+  EXPECT_NE(slurp(stdouterr / "stdout-job_prep-node1.txt").find("preparing"), std::string::npos);
+  EXPECT_NE(slurp(stdouterr / "execution-node2.log").find("jobPreparation ended with exit code 7"), std::string::npos)
+      << slurp(stdouterr / "execution-node2.log");
+}
+
+// One failing process fails the job with its exit code, and the others are
+// stopped rather than left waiting for it.
+TEST_F(LocalSite, AFailingRankFailsTheJobWithItsExitCode) {
+  std::ofstream(dir / "rank.json") << R"J({"properties": {"nodeCount": 2,
+      "pyTorchSettings": {"pythonScriptFilePath": "-c", "pythonInterpreterPath": "bash",
+        "commandLineArgs": "'if [ $RANK = 1 ]; then exit 9; fi; sleep 600'", "processCount": 4},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"}})J";
+  const long id = create(dir / "rank.json", "rank");
+  ASSERT_GT(id, 0);
+  Outcome wait = run_command("timeout 120 " + std::string(BATCHAI_EXE) + " slurm wait " + std::to_string(id));
+  EXPECT_EQ(wait.status, 9) << wait.out;
+  EXPECT_NE(slurp(job_dir("rank") / "execution").find("exit_code=9\n"), std::string::npos);
+}
+
 TEST_F(LocalSite, DryRunMasksTheSecretAndWritesNothing) {
   std::ofstream(dir / "s.json") << R"({"properties": {"nodeCount": 1, "customToolkitSettings": {},
       "stdOutErrPathPrefix": "/o", "secrets": [{"name": "TOKEN", "value": "hunter2-secret"}]}})";

@@ -277,8 +277,15 @@ class Script {
   // --kill-on-bad-exit then stops the other nodes.
   std::string per_process_step() {
     const bool tf = plan_.tool_type == "tensorflow";
+    // Each process runs in its own process group (set -m), so stopping it
+    // stops everything it started. A process that fails records its exit
+    // code and tells the launcher (USR1), which stops the others at once.
     std::string body =
+        "set -m\n"
+        "launcher=$$\n"
         "batchai_pids=()\n"
+        "stop_all() { for p in \"${batchai_pids[@]}\"; do kill -TERM -- \"-$p\" 2>/dev/null; done; }\n"
+        "trap stop_all USR1\n"
         "spawn() {\n"
         "  (\n"
         "    export RANK=\"$1\" LOCAL_RANK=\"$2\" AZ_BATCHAI_TASK_INDEX=\"$3\" WORLD_SIZE=" +
@@ -294,7 +301,13 @@ class Script {
           "\\\"index\\\":$index},\\\"environment\\\":\\\"cloud\\\"}\"\n";
     }
     body +=
-        "    exec bash -c \"$8\" >>\"$AZ_BATCHAI_STDOUTERR_DIR/$6\" 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/$7\"\n"
+        "    bash -c \"$8\" >>\"$AZ_BATCHAI_STDOUTERR_DIR/$6\" 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/$7\"\n"
+        "    r=$?\n"
+        "    if [ \"$r\" -ne 0 ]; then\n"
+        "      " + std::string(kFirstFailure) +
+        "      kill -USR1 \"$launcher\" 2>/dev/null\n"
+        "    fi\n"
+        "    exit \"$r\"\n"
         "  ) &\n"
         "  batchai_pids+=($!)\n"
         "}\n"
@@ -318,13 +331,11 @@ class Script {
     body +=
         "  ;;\n"
         "esac\n"
+        // USR1 interrupts wait; wait again until each process is gone.
         "rc=0\n"
-        "for _ in \"${batchai_pids[@]}\"; do\n"
-        "  wait -n; r=$?\n"
-        "  if [ \"$r\" -ne 0 ] && [ \"$rc\" -eq 0 ]; then\n"
-        "    rc=$r\n" + std::string(kFirstFailure) +
-        "    kill \"${batchai_pids[@]}\" 2>/dev/null\n"
-        "  fi\n"
+        "for p in \"${batchai_pids[@]}\"; do\n"
+        "  while :; do wait \"$p\"; r=$?; [ \"$r\" -gt 128 ] && kill -0 \"$p\" 2>/dev/null || break; done\n"
+        "  [ \"$r\" -eq 0 ] || [ \"$rc\" -ne 0 ] || rc=$r\n"
         "done\n"
         "exit $rc\n";
     const int nodes = nodes_used(plan_);

@@ -73,8 +73,9 @@ class LocalSite : public ::testing::Test {
     auto c = slurm::connect_libslurm();
     if (!c) GTEST_SKIP() << "no Slurm to test against: " << c.error().message;
     if (auto p = (*c)->partitions(); !p) GTEST_SKIP() << "Slurm is not answering: " << p.error().message;
-    dir = fs::temp_directory_path() / ("batchai-translate-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test.begin(), test.end(), '/', '-');  // parameterised names hold a '/'
+    dir = fs::temp_directory_path() / ("batchai-translate-" + std::to_string(::getpid()) + "-" + test);
     fs::create_directories(dir);
     for (const char* s : {"scripts", "logs", "myshare", "data/images", "data/model", "nfs", "gluster"}) {
       fs::create_directories(dir / "shares" / s);

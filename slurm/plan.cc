@@ -246,6 +246,13 @@ class Planner {
     std::string path = c.image;
     if (!host.empty() && path.starts_with(host + "/")) path.erase(0, host.size() + 1);
     if (site_.container_runtime == site::ContainerRuntime::pyxis) {
+      // pyxis splits --container-mounts at ',' and ':'; a share path holding
+      // one cannot be passed to it.
+      for (const auto& l : plan_.links) {
+        if (l.target.find_first_of(",:") != std::string::npos) {
+          error(at, "pyxis cannot mount the share at \"" + l.target + "\" (it has a ',' or ':')");
+        }
+      }
       // enroot separates the registry with '#'.
       out.image = host.empty() ? path : host + "#" + path;
     } else {

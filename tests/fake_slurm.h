@@ -18,11 +18,13 @@ class FakeSlurm : public slurm::Client {
   std::map<slurm::JobId, std::deque<slurm::JobInfo>> job_answers;
   std::vector<slurm::NodeInfo> node_list;
   std::vector<slurm::PartitionInfo> partition_list;
-  std::optional<std::string> fail_with;  // every call fails with this message
+  std::optional<std::string> fail_with;      // every call fails with this message
+  std::optional<std::string> refuse_submit;  // only submit fails with this message
   slurm::JobId next_id = 100;
 
   Result<slurm::JobId> submit(const slurm::SubmitRequest& r) override {
     if (fail_with) return Error{*fail_with};
+    if (refuse_submit) return Error{*refuse_submit};
     submitted.push_back(r);
     return next_id++;
   }

@@ -176,11 +176,22 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   }
   auto spec_text = read_text_file(in->file, "--config-file");
   if (!spec_text) return spec_text.error();
-  if (auto s = write_job_dir(*plan, *spec_text, request.script); !s) return s.error();
+  if (auto s = write_job_dir(*plan, *spec_text, request.script); !s) {
+    std::error_code ec;
+    std::filesystem::remove_all(plan->job_dir, ec);
+    return s.error();
+  }
+  // A job Slurm refused leaves no directory behind: its uuid is new, so
+  // nothing else is in it.
+  auto discard = [&](Error e) {
+    std::error_code ec;
+    std::filesystem::remove_all(plan->job_dir, ec);
+    return e;
+  };
   auto client = ctx.slurm();
-  if (!client) return client.error();
+  if (!client) return discard(client.error());
   auto id = (*client)->submit(request);
-  if (!id) return id.error();
+  if (!id) return discard(id.error());
   boost::json::object job{{"name", in->id.job},
                           {"slurmJobId", *id},
                           {"toolType", plan->tool_type},

@@ -272,6 +272,14 @@ TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
   EXPECT_NE(out.str().find("\"slurmJobId\""), std::string::npos) << out.str();
 }
 
+TEST_F(JobCreate, ARefusedSubmissionLeavesNoJobDirectory) {
+  fake.refuse_submit = "Slurm said no";
+  EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 1);
+  EXPECT_EQ(err, "batchai: error: Slurm said no\n");
+  const auto parent = dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1";
+  EXPECT_TRUE(!std::filesystem::exists(parent) || std::filesystem::is_empty(parent));
+}
+
 TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
   ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job, "--dry-run"}), 0) << err;
   EXPECT_TRUE(fake.submitted.empty());

@@ -62,6 +62,12 @@ class Reader {
       error(path + "." + std::string(key), "expected a string, got " + describe(*v));
       return fallback;
     }
+    // Values end up in the job script, which libslurm takes as a C string:
+    // a NUL would silently cut the script short there.
+    if (v->get_string().find('\0') != json::string::npos) {
+      error(path + "." + std::string(key), "must not contain a NUL character (\\u0000)");
+      return fallback;
+    }
     return std::string(v->get_string());
   }
 

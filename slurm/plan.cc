@@ -103,7 +103,11 @@ class Planner {
     errors_.push_back(one_line(file_ + ": " + path + ": " + message));
   }
 
-  int node_count() const { return static_cast<int>(spec_.node_count); }
+  // The node count as allocation() clamped it. Everything sized by it
+  // (processes, per-node tables) must use this one: a nodeCount over the
+  // limit is already an error, but planning on with the file's 2^31 nodes
+  // would take minutes and gigabytes before reporting it.
+  int node_count() const { return static_cast<int>(plan_.nodes); }
 
   void allocation() {
     plan_.partition = cluster_.partition.empty() ? cluster_.name : cluster_.partition;
@@ -314,7 +318,7 @@ class Planner {
       error(at, "expected at most 1000000 processes");
       return 1;
     }
-    return static_cast<int>(given.value_or(spec_.node_count));
+    return static_cast<int>(given.value_or(node_count()));
   }
 
   // MPI toolkits: ranks spread evenly, whole blocks per node.
@@ -353,17 +357,17 @@ class Planner {
     const int gpus = std::max(1, cluster_.gpus_per_node);
     int workers = 1, ps = 0;
     if (distributed) {
-      workers = static_cast<int>(tf.worker_count.value_or(spec_.node_count));
+      workers = static_cast<int>(tf.worker_count.value_or(node_count()));
       ps = static_cast<int>(tf.parameter_server_count.value_or(1));
-      if (tf.worker_count && *tf.worker_count > spec_.node_count * gpus) {
+      if (tf.worker_count && *tf.worker_count > std::int64_t{node_count()} * gpus) {
         error(at + ".workerCount", "expected at most nodeCount x GPUs per node (" +
-                                       std::to_string(spec_.node_count * gpus) + "), got " +
+                                       std::to_string(std::int64_t{node_count()} * gpus) + "), got " +
                                        std::to_string(*tf.worker_count));
         return;
       }
-      if (tf.parameter_server_count && *tf.parameter_server_count > spec_.node_count) {
+      if (tf.parameter_server_count && *tf.parameter_server_count > node_count()) {
         error(at + ".parameterServerCount",
-              "expected at most nodeCount (" + std::to_string(spec_.node_count) + "), got " +
+              "expected at most nodeCount (" + std::to_string(node_count()) + "), got " +
                   std::to_string(*tf.parameter_server_count));
         return;
       }

@@ -318,6 +318,14 @@ class Planner {
       error(at, "expected at most 1000000 processes");
       return 1;
     }
+    // Slurm's tasks per node is 16 bits: more would be clamped into an srun
+    // line with fewer slots (--nodes x --ntasks-per-node) than --ntasks.
+    const std::int64_t most = std::int64_t{65535} * node_count();
+    if (given && *given > most) {
+      error(at, "expected at most 65535 processes per node (" + std::to_string(most) + " on " +
+                    std::to_string(node_count()) + " node(s)), got " + std::to_string(*given));
+      return 1;
+    }
     return static_cast<int>(given.value_or(node_count()));
   }
 

@@ -5,39 +5,15 @@
 
 #include <boost/json.hpp>
 #include <charconv>
-#include <cstdio>
 #include <set>
 
+#include "io/diag.h"
 #include "io/spell.h"
 
 namespace batchai::jobspec {
 namespace {
 
 namespace json = boost::json;
-
-// One problem per line, as parse_job_spec promises and diag prints: a
-// newline or other control character from a key or value is shown as its
-// JSON escape, so it can neither split a problem nor forge a line.
-std::string one_line(std::string text) {
-  std::string out;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) {
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 class Reader {
  public:
@@ -46,7 +22,7 @@ class Reader {
   std::vector<std::string> errors, warnings;
 
   void error(const std::string& path, const std::string& message) {
-    errors.push_back(one_line(options_.file_name + ": " + path + ": " + message));
+    errors.push_back(diag::one_line(options_.file_name + ": " + path + ": " + message));
   }
 
   static std::string describe(const json::value& v) {
@@ -67,7 +43,8 @@ class Reader {
       if (options_.strict) {
         error(where, message);
       } else {
-        warnings.push_back(one_line(options_.file_name + ": " + where + ": " + message + "; ignored, as Batch AI did"));
+        warnings.push_back(
+            diag::one_line(options_.file_name + ": " + where + ": " + message + "; ignored, as Batch AI did"));
       }
     }
   }

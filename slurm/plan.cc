@@ -2,11 +2,11 @@
 // counts, placement, paths and environment is made here, as data, so the
 // script renderer only spells the plan out.
 #include <algorithm>
-#include <cstdio>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "io/diag.h"
 #include "slurm/job_plan.h"
 #include "slurm/shell_quote.h"
 
@@ -16,30 +16,6 @@ namespace {
 using namespace jobspec;
 
 constexpr std::int64_t kDay = 86400;
-
-// One problem per line, like the parser's: control characters from the
-// job's values (a newline in a path or mountCommand) are shown as JSON
-// escapes, so they can neither split a problem nor forge a line.
-std::string one_line(std::string text) {
-  std::string out;
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u != 0x7f) {
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", u);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 std::string format_duration(std::int64_t seconds) {
   const std::int64_t d = seconds / kDay, h = seconds % kDay / 3600, m = seconds % 3600 / 60, s = seconds % 60;
@@ -100,7 +76,7 @@ class Planner {
 
  private:
   void error(const std::string& path, const std::string& message) {
-    errors_.push_back(one_line(file_ + ": " + path + ": " + message));
+    errors_.push_back(diag::one_line(file_ + ": " + path + ": " + message));
   }
 
   // The node count as allocation() clamped it. Everything sized by it
@@ -138,9 +114,9 @@ class Planner {
     plan_.qos = p.qos;
     plan_.nice = p.nice;
     if (spec_.scheduling_priority == Priority::high && p.qos.empty() && !p.nice) {
-      plan_.warnings.push_back(one_line(file_ + ": properties.schedulingPriority: \"high\" maps to nothing on this "
-                                        "site (no QOS configured in " + site_.source +
-                                        "); the job runs at normal priority"));
+      plan_.warnings.push_back(diag::one_line(file_ + ": properties.schedulingPriority: \"high\" maps to nothing on "
+                                              "this site (no QOS configured in " + site_.source +
+                                              "); the job runs at normal priority"));
     }
   }
 
@@ -258,8 +234,8 @@ class Planner {
     const std::string at = "properties.containerSettings";
     if (site_.container_runtime == site::ContainerRuntime::none) {
       if (site_.allow_host_without_container) {
-        plan_.warnings.push_back(one_line(file_ + ": " + at + ": this site has no container runtime; running on "
-                                          "the host without image " + c.image));
+        plan_.warnings.push_back(diag::one_line(file_ + ": " + at + ": this site has no container runtime; running "
+                                                "on the host without image " + c.image));
       } else {
         error(at, "this site has no container runtime (containers.runtime is \"none\" in " + site_.source +
                       "); remove containerSettings to run on the host");

@@ -22,10 +22,10 @@
 // exactly.
 //
 // Environment: BATCHAI_FUZZ_BASH=all runs `bash -n` on every script (about
-// 3x slower), =none on none; by default on one in 16, chosen by the hash.
+// 2.5x slower), =none on none; by default on one in 16, chosen by the hash.
 // BATCHAI_FUZZ_ARG_MAX=1 also checks that each `bash -c` body fits in one
-// argument, which fails today for per-process jobs of ~1900 processes and
-// more (the launcher should not be an argument; see check_script).
+// argument, which fails today for per-process jobs of about 1300 processes
+// and more (the launcher should not be an argument; see check_script).
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -143,8 +143,8 @@ struct Fixture {
   // The submitter's environment, which the job inherits.
   std::vector<std::string> environment{"PATH=/usr/bin:/bin", "HOME=/home/ada"};
   bool bash_all = false, bash_none = false;
-  // Off until the launcher no longer travels as an argument: any
-  // per-process job over ~1900 processes breaks it.
+  // Off until the launcher no longer travels as an argument: per-process
+  // jobs of about 1300 processes (fewer with long command lines) break it.
   bool check_argument_size = std::getenv("BATCHAI_FUZZ_ARG_MAX") != nullptr;
 
   Fixture() {
@@ -495,9 +495,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_plan(*plan, *spec, site, binding);
   // The script lists every process, and masking secrets in the dry run is
   // quadratic in its size; beyond this the time goes to copying text. Such
-  // scripts cannot start anyway: the per-node launcher is one argument of
-  // `bash -c`, and past about 1900 processes it is over Linux's 128 KiB
-  // limit for one argument (see check_script).
+  // scripts cannot start anyway: the launcher, which lists every process,
+  // is one argument of `bash -c`, and past about 1300 processes it is over
+  // Linux's 128 KiB limit for one argument (see check_script).
   if (plan->processes.size() > kMaxRenderedProcesses) return 0;
 
   const std::string script = slurm::render_script(*plan);

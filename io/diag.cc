@@ -34,4 +34,25 @@ void error(std::string_view message) { emit("error: ", message); }
 void warning(std::string_view message) { emit("warning: ", message); }
 void note(std::string_view message) { emit("", message); }
 
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 }  // namespace batchai::diag

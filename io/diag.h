@@ -2,6 +2,7 @@
 // way users of sbatch, mpirun and az expect to find the culprit in a log.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace batchai::diag {
@@ -16,5 +17,11 @@ void error(std::string_view message);
 void warning(std::string_view message);
 // "<program>: <message>" on stderr, for notes that are not problems.
 void note(std::string_view message);
+
+// `text` with control characters as JSON escapes ("\n", "\u001b"). Messages
+// hold one problem per line, and every line above gets the program's name:
+// a newline or escape sequence from a file's key or value must neither split
+// a problem nor forge a line (or drive the terminal).
+std::string one_line(std::string_view text);
 
 }  // namespace batchai::diag

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <set>
 
+#include "io/diag.h"
 #include "io/spell.h"
 
 namespace batchai::jobspec {
@@ -21,7 +22,7 @@ class Reader {
   std::vector<std::string> errors, warnings;
 
   void error(const std::string& path, const std::string& message) {
-    errors.push_back(options_.file_name + ": " + path + ": " + message);
+    errors.push_back(diag::one_line(options_.file_name + ": " + path + ": " + message));
   }
 
   static std::string describe(const json::value& v) {
@@ -42,7 +43,8 @@ class Reader {
       if (options_.strict) {
         error(where, message);
       } else {
-        warnings.push_back(options_.file_name + ": " + where + ": " + message + "; ignored, as Batch AI did");
+        warnings.push_back(
+            diag::one_line(options_.file_name + ": " + where + ": " + message + "; ignored, as Batch AI did"));
       }
     }
   }
@@ -60,6 +62,12 @@ class Reader {
     if (!v) return fallback;
     if (!v->is_string()) {
       error(path + "." + std::string(key), "expected a string, got " + describe(*v));
+      return fallback;
+    }
+    // Values end up in the job script, which libslurm takes as a C string:
+    // a NUL would silently cut the script short there.
+    if (v->get_string().find('\0') != json::string::npos) {
+      error(path + "." + std::string(key), "must not contain a NUL character (\\u0000)");
       return fallback;
     }
     return std::string(v->get_string());

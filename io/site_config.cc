@@ -12,6 +12,7 @@
 #include <map>
 #include <system_error>
 
+#include "io/diag.h"
 #include "io/files.h"
 #include "io/job_spec.h"
 #include "io/spell.h"
@@ -32,11 +33,11 @@ class Reader {
   std::vector<std::string> errors;
 
   void error(const std::string& path, const std::string& message) {
-    errors.push_back(file_ + ": " + path + ": " + message);
+    errors.push_back(diag::one_line(file_ + ": " + path + ": " + message));
   }
 
   // A message that already starts with its path.
-  void located(const std::string& message) { errors.push_back(file_ + ": " + message); }
+  void located(const std::string& message) { errors.push_back(diag::one_line(file_ + ": " + message)); }
 
   static std::string describe(const json::value& v) {
     if (v.is_object()) return "an object";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "io/diag.h"
 #include "slurm/job_plan.h"
 #include "slurm/shell_quote.h"
 
@@ -75,10 +76,14 @@ class Planner {
 
  private:
   void error(const std::string& path, const std::string& message) {
-    errors_.push_back(file_ + ": " + path + ": " + message);
+    errors_.push_back(diag::one_line(file_ + ": " + path + ": " + message));
   }
 
-  int node_count() const { return static_cast<int>(spec_.node_count); }
+  // The node count as allocation() clamped it. Everything sized by it
+  // (processes, per-node tables) must use this one: a nodeCount over the
+  // limit is already an error, but planning on with the file's 2^31 nodes
+  // would take minutes and gigabytes before reporting it.
+  int node_count() const { return static_cast<int>(plan_.nodes); }
 
   void allocation() {
     plan_.partition = cluster_.partition.empty() ? cluster_.name : cluster_.partition;
@@ -109,8 +114,9 @@ class Planner {
     plan_.qos = p.qos;
     plan_.nice = p.nice;
     if (spec_.scheduling_priority == Priority::high && p.qos.empty() && !p.nice) {
-      plan_.warnings.push_back(file_ + ": properties.schedulingPriority: \"high\" maps to nothing on this site "
-                               "(no QOS configured in " + site_.source + "); the job runs at normal priority");
+      plan_.warnings.push_back(diag::one_line(file_ + ": properties.schedulingPriority: \"high\" maps to nothing on "
+                                              "this site (no QOS configured in " + site_.source +
+                                              "); the job runs at normal priority"));
     }
   }
 
@@ -228,8 +234,8 @@ class Planner {
     const std::string at = "properties.containerSettings";
     if (site_.container_runtime == site::ContainerRuntime::none) {
       if (site_.allow_host_without_container) {
-        plan_.warnings.push_back(file_ + ": " + at + ": this site has no container runtime; running on the host "
-                                 "without image " + c.image);
+        plan_.warnings.push_back(diag::one_line(file_ + ": " + at + ": this site has no container runtime; running "
+                                                "on the host without image " + c.image));
       } else {
         error(at, "this site has no container runtime (containers.runtime is \"none\" in " + site_.source +
                       "); remove containerSettings to run on the host");
@@ -295,7 +301,15 @@ class Planner {
       error(at, "expected at most 1000000 processes");
       return 1;
     }
-    return static_cast<int>(given.value_or(spec_.node_count));
+    // Slurm's tasks per node is 16 bits: more would be clamped into an srun
+    // line with fewer slots (--nodes x --ntasks-per-node) than --ntasks.
+    const std::int64_t most = std::int64_t{65535} * node_count();
+    if (given && *given > most) {
+      error(at, "expected at most 65535 processes per node (" + std::to_string(most) + " on " +
+                    std::to_string(node_count()) + " node(s)), got " + std::to_string(*given));
+      return 1;
+    }
+    return static_cast<int>(given.value_or(node_count()));
   }
 
   // MPI toolkits: ranks spread evenly, whole blocks per node.
@@ -334,17 +348,17 @@ class Planner {
     const int gpus = std::max(1, cluster_.gpus_per_node);
     int workers = 1, ps = 0;
     if (distributed) {
-      workers = static_cast<int>(tf.worker_count.value_or(spec_.node_count));
+      workers = static_cast<int>(tf.worker_count.value_or(node_count()));
       ps = static_cast<int>(tf.parameter_server_count.value_or(1));
-      if (tf.worker_count && *tf.worker_count > spec_.node_count * gpus) {
+      if (tf.worker_count && *tf.worker_count > std::int64_t{node_count()} * gpus) {
         error(at + ".workerCount", "expected at most nodeCount x GPUs per node (" +
-                                       std::to_string(spec_.node_count * gpus) + "), got " +
+                                       std::to_string(std::int64_t{node_count()} * gpus) + "), got " +
                                        std::to_string(*tf.worker_count));
         return;
       }
-      if (tf.parameter_server_count && *tf.parameter_server_count > spec_.node_count) {
+      if (tf.parameter_server_count && *tf.parameter_server_count > node_count()) {
         error(at + ".parameterServerCount",
-              "expected at most nodeCount (" + std::to_string(spec_.node_count) + "), got " +
+              "expected at most nodeCount (" + std::to_string(node_count()) + "), got " +
                   std::to_string(*tf.parameter_server_count));
         return;
       }

@@ -406,7 +406,9 @@ std::string dry_run_text(const JobPlan& plan, const SubmitRequest& r) {
   s << "\n";
   for (const auto& f : plan.private_files) {
     s << "# Private file (mode 0600), written before submitting: " << f.path << "\n";
-    std::istringstream lines(f.content);
+    // Masked before the lines get their "#   ", which would otherwise split
+    // a multi-line secret (a PEM key) where the masking could not find it.
+    std::istringstream lines(mask_secrets(f.content, plan));
     for (std::string line; std::getline(lines, line);) s << "#   " << line << "\n";
   }
   s << r.script;

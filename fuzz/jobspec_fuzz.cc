@@ -23,9 +23,6 @@
 //
 // Environment: BATCHAI_FUZZ_BASH=all runs `bash -n` on every script (about
 // 2.5x slower), =none on none; by default on one in 16, chosen by the hash.
-// BATCHAI_FUZZ_ARG_MAX=1 also checks that each `bash -c` body fits in one
-// argument, which fails today for per-process jobs of about 1300 processes
-// and more (the launcher should not be an argument; see check_script).
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -143,9 +140,6 @@ struct Fixture {
   // The submitter's environment, which the job inherits.
   std::vector<std::string> environment{"PATH=/usr/bin:/bin", "HOME=/home/ada"};
   bool bash_all = false, bash_none = false;
-  // Off until the launcher no longer travels as an argument: per-process
-  // jobs of about 1300 processes (fewer with long command lines) break it.
-  bool check_argument_size = std::getenv("BATCHAI_FUZZ_ARG_MAX") != nullptr;
 
   Fixture() {
     auto& gpu = clusters[0];
@@ -381,13 +375,12 @@ void check_script(const std::string& script, const slurm::JobPlan& p, bool run_b
   // libslurm takes the script as a C string: a NUL would cut it short.
   check(!contains(script, std::string_view("\0", 1)), "a NUL byte in the script");
   check(contains(script, "\nexport BATCHAI_JOB_DIR='"), "the script does not set BATCHAI_JOB_DIR");
-  // The bodies run as `bash -c "$body"`, one argument each.
-  if (fixture().check_argument_size) {
-    for (const char* body : {"batchai_node_setup", "batchai_launcher", "batchai_rank"}) {
-      if (auto text = single_quoted_assignment(script, body)) {
-        check(text->size() < kMaxArgument, "a bash -c body over Linux's 128 KiB argument limit",
-              std::string(body) + ": " + std::to_string(text->size()) + " bytes");
-      }
+  // These bodies run as `bash -c "$body"`, one argument each (the launcher,
+  // which lists every process, goes through a file instead).
+  for (const char* body : {"batchai_node_setup", "batchai_rank"}) {
+    if (auto text = single_quoted_assignment(script, body)) {
+      check(text->size() < kMaxArgument, "a bash -c body over Linux's 128 KiB argument limit",
+            std::string(body) + ": " + std::to_string(text->size()) + " bytes");
     }
   }
   // Only command lines run as shell text, and they run in `bash -c`: the
@@ -494,10 +487,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_warnings("plan warning", plan->warnings);
   check_plan(*plan, *spec, site, binding);
   // The script lists every process, and masking secrets in the dry run is
-  // quadratic in its size; beyond this the time goes to copying text. Such
-  // scripts cannot start anyway: the launcher, which lists every process,
-  // is one argument of `bash -c`, and past about 1300 processes it is over
-  // Linux's 128 KiB limit for one argument (see check_script).
+  // quadratic in its size; beyond this the time goes to copying text.
   if (plan->processes.size() > kMaxRenderedProcesses) return 0;
 
   const std::string script = slurm::render_script(*plan);

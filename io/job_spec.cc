@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cstdint>
 #include <set>
 
 #include "io/diag.h"
@@ -77,7 +78,9 @@ class Reader {
   std::string text(const json::object& o, const std::string& path, std::string_view key, bool required = false) {
     const json::value* v = o.if_contains(key);
     std::string s = str(o, path, key, required);
-    if (v && v->is_string() && s.empty() && required) error(path + "." + std::string(key), "must not be empty");
+    if (v && v->is_string() && v->get_string().empty() && required) {
+      error(path + "." + std::string(key), "must not be empty");
+    }
     return s;
   }
 
@@ -514,7 +517,10 @@ Result<std::int64_t> parse_duration(std::string_view text) {
   std::int64_t total = 0;
   if (text.starts_with("P")) {
     // ISO-8601: P[nD][T[nH][nM][nS]], integers only.
-    bool in_time = false, any = false;
+    // Units once each, largest first ("PT1H1H" and "PT1S2H" are not
+    // durations), and a T must be followed by a time.
+    bool in_time = false, any = false, any_time = false;
+    std::int64_t last_scale = INT64_MAX;
     std::string_view rest = text.substr(1);
     while (!rest.empty()) {
       if (rest[0] == 'T') {
@@ -530,12 +536,14 @@ Result<std::int64_t> parse_duration(std::string_view text) {
       char unit = rest[i];
       std::int64_t scale = !in_time && unit == 'D' ? 86400 : in_time && unit == 'H' ? 3600
                          : in_time && unit == 'M' ? 60 : in_time && unit == 'S' ? 1 : 0;
-      if (scale == 0) return bad();
+      if (scale == 0 || scale >= last_scale) return bad();
+      last_scale = scale;
       total += n * scale;
       any = true;
+      any_time = any_time || in_time;
       rest.remove_prefix(i + 1);
     }
-    if (!any) return bad();
+    if (!any || (in_time && !any_time)) return bad();
   } else {
     // .NET TimeSpan: [d.]hh:mm:ss
     std::string_view rest = text;

@@ -80,6 +80,7 @@ struct Link {
 struct PrivateFile {
   std::string path;
   std::string content;
+  std::string shown;  // the content with every secret masked, for --dry-run
 };
 
 struct Container {
@@ -141,8 +142,9 @@ std::string render_script(const JobPlan& plan);
 // ("NAME=value"), which the job inherits as sbatch's --export=ALL does.
 SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<std::string> environment);
 
-// `text` with every secret value replaced by "********".
-std::string mask_secrets(std::string text, const JobPlan& plan);
+// `text` with every secret value of at least `min_length` bytes replaced
+// by "********".
+std::string mask_secrets(std::string text, const JobPlan& plan, std::size_t min_length = 1);
 
 // What `job create --dry-run` prints: the allocation as sbatch options, the
 // private files and the script, every secret masked.

@@ -274,12 +274,21 @@ class Planner {
         // ENROOT_CONFIG_PATH; NGC also needs its token service.
         out.credentials_dir = plan_.job_dir + "/enroot";
         const std::string registry = host.empty() ? "registry-1.docker.io" : host;
-        std::string content = "machine " + registry + " login " + c.credentials->username + " password " +
-                              *password + "\n";
-        if (registry == "nvcr.io") {
-          content += "machine authn.nvidia.com login " + c.credentials->username + " password " + *password + "\n";
+        // netrc separates fields with blanks: one inside a field would
+        // start a field of its own.
+        const auto blank = [](const std::string& v) { return v.find_first_of(" \t\r\n") != std::string::npos; };
+        if (blank(c.credentials->username) || blank(*password) || blank(registry)) {
+          error(at + ".imageSourceRegistry.credentials",
+                "enroot's credentials file cannot hold a username, password or server with blanks");
         }
-        plan_.private_files.push_back(PrivateFile{out.credentials_dir + "/.credentials", content});
+        std::string content, shown;
+        for (const std::string& machine : {registry, std::string(registry == "nvcr.io" ? "authn.nvidia.com" : "")}) {
+          if (machine.empty()) continue;
+          const std::string login = "machine " + machine + " login " + c.credentials->username + " password ";
+          content += login + *password + "\n";
+          shown += login + "********\n";
+        }
+        plan_.private_files.push_back(PrivateFile{out.credentials_dir + "/.credentials", content, shown});
         plan_.secret_values.push_back(*password);
       } else {
         registry_login_ = {c.credentials->username, *password};
@@ -301,11 +310,12 @@ class Planner {
       error(at, "expected at most 1000000 processes");
       return 1;
     }
-    // Slurm's tasks per node is 16 bits: more would be clamped into an srun
-    // line with fewer slots (--nodes x --ntasks-per-node) than --ntasks.
-    const std::int64_t most = std::int64_t{65535} * node_count();
+    // Slurm refuses more tasks on a node than MAX_TASKS_PER_NODE (512 in
+    // slurm.h); say so here, naming the field, rather than at submission.
+    constexpr std::int64_t kMaxTasksPerNode = 512;
+    const std::int64_t most = kMaxTasksPerNode * node_count();
     if (given && *given > most) {
-      error(at, "expected at most 65535 processes per node (" + std::to_string(most) + " on " +
+      error(at, "expected at most 512 processes per node (" + std::to_string(most) + " on " +
                     std::to_string(node_count()) + " node(s)), got " + std::to_string(*given));
       return 1;
     }
@@ -459,7 +469,7 @@ class Planner {
   // Secrets travel in a 0600 file the job sources and removes, never in the
   // script or the submitted environment (Slurm keeps both readable).
   void secrets() {
-    std::string content;
+    std::string content, shown;
     for (std::size_t i = 0; i < spec_.secrets.size(); ++i) {
       const auto& s = spec_.secrets[i];
       const auto* value = std::get_if<std::string>(&s.value);
@@ -469,16 +479,19 @@ class Planner {
         continue;
       }
       content += "export " + s.name + "=" + shell_quote(*value) + "\n";
+      shown += "export " + s.name + "=********\n";
       plan_.secret_values.push_back(*value);
     }
     if (registry_login_) {
       content += "export APPTAINER_DOCKER_USERNAME=" + shell_quote(registry_login_->first) + "\n";
       content += "export APPTAINER_DOCKER_PASSWORD=" + shell_quote(registry_login_->second) + "\n";
+      shown += "export APPTAINER_DOCKER_USERNAME=" + shell_quote(registry_login_->first) + "\n";
+      shown += "export APPTAINER_DOCKER_PASSWORD=********\n";
       plan_.secret_values.push_back(registry_login_->second);
     }
     if (content.empty()) return;
     plan_.secrets_file = plan_.job_dir + "/secrets.env";
-    plan_.private_files.push_back(PrivateFile{plan_.secrets_file, std::move(content)});
+    plan_.private_files.push_back(PrivateFile{plan_.secrets_file, std::move(content), std::move(shown)});
   }
 
   const JobSpec& spec_;

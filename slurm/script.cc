@@ -341,10 +341,13 @@ class Script {
     const int nodes = nodes_used(plan_);
     std::ostringstream s;
     s << "# " << plan_.process_count << " process(es) on " << nodes << " node(s), one launcher per node.\n"
+      << "# A file, not an argument: Linux caps one argument at 128 KiB, which a\n"
+      << "# job of a few thousand processes would pass.\n"
       << "batchai_launcher=" << shell_quote(body) << "\n"
+      << "printf '%s' \"$batchai_launcher\" >\"$BATCHAI_JOB_DIR/launcher.sh\" || batchai_finish 1\n"
       << "srun --nodes=" << nodes << " --ntasks=" << nodes << " --ntasks-per-node=1 --kill-on-bad-exit=1 "
       << "--nodelist=\"$(IFS=,; echo \"${batchai_nodes[*]:0:" << nodes << "}\")\" \\\n"
-      << "  \"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_launcher\" &\n";
+      << "  \"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash \"$BATCHAI_JOB_DIR/launcher.sh\" &\n";
     return s.str();
   }
 
@@ -406,18 +409,20 @@ std::string dry_run_text(const JobPlan& plan, const SubmitRequest& r) {
   s << "\n";
   for (const auto& f : plan.private_files) {
     s << "# Private file (mode 0600), written before submitting: " << f.path << "\n";
-    // Masked before the lines get their "#   ", which would otherwise split
-    // a multi-line secret (a PEM key) where the masking could not find it.
-    std::istringstream lines(mask_secrets(f.content, plan));
+    // The planner's masked rendering: the content itself never gets here.
+    std::istringstream lines(f.shown);
     for (std::string line; std::getline(lines, line);) s << "#   " << line << "\n";
   }
   s << r.script;
-  return mask_secrets(s.str(), plan);
+  // The script holds no secret by construction; this catches a user who
+  // pasted one into a command line. Short secrets are left alone: they
+  // would mask ordinary words of the script.
+  return mask_secrets(s.str(), plan, 6);
 }
 
-std::string mask_secrets(std::string text, const JobPlan& plan) {
+std::string mask_secrets(std::string text, const JobPlan& plan, std::size_t min_length) {
   auto mask = [&](const std::string& secret) {
-    if (secret.empty()) return;
+    if (secret.empty() || secret.size() < min_length) return;
     for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 8)) {
       text.replace(at, secret.size(), "********");
     }

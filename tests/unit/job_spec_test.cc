@@ -101,7 +101,8 @@ TEST(JobSpec, Durations) {
   EXPECT_EQ(*parse_duration("P1DT2H30M15S"), 86400 + 2 * 3600 + 30 * 60 + 15);
   EXPECT_EQ(*parse_duration("7.00:00:00"), 7 * 86400);
   EXPECT_EQ(*parse_duration("04:30:00"), 4 * 3600 + 30 * 60);
-  for (const char* bad : {"", "P", "PT", "4h", "PT4", "P1H", "T4H", "1.25:00:00", "00:60:00", "PT0S", "1:2"}) {
+  for (const char* bad : {"", "P", "PT", "4h", "PT4", "P1H", "T4H", "1.25:00:00", "00:60:00", "PT0S", "1:2",
+                          "PT1H1H", "PT1S2H", "P1D1D", "P1DT"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
 }

@@ -1,0 +1,137 @@
+// The CLI's durable state: resource groups, workspaces, experiments,
+// cluster bindings and jobs, in one SQLite database per user
+// ($BATCHAI_STATE_DIR, default ~/.local/state/batchai/state.db).
+//
+// Every write is one transaction, so a killed CLI never leaves half a
+// record, and several CLIs may run at once (busy timeout and retries). On a
+// network filesystem, where SQLite's WAL needs shared memory it cannot have
+// (design-notes.md), the journal is DELETE instead of WAL. Each job's
+// directory on the shared filesystem stays the durable record of the run
+// itself (spec, script, Slurm id, recorded exit), so this database is an
+// index that can be rebuilt.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "io/result.h"
+
+namespace batchai::frontend::state {
+
+// Where a resource lives. Resource groups exist once something is created
+// in them, as namespaces (Azure's own groups are out of scope here).
+struct WorkspaceKey {
+  std::string group, workspace;
+};
+struct ExperimentKey {
+  std::string group, workspace, experiment;
+};
+struct ClusterKey {
+  std::string group, workspace, cluster;
+};
+struct JobKey {
+  std::string group, workspace, experiment, job;
+};
+
+struct Workspace {
+  WorkspaceKey key;
+  std::string location;       // accepted and kept, as az showed it
+  std::int64_t created = 0;   // Unix seconds
+};
+
+struct Experiment {
+  ExperimentKey key;
+  std::int64_t created = 0;
+};
+
+struct Cluster {
+  ClusterKey key;
+  std::string vm_size;    // as given to --vm-size
+  std::string partition;  // Slurm partition, from the site's VM sizes
+  int gpus_per_node = 0;
+  std::string gpu_type;
+  // Scale settings: manual (target) or auto-scale (min..max).
+  bool auto_scale = false;
+  std::int64_t target_nodes = 0;
+  std::int64_t min_nodes = 0, max_nodes = 0;
+  std::int64_t created = 0;
+};
+
+// A job as created. `state` is Batch AI's executionState: queued, running,
+// terminating, succeeded or failed.
+struct Job {
+  JobKey key;
+  std::string uuid;
+  ClusterKey cluster;
+  std::string tool_type;
+  std::int64_t node_count = 1;
+  std::string spec_json;  // the job.json's properties, secret values removed
+  std::string job_dir;
+  std::string segment;    // jobOutputDirectoryPathSegment
+  std::optional<std::uint32_t> slurm_job_id;  // none until submitted
+  std::string state = "queued";
+  std::optional<int> exit_code;
+  std::int64_t start_time = 0, end_time = 0;  // 0: not yet
+  std::string errors_json = "[]";             // executionInfo.errors
+  std::int64_t created = 0;
+  std::int64_t state_time = 0;  // executionStateTransitionTime
+};
+
+class Store {
+ public:
+  // Opens (creating, and migrating to the current schema) the database in
+  // `dir`. The directory is made 0700 and the file 0600: job specs are
+  // private.
+  static Result<std::unique_ptr<Store>> open(const std::string& dir);
+  virtual ~Store() = default;
+
+  virtual std::string journal_mode() const = 0;  // "wal" or "delete"
+  virtual int schema_version() const = 0;
+
+  // Create fails when the name exists, with a message naming it
+  // ("workspace 'ws' already exists in resource group 'rg'"). Get returns
+  // nullopt when absent. Delete of a workspace or experiment removes what
+  // it holds; it fails when the resource does not exist.
+  virtual Status create_workspace(const Workspace& w) = 0;
+  virtual Result<std::optional<Workspace>> workspace(const WorkspaceKey& k) = 0;
+  virtual Result<std::vector<Workspace>> workspaces(const std::optional<std::string>& group) = 0;
+  virtual Status delete_workspace(const WorkspaceKey& k) = 0;
+
+  virtual Status create_experiment(const Experiment& e) = 0;  // the workspace must exist
+  virtual Result<std::optional<Experiment>> experiment(const ExperimentKey& k) = 0;
+  virtual Result<std::vector<Experiment>> experiments(const WorkspaceKey& k) = 0;
+  virtual Status delete_experiment(const ExperimentKey& k) = 0;
+
+  virtual Status create_cluster(const Cluster& c) = 0;  // the workspace must exist
+  virtual Result<std::optional<Cluster>> cluster(const ClusterKey& k) = 0;
+  virtual Result<std::vector<Cluster>> clusters(const WorkspaceKey& k) = 0;
+  virtual Status update_cluster(const Cluster& c) = 0;  // scale settings
+  virtual Status delete_cluster(const ClusterKey& k) = 0;
+
+  // Insert fails on a duplicate name in the experiment, as az refused it;
+  // the experiment must exist.
+  virtual Status insert_job(const Job& j) = 0;
+  virtual Result<std::optional<Job>> job(const JobKey& k) = 0;
+  virtual Result<std::vector<Job>> jobs(const ExperimentKey& k) = 0;
+  // Updates the mutable part (slurm_job_id, state, exit_code, times,
+  // errors_json, state_time) and appends to the state history when the
+  // state changed.
+  virtual Status update_job(const Job& j) = 0;
+  virtual Status delete_job(const JobKey& k) = 0;
+  // (state, time) pairs, oldest first.
+  virtual Result<std::vector<std::pair<std::string, std::int64_t>>> job_history(const JobKey& k) = 0;
+
+  // `batchai configure --defaults group=rg workspace=ws`.
+  virtual Status set_default(const std::string& name, const std::string& value) = 0;
+  virtual Result<std::optional<std::string>> get_default(const std::string& name) = 0;
+};
+
+// $BATCHAI_STATE_DIR, else $XDG_STATE_HOME/batchai, else
+// $HOME/.local/state/batchai. `getenv` looks a name up.
+std::string default_state_dir(const std::function<std::optional<std::string>(const char*)>& getenv);
+
+}  // namespace batchai::frontend::state

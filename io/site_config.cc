@@ -211,10 +211,20 @@ void path_field(Reader& r, const json::object& o, std::string_view key, std::str
   out = std::move(*expanded);
 }
 
-std::vector<Cluster> parse_clusters(Reader& r, const json::object& top) {
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// "clusters" and "vmSizes" share a shape: a partition and what Batch AI
+// knew from the VM size. A cluster's partition defaults to its name; a VM
+// size's to Slurm's default partition (left empty here). VM size names are
+// case-insensitive, as in Azure.
+std::vector<Cluster> parse_clusters(Reader& r, const json::object& top, const char* key) {
+  const bool vm_sizes = std::string_view(key) == "vmSizes";
   std::vector<Cluster> clusters;
   std::map<std::string, std::string> seen;  // name -> where it was first given
-  r.objects(top, "", "clusters", [&](const json::object& o, const std::string& at) {
+  r.objects(top, "", key, [&](const json::object& o, const std::string& at) {
     r.check_keys(o, at, {"name", "partition", "gpusPerNode", "gpuType", "maxWallClockTime"});
     Cluster c;
     if (auto name = r.str(o, at, "name", true)) {
@@ -222,13 +232,14 @@ std::vector<Cluster> parse_clusters(Reader& r, const json::object& top) {
       // Users pass it as --cluster and it becomes part of Batch AI ids.
       if (auto ok = jobspec::validate_resource_name(*name, name_at); !ok) {
         r.located(ok.error().message);
-      } else if (auto [it, inserted] = seen.emplace(*name, name_at); !inserted) {
-        r.error(name_at, "duplicate cluster name " + quote(*name) + " (also " + it->second + ")");
+      } else if (auto [it, inserted] = seen.emplace(vm_sizes ? lower(*name) : *name, name_at); !inserted) {
+        r.error(name_at, std::string(vm_sizes ? "duplicate VM size " : "duplicate cluster name ") + quote(*name) +
+                             " (also " + it->second + ")");
       }
       c.name = *name;
     }
     c.partition = slurm_name(r, o, at, "partition").value_or("");
-    if (c.partition.empty()) c.partition = c.name;
+    if (c.partition.empty() && !vm_sizes) c.partition = c.name;
     auto gpus = r.integer(o, at, "gpusPerNode", 0, INT32_MAX, "an integer >= 0");
     if (gpus) c.gpus_per_node = static_cast<int>(*gpus);
     c.gpu_type = slurm_name(r, o, at, "gpuType").value_or("");
@@ -334,7 +345,7 @@ std::vector<Share> parse_shares(Reader& r, const json::object& top, std::string_
 
 SiteConfig parse_top(Reader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "tensorFlowPortBase",
-                         "clusters", "schedulingPriority", "containers", "shares"});
+                         "clusters", "vmSizes", "schedulingPriority", "containers", "shares"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
   path_field(r, top, "mountRoot", site.mount_root, home);
@@ -356,7 +367,8 @@ SiteConfig parse_top(Reader& r, const json::object& top, std::string_view home) 
     site.tensorflow_port_base = static_cast<int>(*port);
   }
 
-  site.clusters = parse_clusters(r, top);
+  site.clusters = parse_clusters(r, top, "clusters");
+  site.vm_sizes = parse_clusters(r, top, "vmSizes");
 
   if (const json::object* p = r.object(top, "", "schedulingPriority")) {
     const std::string at = "schedulingPriority";
@@ -389,6 +401,12 @@ std::string line_col(std::string_view text, std::size_t offset) {
 const Cluster* SiteConfig::find_cluster(std::string_view name) const {
   auto it = std::find_if(clusters.begin(), clusters.end(), [&](const Cluster& c) { return c.name == name; });
   return it == clusters.end() ? nullptr : &*it;
+}
+
+const Cluster* SiteConfig::find_vm_size(std::string_view name) const {
+  const std::string want = lower(std::string(name));
+  auto it = std::find_if(vm_sizes.begin(), vm_sizes.end(), [&](const Cluster& c) { return lower(c.name) == want; });
+  return it == vm_sizes.end() ? nullptr : &*it;
 }
 
 std::string_view to_string(ContainerRuntime runtime) {

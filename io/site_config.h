@@ -66,6 +66,9 @@ struct SiteConfig {
   int tensorflow_port_base = 2222;  // Batch AI's first TF port on each node
 
   std::vector<Cluster> clusters;  // empty: any partition is a cluster
+  // What `cluster create --vm-size` may name: each a partition (empty: the
+  // Slurm default) and its nodes' GPUs. Matched case-insensitively.
+  std::vector<Cluster> vm_sizes;
   PriorityMapping low{{}, 100}, normal{}, high{};
 
   ContainerRuntime container_runtime = ContainerRuntime::none;
@@ -76,6 +79,7 @@ struct SiteConfig {
   std::vector<Share> shares;
 
   const Cluster* find_cluster(std::string_view name) const;
+  const Cluster* find_vm_size(std::string_view name) const;
 };
 
 // Parses site.json text. `file` names it in messages. `home` expands a

@@ -337,5 +337,21 @@ TEST(SiteConfig, TheExampleFileIsValid) {
   EXPECT_FALSE(site->shares.empty());
 }
 
+TEST(SiteConfig, VmSizesMatchCaseInsensitivelyAndDefaultToSlurmsPartition) {
+  auto site = parse(R"({"vmSizes": [{"name": "STANDARD_NC24r", "partition": "gpu", "gpusPerNode": 4},
+                                    {"name": "STANDARD_D2_v2"}]})");
+  ASSERT_TRUE(site) << site.error().message;
+  const Cluster* nc = site->find_vm_size("standard_nc24R");
+  ASSERT_NE(nc, nullptr);
+  EXPECT_EQ(nc->partition, "gpu");
+  EXPECT_EQ(nc->gpus_per_node, 4);
+  ASSERT_NE(site->find_vm_size("STANDARD_D2_V2"), nullptr);
+  EXPECT_EQ(site->find_vm_size("STANDARD_D2_V2")->partition, "");
+  EXPECT_EQ(site->find_vm_size("STANDARD_NC6"), nullptr);
+  auto dup = parse(R"({"vmSizes": [{"name": "A"}, {"name": "a"}]})");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().message, "site.json: vmSizes[1].name: duplicate VM size \"a\" (also vmSizes[0].name)");
+}
+
 }  // namespace
 }  // namespace batchai::site

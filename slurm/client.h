@@ -41,6 +41,7 @@ struct SubmitRequest {
   std::optional<std::int32_t> nice;  // positive lowers priority
   std::string comment;
   std::string gpus_per_node;  // e.g. "4" or "a100:4"; empty for none
+  bool hold = false;          // submitted held (sbatch --hold), see Client::release
 };
 
 enum class JobState {
@@ -120,6 +121,7 @@ class Client {
   // after MinJobAge).
   virtual Result<std::optional<JobInfo>> job(JobId id) = 0;
   virtual Status cancel(JobId id) = 0;
+  virtual Status release(JobId id) = 0;  // lifts a hold
   virtual Result<std::vector<NodeInfo>> nodes() = 0;
   virtual Result<std::vector<PartitionInfo>> partitions() = 0;
 };

@@ -152,6 +152,7 @@ class LibslurmClient final : public Client {
     if (r.tasks_per_node) d.ntasks_per_node = *r.tasks_per_node;
     if (r.time_limit_minutes) d.time_limit = *r.time_limit_minutes;
     if (r.exclusive) d.shared = JOB_SHARED_NONE;
+    if (r.hold) d.priority = 0;  // as sbatch --hold: held until released
     if (r.nice) d.nice = static_cast<uint32_t>(NICE_OFFSET + *r.nice);
     d.environment = env.data();
     d.env_size = static_cast<uint32_t>(env.size());
@@ -189,6 +190,17 @@ class LibslurmClient final : public Client {
       if (e == ESLURM_ALREADY_DONE) return {};
       return Error{"cancel " + std::to_string(id) + ": " + last_error()};
     }
+    return {};
+  }
+
+  // As `scontrol release`: an infinite priority asks the controller to
+  // recompute it, which lifts a hold.
+  Status release(JobId id) override {
+    job_desc_msg_t d;
+    slurm_init_job_desc_msg(&d);
+    d.job_id = id;
+    d.priority = INFINITE;
+    if (slurm_update_job(&d) != SLURM_SUCCESS) return Error{"release " + std::to_string(id) + ": " + last_error()};
     return {};
   }
 

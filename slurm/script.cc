@@ -180,7 +180,15 @@ class Script {
     }
     out_ << "mkdir -p \"$AZ_BATCHAI_STDOUTERR_DIR\"";
     for (const auto& v : plan_.output_variables) out_ << " \"$" << v << "\"";
-    out_ << " || batchai_finish 1\n\n";
+    out_ << " || batchai_finish 1\n";
+    // The directories as they expanded on the node, for `job file list` and
+    // `job file stream` on the login node.
+    out_ << "{\n  printf 'stdouterr=%s\\n' \"$AZ_BATCHAI_STDOUTERR_DIR\"\n";
+    for (const auto& v : plan_.output_variables) {
+      out_ << "  printf '" << v.substr(std::string("AZ_BATCHAI_OUTPUT_").size()) << "=%s\\n' \"$" << v << "\"\n";
+    }
+    out_ << "} >\"$BATCHAI_JOB_DIR/.directories.$$\" && mv -f \"$BATCHAI_JOB_DIR/.directories.$$\" "
+            "\"$BATCHAI_JOB_DIR/directories\"\n\n";
   }
 
   void container() {

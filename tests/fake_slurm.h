@@ -14,6 +14,7 @@ class FakeSlurm : public slurm::Client {
  public:
   std::vector<slurm::SubmitRequest> submitted;
   std::vector<slurm::JobId> cancelled;
+  std::vector<slurm::JobId> released;
   // Successive answers to job(id); the last one repeats.
   std::map<slurm::JobId, std::deque<slurm::JobInfo>> job_answers;
   std::vector<slurm::NodeInfo> node_list;
@@ -39,6 +40,11 @@ class FakeSlurm : public slurm::Client {
   Status cancel(slurm::JobId id) override {
     if (fail_with) return Error{*fail_with};
     cancelled.push_back(id);
+    return {};
+  }
+  Status release(slurm::JobId id) override {
+    if (fail_with) return Error{*fail_with};
+    released.push_back(id);
     return {};
   }
   Result<std::vector<slurm::NodeInfo>> nodes() override {

@@ -85,7 +85,9 @@ class Store {
  public:
   // Opens (creating, and migrating to the current schema) the database in
   // `dir`. The directory is made 0700 and the file 0600: job specs are
-  // private.
+  // private. The journal is WAL, or DELETE where network_filesystem() says
+  // so; BATCHAI_STATE_JOURNAL=wal|delete in the process environment forces
+  // one (tests use both on local disk).
   static Result<std::unique_ptr<Store>> open(const std::string& dir);
   virtual ~Store() = default;
 
@@ -125,10 +127,24 @@ class Store {
   // (state, time) pairs, oldest first.
   virtual Result<std::vector<std::pair<std::string, std::int64_t>>> job_history(const JobKey& k) = 0;
 
-  // `batchai configure --defaults group=rg workspace=ws`.
+  // `batchai configure --defaults group=rg workspace=ws`; an empty value
+  // clears the default, as `az configure --defaults group=''` did.
   virtual Status set_default(const std::string& name, const std::string& value) = 0;
   virtual Result<std::optional<std::string>> get_default(const std::string& name) = 0;
 };
+
+// The errors Store gives for a missing resource, for commands that find
+// the absence themselves (a get that returned nullopt):
+// "experiment 'e' not found in workspace 'ws' (resource group 'rg')".
+Error not_found(const WorkspaceKey& k);
+Error not_found(const ExperimentKey& k);
+Error not_found(const ClusterKey& k);
+Error not_found(const JobKey& k);
+
+// Whether a statfs(2) f_type names a network or cluster filesystem (NFS,
+// SMB/CIFS, Lustre, GPFS, CephFS, FUSE, BeeGFS, Panasas), where SQLite's WAL
+// cannot work.
+bool network_filesystem(std::int64_t f_type);
 
 // $BATCHAI_STATE_DIR, else $XDG_STATE_HOME/batchai, else
 // $HOME/.local/state/batchai. `getenv` looks a name up.

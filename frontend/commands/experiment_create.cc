@@ -29,6 +29,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 
 }  // namespace
 
-extern const Command kExperimentCreate = {"experiment create", "Create an experiment in a workspace", kOptions, {}, run};
+extern const Command kExperimentCreate = {
+    "experiment create", "Create an experiment in a workspace", kOptions, {}, run};
 
 }  // namespace batchai::frontend

@@ -28,7 +28,6 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 
 }  // namespace
 
-extern const Command kExperimentDelete = {"experiment delete", "Delete an experiment with its jobs", kOptions, {},
-                                          run};
+extern const Command kExperimentDelete = {"experiment delete", "Delete an experiment with its jobs", kOptions, {}, run};
 
 }  // namespace batchai::frontend

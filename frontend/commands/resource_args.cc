@@ -69,7 +69,7 @@ Result<std::string> resource_group(const Context& ctx, const args::Parsed& p, st
 }
 
 Result<std::optional<std::string>> resource_group_if_set(const Context& ctx, const args::Parsed& p,
-                                                          state::Store& store) {
+                                                         state::Store& store) {
   return lookup(ctx, p, store, kGroup);
 }
 

@@ -32,7 +32,7 @@ Result<state::Store*> open_store(Context& ctx);
 Result<std::string> resource_group(const Context& ctx, const args::Parsed& p, state::Store& store);
 // The same, with nullopt where nothing is set (`workspace list` lists all).
 Result<std::optional<std::string>> resource_group_if_set(const Context& ctx, const args::Parsed& p,
-                                                          state::Store& store);
+                                                         state::Store& store);
 // -g and -w.
 Result<state::WorkspaceKey> workspace_key(const Context& ctx, const args::Parsed& p, state::Store& store);
 

@@ -51,14 +51,16 @@ boost::json::value to_json(const state::Experiment& e) {
 }
 
 void emit_workspaces(const Context& ctx, std::span<const state::Workspace> ws, bool as_list) {
-  static constexpr Column kColumns[] = {{"Name", "name"}, {"Resource Group", "resourceGroup"}, {"Location", "location"}};
+  static constexpr Column kColumns[] = {
+      {"Name", "name"}, {"Resource Group", "resourceGroup"}, {"Location", "location"}};
   boost::json::array rows;
   for (const auto& w : ws) rows.push_back(to_json(w));
   emit_all(ctx, std::move(rows), as_list, kColumns);
 }
 
 void emit_experiments(const Context& ctx, std::span<const state::Experiment> es, bool as_list) {
-  static constexpr Column kColumns[] = {{"Name", "name"}, {"Resource Group", "resourceGroup"}, {"Workspace", "workspace"}};
+  static constexpr Column kColumns[] = {
+      {"Name", "name"}, {"Resource Group", "resourceGroup"}, {"Workspace", "workspace"}};
   boost::json::array rows;
   for (const auto& e : es) {
     // az's object has no workspace field (it is in the id); its table

@@ -28,7 +28,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 
 }  // namespace
 
-extern const Command kWorkspaceDelete = {"workspace delete", "Delete a workspace with its experiments, jobs and clusters",
-                                         kOptions, {}, run};
+extern const Command kWorkspaceDelete = {
+    "workspace delete", "Delete a workspace with its experiments, jobs and clusters", kOptions, {}, run};
 
 }  // namespace batchai::frontend

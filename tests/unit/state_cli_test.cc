@@ -61,7 +61,8 @@ class StateCli : public ::testing::Test {
 
 TEST_F(StateCli, WorkspaceCreateShowListDelete) {
   ASSERT_EQ(run({"workspace", "create", "-g", "rg", "-n", "ws", "-l", "eastus"}), 0) << err;
-  EXPECT_EQ(err, "batchai: --location is kept for show and list but has no effect: a Slurm site has no Azure regions\n");
+  EXPECT_EQ(err,
+            "batchai: --location is kept for show and list but has no effect: a Slurm site has no Azure regions\n");
   auto created = json().as_object();
   EXPECT_EQ(created["id"], "/subscriptions/local/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/ws");
   EXPECT_EQ(created["name"], "ws");
@@ -216,9 +217,11 @@ TEST_F(StateCli, GroupAndWorkspaceComeFromFlagThenEnvironmentThenStoredDefault) 
     ASSERT_EQ(run({"experiment", "create", "-g", g, "-w", "ws", "-n", "e"}), 0) << err;
   }
   EXPECT_EQ(run({"experiment", "show", "-n", "e"}), 1);
-  EXPECT_EQ(err, "batchai: error: --resource-group: required (or set a default: batchai configure --defaults group=NAME)\n");
+  EXPECT_EQ(err,
+            "batchai: error: --resource-group: required (or set a default: batchai configure --defaults group=NAME)\n");
   EXPECT_EQ(run({"experiment", "show", "-g", "stored", "-n", "e"}), 1);
-  EXPECT_EQ(err, "batchai: error: --workspace: required (or set a default: batchai configure --defaults workspace=NAME)\n");
+  EXPECT_EQ(err,
+            "batchai: error: --workspace: required (or set a default: batchai configure --defaults workspace=NAME)\n");
 
   ASSERT_EQ(run({"configure", "--defaults", "group=stored", "workspace=ws"}), 0) << err;
   EXPECT_EQ(out.str(), "");
@@ -262,7 +265,8 @@ TEST_F(StateCli, GroupAndWorkspaceComeFromFlagThenEnvironmentThenStoredDefault) 
 
 TEST_F(StateCli, ConfigureChecksWhatItStores) {
   EXPECT_EQ(run({"configure", "--defaults", "grop=rg"}), 1);
-  EXPECT_EQ(err, "batchai: error: --defaults: unknown name 'grop' (expected group or workspace; did you mean 'group'?)\n");
+  EXPECT_EQ(err,
+            "batchai: error: --defaults: unknown name 'grop' (expected group or workspace; did you mean 'group'?)\n");
   EXPECT_EQ(run({"configure", "--defaults", "group=rg", "workspace"}), 1);
   EXPECT_EQ(err, "batchai: error: --defaults: expected NAME=VALUE, got 'workspace'\n");
   EXPECT_EQ(run({"configure", "--defaults", "group=rg", "workspace=a b"}), 1);
@@ -279,7 +283,9 @@ TEST_F(StateCli, ConfigureChecksWhatItStores) {
 }
 
 TEST_F(StateCli, AStoreThatCannotOpenIsReported) {
-  ctx.store = []() -> Result<state::Store*> { return Error{"cannot open state database '/x/state.db': disk I/O error"}; };
+  ctx.store = []() -> Result<state::Store*> {
+    return Error{"cannot open state database '/x/state.db': disk I/O error"};
+  };
   EXPECT_EQ(run({"workspace", "list"}), 1);
   EXPECT_EQ(err, "batchai: error: cannot open state database '/x/state.db': disk I/O error\n");
   // Commands that keep no state never ask for it.

@@ -28,13 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// SQLite's own wait for a lock, per statement.
-constexpr int kBusyTimeoutMs = 10'000;
-// Our retries around whole transactions on top of it: a write that finds
-// the database busy even after the busy timeout starts over, until this
-// much time has passed since its first try.
-constexpr auto kRetryBudget = std::chrono::seconds(30);
-
 // Schema migrations: step i takes the schema from version i to i + 1, in
 // one transaction together with the version bump, so a database is always
 // at exactly one version. Append steps; never edit a released one.
@@ -119,6 +112,10 @@ bool valid_state(std::string_view s) {
   return s == "queued" || s == "running" || s == "terminating" || s == "succeeded" || s == "failed";
 }
 
+std::string duration_text(std::chrono::milliseconds d) {
+  return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count()) + " ms";
+}
+
 std::string errno_text() { return std::strerror(errno); }
 
 // Each missing component gets 0700: XDG asks that for state directories,
@@ -167,8 +164,7 @@ Status make_private_file(const std::string& path) {
   // A database copied in or left by a careless tool may be readable by
   // others; it holds job specs, so it is narrowed.
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 &&
-      st.st_uid == ::geteuid()) {
+  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 && st.st_uid == ::geteuid()) {
     if (::chmod(path.c_str(), 0600) != 0) {
       return Error{"cannot set mode 0600 on state database '" + path + "': " + errno_text()};
     }
@@ -253,14 +249,14 @@ Cluster cluster_of(const Row& r) {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(sqlite3* db, std::string path)
-      : db_(db), path_(std::move(path)), prefix_("cannot open state database '" + path_ + "': ") {}
+  SqliteStore(sqlite3* db, std::string path, const Waiting& waiting)
+      : db_(db), path_(std::move(path)), waiting_(waiting), prefix_("cannot open state database '" + path_ + "': ") {}
   ~SqliteStore() override { sqlite3_close_v2(db_); }
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   Status init(const std::string& wanted_journal) {
-    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    sqlite3_busy_timeout(db_, static_cast<int>(waiting_.busy_timeout.count()));
     // Off by default in SQLite, and per connection: without it the cascades
     // below would silently not happen.
     if (auto s = exec("PRAGMA foreign_keys = ON"); !s) return s;
@@ -439,9 +435,9 @@ class SqliteStore final : public Store {
           "INSERT INTO jobs (experiment_id, name, uuid, cluster_group, cluster_workspace, cluster_name, tool_type, "
           "node_count, spec_json, job_dir, segment, slurm_job_id, state, exit_code, start_time, end_time, "
           "errors_json, created, state_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-          {*exp, j.key.job, j.uuid, j.cluster.group, j.cluster.workspace, j.cluster.cluster, j.tool_type,
-           j.node_count, j.spec_json, j.job_dir, j.segment, slurm_id(j), j.state, exit_code(j), j.start_time,
-           j.end_time, j.errors_json, created, state_time});
+          {*exp, j.key.job, j.uuid, j.cluster.group, j.cluster.workspace, j.cluster.cluster, j.tool_type, j.node_count,
+           j.spec_json, j.job_dir, j.segment, slurm_id(j), j.state, exit_code(j), j.start_time, j.end_time,
+           j.errors_json, created, state_time});
       if (!s) return s;
       // The first state is history too: `job wait` reports from queued on.
       return query("INSERT INTO job_history (job_id, state, time) VALUES (?, ?, ?)",
@@ -452,8 +448,9 @@ class SqliteStore final : public Store {
   Result<std::optional<Job>> job(const JobKey& k) override {
     return transact(Tx::read, [&]() -> Result<std::optional<Job>> {
       std::optional<Job> found;
-      auto s = query("SELECT " + std::string(kJobColumns) + "WHERE w.grp = ? AND w.name = ? AND e.name = ? AND j.name = ?",
-                     {k.group, k.workspace, k.experiment, k.job}, [&](const Row& r) { found = job_of(r); });
+      auto s =
+          query("SELECT " + std::string(kJobColumns) + "WHERE w.grp = ? AND w.name = ? AND e.name = ? AND j.name = ?",
+                {k.group, k.workspace, k.experiment, k.job}, [&](const Row& r) { found = job_of(r); });
       if (!s) return s.error();
       return found;
     });
@@ -513,8 +510,9 @@ class SqliteStore final : public Store {
   Status set_default(const std::string& name, const std::string& value) override {
     return transact(Tx::write, [&]() -> Status {
       if (value.empty()) return query("DELETE FROM defaults WHERE name = ?", {name});
-      return query("INSERT INTO defaults (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                   {name, value});
+      return query(
+          "INSERT INTO defaults (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+          {name, value});
     });
   }
 
@@ -532,9 +530,7 @@ class SqliteStore final : public Store {
 
   static Workspace workspace_of(const Row& r) { return Workspace{{r.text(0), r.text(1)}, r.text(2), r.int64(3)}; }
   static Experiment experiment_of(const Row& r) { return Experiment{{r.text(0), r.text(1), r.text(2)}, r.int64(3)}; }
-  static Value slurm_id(const Job& j) {
-    return j.slurm_job_id ? Value{std::int64_t{*j.slurm_job_id}} : Value{nullptr};
-  }
+  static Value slurm_id(const Job& j) { return j.slurm_job_id ? Value{std::int64_t{*j.slurm_job_id}} : Value{nullptr}; }
   static Value exit_code(const Job& j) { return j.exit_code ? Value{std::int64_t{*j.exit_code}} : Value{nullptr}; }
   static Error bad_state(const Job& j) {
     return Error{"job " + quoted(j.key.job) + ": state " + quoted(j.state) +
@@ -654,11 +650,12 @@ class SqliteStore final : public Store {
   // (BEGIN IMMEDIATE), so two writers never deadlock upgrading a read
   // lock. When another process holds the database longer than the busy
   // timeout, the transaction is rolled back and run again after a growing,
-  // jittered pause, until kRetryBudget has passed.
+  // jittered pause, until the retry budget is spent: a write that found the
+  // database busy even after the busy timeout starts over.
   template <class Body>
   auto transact(Tx mode, Body&& body) -> decltype(body()) {
     using R = decltype(body());
-    const auto deadline = Clock::now() + kRetryBudget;
+    const auto deadline = Clock::now() + waiting_.retry_budget;
     std::minstd_rand jitter(static_cast<unsigned>(::getpid()) ^
                             static_cast<unsigned>(Clock::now().time_since_epoch().count()));
     std::chrono::milliseconds pause(10);
@@ -681,8 +678,8 @@ class SqliteStore final : public Store {
       if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       if (!retry) return result;
       if (Clock::now() + pause >= deadline) {
-        return Error{result.error().message + " (still busy after " + std::to_string(kRetryBudget.count()) +
-                     " s of retries)"};
+        return Error{result.error().message + " (still busy after " + duration_text(waiting_.retry_budget) +
+                     " of retries)"};
       }
       std::this_thread::sleep_for(pause + std::chrono::milliseconds(jitter() % (pause.count() + 1)));
       pause = std::min(pause * 2, std::chrono::milliseconds(1000));
@@ -693,7 +690,7 @@ class SqliteStore final : public Store {
   // the one asked for when another connection keeps the database in WAL.
   Status set_journal(const std::string& wanted) {
     const std::string sql = "PRAGMA journal_mode = " + wanted;
-    const auto deadline = Clock::now() + kRetryBudget;
+    const auto deadline = Clock::now() + waiting_.retry_budget;
     for (;;) {
       busy_ = false;
       std::string mode;
@@ -757,6 +754,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_;
   std::string path_;
+  Waiting waiting_;
   // Before every SQLite message: while opening, the message az users
   // expect from a CLI that cannot start; afterwards, the database's name.
   std::string prefix_;
@@ -803,7 +801,7 @@ bool network_filesystem(std::int64_t f_type) {
   return false;
 }
 
-Result<std::unique_ptr<Store>> Store::open(const std::string& dir) {
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Waiting& waiting) {
   if (auto s = make_private_dir(dir); !s) return s.error();
   const std::string path = dir + "/state.db";
   if (auto s = make_private_file(path); !s) return s.error();
@@ -819,7 +817,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir) {
     sqlite3_close_v2(db);
     return Error{"cannot open state database '" + path + "': " + why};
   }
-  auto store = std::make_unique<SqliteStore>(db, path);
+  auto store = std::make_unique<SqliteStore>(db, path, waiting);
   if (auto s = store->init(*journal); !s) return s.error();
   return std::unique_ptr<Store>(std::move(store));
 }

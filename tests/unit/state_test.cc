@@ -444,7 +444,8 @@ TEST(StoreFiles, UnreadableDatabasesAreReportedWithTheirPath) {
   std::ofstream(tmp.file("s/state.db")) << std::string(4096, 'x');
   auto store = Store::open(tmp.file("s"));
   ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().message, "cannot open state database '" + tmp.file("s/state.db") + "': file is not a database");
+  EXPECT_EQ(store.error().message,
+            "cannot open state database '" + tmp.file("s/state.db") + "': file is not a database");
 
   std::ofstream(tmp.file("file")) << "x";
   auto not_dir = Store::open(tmp.file("file"));
@@ -459,8 +460,9 @@ TEST(StoreSchema, AVersionZeroDatabaseIsMigrated) {
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir + "/state.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE schema_version (version INTEGER NOT NULL); "
-                               "INSERT INTO schema_version VALUES (0);",
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE schema_version (version INTEGER NOT NULL); "
+                           "INSERT INTO schema_version VALUES (0);",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
@@ -481,8 +483,9 @@ TEST(StoreSchema, ANewerDatabaseIsRefused) {
   EXPECT_EQ(sql_value(dir + "/state.db", "UPDATE schema_version SET version = 7 RETURNING version"), "7");
   auto store = Store::open(dir);
   ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().message, "cannot open state database '" + dir +
-                                       "/state.db': schema version 7 is newer than this batchai's (1); use a newer batchai");
+  EXPECT_EQ(store.error().message,
+            "cannot open state database '" + dir +
+                "/state.db': schema version 7 is newer than this batchai's (1); use a newer batchai");
 }
 
 TEST(StoreDir, DefaultStateDirFollowsXdg) {
@@ -600,6 +603,71 @@ TEST_P(Concurrency, TwentyClisWritingAtOnceAllSucceed) {
   EXPECT_EQ(sql_value(dir + "/state.db", "SELECT count(*) FROM job_history"), std::to_string(jobs->size()));
 }
 
+// Another process holds the write lock longer than SQLite's busy timeout:
+// the write is retried until the lock is free, and fails with a message
+// only once the retry budget is spent. (Timings shortened from 10 s and
+// 30 s.)
+TEST_P(Concurrency, AWriteOutlastsTheBusyTimeoutByRetrying) {
+  ScopedEnv env("BATCHAI_STATE_JOURNAL", GetParam());
+  TempDir tmp;
+  const std::string dir = tmp.file("state");
+  const std::string db = dir + "/state.db";
+  {
+    auto store = open_store(dir);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
+    ASSERT_TRUE(store->create_experiment({{"rg", "ws", "e"}, 0}));
+  }
+  // Holds BEGIN IMMEDIATE for `hold`, then commits.
+  auto lock_for = [&](std::chrono::milliseconds hold) -> pid_t {
+    int ready[2];
+    if (::pipe(ready) != 0) return -1;
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(ready[0]);
+      sqlite3* c = nullptr;
+      if (sqlite3_open_v2(db.c_str(), &c, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) ::_exit(2);
+      if (sqlite3_exec(c, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) ::_exit(3);
+      if (::write(ready[1], "x", 1) != 1) ::_exit(4);
+      ::usleep(static_cast<useconds_t>(hold.count() * 1000));
+      ::_exit(sqlite3_exec(c, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK ? 0 : 5);
+    }
+    ::close(ready[1]);
+    char c = 0;
+    const bool started = ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+    return started ? pid : -1;
+  };
+  using std::chrono::milliseconds;
+  auto store = Store::open(dir, {milliseconds(50), milliseconds(5000)});
+  ASSERT_TRUE(store) << store.error().message;
+
+  pid_t holder = lock_for(milliseconds(800));
+  ASSERT_GT(holder, 0);
+  const auto start = std::chrono::steady_clock::now();
+  auto waited = (*store)->insert_job(job_named("patient"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(waited) << waited.error().message;
+  EXPECT_GE(took, milliseconds(500)) << "it did wait for the holder";
+  int status = 0;
+  ASSERT_EQ(::waitpid(holder, &status, 0), holder);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+  auto impatient = Store::open(dir, {milliseconds(50), milliseconds(300)});
+  ASSERT_TRUE(impatient) << impatient.error().message;
+  holder = lock_for(milliseconds(2000));
+  ASSERT_GT(holder, 0);
+  auto refused = (*impatient)->insert_job(job_named("impatient"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "state database '" + db + "': database is locked (still busy after 300 ms of retries)");
+  ASSERT_EQ(::waitpid(holder, &status, 0), holder);
+  auto jobs = (*store)->jobs({"rg", "ws", "e"});
+  ASSERT_TRUE(jobs);
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ((*jobs)[0].key.job, "patient");
+}
+
 // Killed in the middle of a write: the next open rolls the transaction
 // back (a hot journal, or WAL frames without a commit), so nothing of it
 // remains and the database is whole.
@@ -629,10 +697,12 @@ TEST_P(Concurrency, AWriterKilledMidTransactionLeavesNoPartialRows) {
     const std::string fill(2000, 'x');
     std::string sql = "PRAGMA cache_size = 8; BEGIN IMMEDIATE;";
     for (int i = 0; i < 400; ++i) {
-      sql += "INSERT INTO jobs (experiment_id, name, uuid, cluster_group, cluster_workspace, cluster_name, tool_type, "
-             "node_count, spec_json, job_dir, segment, state, start_time, end_time, errors_json, created, state_time) "
-             "SELECT id, 'killed" + std::to_string(i) + "', 'u', 'rg', 'ws', 'c', 'custom', 1, '" + fill +
-             "', '/d', 's', 'queued', 0, 0, '[]', 1, 1 FROM experiments;";
+      sql +=
+          "INSERT INTO jobs (experiment_id, name, uuid, cluster_group, cluster_workspace, cluster_name, tool_type, "
+          "node_count, spec_json, job_dir, segment, state, start_time, end_time, errors_json, created, state_time) "
+          "SELECT id, 'killed" +
+          std::to_string(i) + "', 'u', 'rg', 'ws', 'c', 'custom', 1, '" + fill +
+          "', '/d', 's', 'queued', 0, 0, '[]', 1, 1 FROM experiments;";
     }
     if (sqlite3_exec(c, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) ::_exit(3);
     if (::write(ready[1], "x", 1) != 1) ::_exit(4);

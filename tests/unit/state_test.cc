@@ -655,7 +655,7 @@ TEST_P(Concurrency, AWriteOutlastsTheBusyTimeoutByRetrying) {
 
   auto impatient = Store::open(dir, {milliseconds(50), milliseconds(300)});
   ASSERT_TRUE(impatient) << impatient.error().message;
-  holder = lock_for(milliseconds(2000));
+  holder = lock_for(milliseconds(1000));
   ASSERT_GT(holder, 0);
   auto refused = (*impatient)->insert_job(job_named("impatient"));
   ASSERT_FALSE(refused);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/state.h"
 #include "io/args.h"
 #include "io/result.h"
 #include "slurm/client.h"
@@ -26,6 +27,9 @@ struct Context {
   // Connects to Slurm on first use, so commands that do not need it (help,
   // validate) work on machines without a Slurm configuration.
   std::function<Result<slurm::Client*>()> slurm;
+  // The state database (workspaces, experiments, jobs, defaults), opened on
+  // first use, so commands that keep no state never create one.
+  std::function<Result<state::Store*>()> store;
   std::ostream* out = nullptr;
   OutputFormat format = OutputFormat::json;
   // Polling commands sleep through this, so tests need not wait in real time.

@@ -1,6 +1,7 @@
 // batchai: the login-node CLI. main() wires the real Slurm connection, the
 // terminal and the environment into a Context, runs one command line and
 // turns the result into an exit status.
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -26,6 +27,20 @@ batchai::frontend::Context make_context() {
       *client = std::move(*made);
     }
     return client->get();
+  };
+  auto store = std::make_shared<std::unique_ptr<batchai::frontend::state::Store>>();
+  ctx.store = [store]() -> batchai::Result<batchai::frontend::state::Store*> {
+    if (!*store) {
+      auto dir = batchai::frontend::state::default_state_dir([](const char* name) -> std::optional<std::string> {
+        const char* v = std::getenv(name);
+        if (!v) return std::nullopt;
+        return std::string(v);
+      });
+      auto made = batchai::frontend::state::Store::open(dir);
+      if (!made) return made.error();
+      *store = std::move(*made);
+    }
+    return store->get();
   };
   return ctx;
 }

@@ -11,6 +11,7 @@
 // index that can be rebuilt.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,8 +40,8 @@ struct JobKey {
 
 struct Workspace {
   WorkspaceKey key;
-  std::string location;       // accepted and kept, as az showed it
-  std::int64_t created = 0;   // Unix seconds
+  std::string location;      // accepted and kept, as az showed it
+  std::int64_t created = 0;  // Unix seconds
 };
 
 struct Experiment {
@@ -71,7 +72,7 @@ struct Job {
   std::int64_t node_count = 1;
   std::string spec_json;  // the job.json's properties, secret values removed
   std::string job_dir;
-  std::string segment;    // jobOutputDirectoryPathSegment
+  std::string segment;                        // jobOutputDirectoryPathSegment
   std::optional<std::uint32_t> slurm_job_id;  // none until submitted
   std::string state = "queued";
   std::optional<int> exit_code;
@@ -81,12 +82,22 @@ struct Job {
   std::int64_t state_time = 0;  // executionStateTransitionTime
 };
 
+// How long a CLI waits for others holding the database: SQLite's busy
+// timeout for each statement, and, on top of it, whole transactions retried
+// with backoff until `retry_budget` has passed. Tests shorten both.
+struct Waiting {
+  std::chrono::milliseconds busy_timeout{10'000};
+  std::chrono::milliseconds retry_budget{30'000};
+};
+
 class Store {
  public:
   // Opens (creating, and migrating to the current schema) the database in
   // `dir`. The directory is made 0700 and the file 0600: job specs are
-  // private.
-  static Result<std::unique_ptr<Store>> open(const std::string& dir);
+  // private. The journal is WAL, or DELETE where network_filesystem() says
+  // so; BATCHAI_STATE_JOURNAL=wal|delete in the process environment forces
+  // one (tests use both on local disk).
+  static Result<std::unique_ptr<Store>> open(const std::string& dir, const Waiting& waiting = {});
   virtual ~Store() = default;
 
   virtual std::string journal_mode() const = 0;  // "wal" or "delete"
@@ -125,10 +136,24 @@ class Store {
   // (state, time) pairs, oldest first.
   virtual Result<std::vector<std::pair<std::string, std::int64_t>>> job_history(const JobKey& k) = 0;
 
-  // `batchai configure --defaults group=rg workspace=ws`.
+  // `batchai configure --defaults group=rg workspace=ws`; an empty value
+  // clears the default, as `az configure --defaults group=''` did.
   virtual Status set_default(const std::string& name, const std::string& value) = 0;
   virtual Result<std::optional<std::string>> get_default(const std::string& name) = 0;
 };
+
+// The errors Store gives for a missing resource, for commands that find
+// the absence themselves (a get that returned nullopt):
+// "experiment 'e' not found in workspace 'ws' (resource group 'rg')".
+Error not_found(const WorkspaceKey& k);
+Error not_found(const ExperimentKey& k);
+Error not_found(const ClusterKey& k);
+Error not_found(const JobKey& k);
+
+// Whether a statfs(2) f_type names a network or cluster filesystem (NFS,
+// SMB/CIFS, Lustre, GPFS, CephFS, FUSE, BeeGFS, Panasas), where SQLite's WAL
+// cannot work.
+bool network_filesystem(std::int64_t f_type);
 
 // $BATCHAI_STATE_DIR, else $XDG_STATE_HOME/batchai, else
 // $HOME/.local/state/batchai. `getenv` looks a name up.

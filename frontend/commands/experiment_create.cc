@@ -1,0 +1,35 @@
+// batchai experiment create: a named group of jobs inside a workspace, as
+// in Batch AI; job names are unique within it.
+#include <ctime>
+
+#include "frontend/commands/resource_args.h"
+#include "frontend/commands/resource_json.h"
+
+namespace batchai::frontend {
+namespace {
+
+constexpr args::Option kOptions[] = {
+    kResourceGroupOption,
+    kWorkspaceOption,
+    {"name", 'n', "NAME", "experiment name (required)"},
+};
+
+Result<int> run(Context& ctx, const args::Parsed& p) {
+  auto name = required_name(p, "name", "the experiment's name");
+  if (!name) return name.error();
+  auto store = open_store(ctx);
+  if (!store) return store.error();
+  auto ws = workspace_key(ctx, p, **store);
+  if (!ws) return ws.error();
+  state::Experiment e{{ws->group, ws->workspace, *name}, static_cast<std::int64_t>(std::time(nullptr))};
+  if (auto s = (*store)->create_experiment(e); !s) return s.error();
+  emit_experiments(ctx, {&e, 1}, false);
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kExperimentCreate = {
+    "experiment create", "Create an experiment in a workspace", kOptions, {}, run};
+
+}  // namespace batchai::frontend

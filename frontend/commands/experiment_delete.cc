@@ -1,0 +1,33 @@
+// batchai experiment delete: the experiment and its jobs, from the state
+// database. Jobs' directories on the shared filesystem stay, and Slurm jobs
+// are not cancelled here.
+#include "frontend/commands/resource_args.h"
+
+namespace batchai::frontend {
+namespace {
+
+constexpr args::Option kOptions[] = {
+    kResourceGroupOption,
+    kWorkspaceOption,
+    {"name", 'n', "NAME", "experiment name (required)"},
+    kYesOption,
+    {"no-wait", 0, "", "accepted for az scripts; deletion is immediate here"},
+};
+
+Result<int> run(Context& ctx, const args::Parsed& p) {
+  auto name = required_name(p, "name", "the experiment's name");
+  if (!name) return name.error();
+  auto store = open_store(ctx);
+  if (!store) return store.error();
+  auto ws = workspace_key(ctx, p, **store);
+  if (!ws) return ws.error();
+  if (auto ok = confirm(p); !ok) return ok.error();
+  if (auto s = (*store)->delete_experiment({ws->group, ws->workspace, *name}); !s) return s.error();
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kExperimentDelete = {"experiment delete", "Delete an experiment with its jobs", kOptions, {}, run};
+
+}  // namespace batchai::frontend

@@ -1,0 +1,48 @@
+// Where a command's resource lives, as az resolved it: -g/--resource-group
+// and -w/--workspace may be left out when a default is set. A flag wins,
+// then $BATCHAI_DEFAULT_GROUP / $BATCHAI_DEFAULT_WORKSPACE, then what
+// `batchai configure --defaults` stored. Every workspace, experiment,
+// cluster and job command resolves them here, so they cannot disagree.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "frontend/cli.h"
+#include "frontend/state.h"
+
+namespace batchai::frontend {
+
+inline constexpr args::Option kResourceGroupOption = {
+    "resource-group", 'g', "NAME",
+    "resource group (default: $BATCHAI_DEFAULT_GROUP, else batchai configure --defaults group=NAME)"};
+inline constexpr args::Option kWorkspaceOption = {
+    "workspace", 'w', "NAME",
+    "workspace (default: $BATCHAI_DEFAULT_WORKSPACE, else batchai configure --defaults workspace=NAME)"};
+inline constexpr args::Option kYesOption = {"yes", 'y', "", "do not ask for confirmation"};
+
+// ctx.store(), or an error when this context has no state database.
+Result<state::Store*> open_store(Context& ctx);
+
+// The resource group from -g, the environment or the stored default; an
+// error when none is set: "--resource-group: required (or set a default:
+// batchai configure --defaults group=NAME)". Each source's value is checked
+// as a resource name, and the error names that source.
+Result<std::string> resource_group(const Context& ctx, const args::Parsed& p, state::Store& store);
+// The same, with nullopt where nothing is set (`workspace list` lists all).
+Result<std::optional<std::string>> resource_group_if_set(const Context& ctx, const args::Parsed& p,
+                                                         state::Store& store);
+// -g and -w.
+Result<state::WorkspaceKey> workspace_key(const Context& ctx, const args::Parsed& p, state::Store& store);
+
+// A required name flag (e.g. "name"), checked as a resource name:
+// "--name: required (the experiment's name)".
+Result<std::string> required_name(const args::Parsed& p, std::string_view flag, std::string_view what);
+
+// az's confirmation for destructive commands: nothing to do with -y;
+// otherwise asks "Are you sure you want to perform this operation? (y/n):"
+// on the terminal, and refuses to ask when stdin is not one.
+Status confirm(const args::Parsed& p);
+
+}  // namespace batchai::frontend

@@ -6,7 +6,10 @@ namespace batchai::frontend {
 
 extern const Command kConfigure;
 extern const Command kExperimentCreate, kExperimentShow, kExperimentList, kExperimentDelete;
-extern const Command kJobCreate, kJobValidate;
+extern const Command kClusterCreate, kClusterShow, kClusterList, kClusterResize, kClusterAutoScale, kClusterDelete,
+    kClusterNodeList, kClusterNodeExec;
+extern const Command kJobCreate, kJobShow, kJobList, kJobTerminate, kJobDelete, kJobWait, kJobFileList,
+    kJobFileStream, kJobNodeList, kJobNodeExec, kJobValidate;
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
 extern const Command kWorkspaceCreate, kWorkspaceShow, kWorkspaceList, kWorkspaceDelete;
 
@@ -15,14 +18,21 @@ constexpr const Command* kCommands[] = {
     &kConfigure,
     &kWorkspaceCreate, &kWorkspaceShow, &kWorkspaceList, &kWorkspaceDelete,
     &kExperimentCreate, &kExperimentShow, &kExperimentList, &kExperimentDelete,
-    &kJobCreate, &kJobValidate,
+    &kClusterCreate, &kClusterShow, &kClusterList, &kClusterResize, &kClusterAutoScale, &kClusterDelete,
+    &kClusterNodeList, &kClusterNodeExec,
+    &kJobCreate, &kJobShow, &kJobList, &kJobTerminate, &kJobDelete, &kJobWait, &kJobFileList, &kJobFileStream,
+    &kJobNodeList, &kJobNodeExec, &kJobValidate,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,
 };
 
 constexpr Group kGroups[] = {
     {"workspace", "Batch AI workspaces: named containers for experiments and clusters, kept in the state database."},
     {"experiment", "Batch AI experiments: named groups of jobs inside a workspace."},
+    {"cluster", "Clusters: named bindings to a Slurm partition with a node size."},
+    {"cluster node", "A cluster's nodes: list them, run a command on one."},
     {"job", "Batch AI jobs: job.json files checked, translated and run on Slurm."},
+    {"job file", "A job's output files, on any shared filesystem."},
+    {"job node", "The nodes of a running job: list them, run a command on one."},
     {"slurm", "Talk to Slurm directly through libslurm: plumbing for checking a site's setup."},
 };
 }  // namespace

@@ -1,11 +1,16 @@
 // batchai job create: a Batch AI job.json, checked, translated to an sbatch
-// script and submitted through libslurm. --dry-run prints the script (with
-// secrets masked) and touches nothing.
+// script, recorded and submitted through libslurm. --dry-run prints the
+// script (with secrets masked) and records and submits nothing.
 #include <boost/json.hpp>
 #include <filesystem>
+#include <ctime>
+#include <functional>
 #include <random>
 
 #include "frontend/cli.h"
+#include "frontend/commands/job_common.h"
+#include "frontend/commands/resource_args.h"
+#include "frontend/commands/site.h"
 #include "frontend/output.h"
 #include "io/diag.h"
 #include "io/files.h"
@@ -14,19 +19,14 @@
 #include "io/spell.h"
 #include "slurm/job_plan.h"
 
-#ifndef BATCHAI_SYSCONFDIR
-#define BATCHAI_SYSCONFDIR "/etc"
-#endif
-
 namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"resource-group", 'g', "NAME", "resource group: the first level of the job's paths (default: default)"},
-    {"workspace", 'w', "NAME", "workspace (default: default)"},
-    {"experiment", 'e', "NAME", "experiment the job belongs to (required)"},
+    BATCHAI_EXPERIMENT_OPTIONS,
     {"name", 'n', "NAME", "job name (required)"},
-    {"cluster", 'c', "NAME", "cluster to run on: a cluster of the site configuration, or a partition (required)"},
+    {"cluster", 'c', "NAME", "cluster to run on: its name or id, a cluster of the site configuration, or a "
+                             "partition (required)"},
     {"config-file", 'f', "FILE", "the job.json (required)"},
     {"storage-account-name", 0, "NAME", "replaces <AZURE_BATCHAI_STORAGE_ACCOUNT> (else $AZURE_BATCHAI_STORAGE_ACCOUNT)"},
     {"storage-account-key", 0, "KEY", "replaces <AZURE_BATCHAI_STORAGE_KEY> (else $AZURE_BATCHAI_STORAGE_KEY)"},
@@ -62,19 +62,20 @@ struct Inputs {
   std::string cluster;
 };
 
-Result<Inputs> read_flags(const args::Parsed& p) {
+Result<Inputs> read_flags(const Context& ctx, const args::Parsed& p, state::Store& store) {
+  auto ws = workspace_key(ctx, p, store);
+  if (!ws) return ws.error();
   Status missing;
   Inputs in;
-  in.id.group = p.get("resource-group").value_or("default");
-  in.id.workspace = p.get("workspace").value_or("default");
+  in.id.group = ws->group;
+  in.id.workspace = ws->workspace;
   in.id.experiment = required(p, "experiment", "the experiment the job belongs to", missing);
   in.id.job = required(p, "name", "the job's name", missing);
   in.cluster = required(p, "cluster", "the cluster to run on", missing);
   in.file = required(p, "config-file", "the job.json", missing);
   if (!missing) return missing.error();
   const std::pair<const std::string*, std::string_view> names[] = {
-      {&in.id.group, "--resource-group"}, {&in.id.workspace, "--workspace"}, {&in.id.experiment, "--experiment"},
-      {&in.id.job, "--name"},             {&in.cluster, "--cluster"}};
+      {&in.id.experiment, "--experiment"}, {&in.id.job, "--name"}};
   for (const auto& [value, flag] : names) {
     if (auto ok = jobspec::validate_resource_name(*value, flag); !ok) return ok.error();
   }
@@ -99,27 +100,64 @@ Result<jobspec::JobSpec> read_spec(const Context& ctx, const args::Parsed& p, co
   return jobspec::replace_storage_placeholders(std::move(parsed->spec), account, file);
 }
 
-Result<site::SiteConfig> read_site(const Context& ctx) {
-  const auto conf = ctx.getenv("BATCHAI_CONF");
-  const auto home = ctx.getenv("HOME").value_or("/");
-  return site::load_site_config(conf ? conf->c_str() : nullptr, BATCHAI_SYSCONFDIR "/batchai/site.json", home);
-}
 
-// The site's cluster of that name; with no clusters configured, any Slurm
-// partition is a cluster. Slurm adds the partition's MaxTime. A dry run
-// goes on without Slurm, since it submits nothing.
-Result<slurm::ClusterBinding> bind_cluster(Context& ctx, const site::SiteConfig& site, const std::string& name,
-                                           bool dry_run) {
-  slurm::ClusterBinding b;
-  if (site.clusters.empty()) {
-    b.cluster.name = b.cluster.partition = name;
-  } else if (const site::Cluster* c = site.find_cluster(name)) {
-    b.cluster = *c;
+struct Binding {
+  slurm::ClusterBinding slurm;
+  state::ClusterKey key;
+  bool hold = false;  // the cluster has no nodes now (resized to 0)
+};
+
+// `--cluster` as az took it: a name in the job's workspace or a full id
+// ("/subscriptions/.../resourceGroups/G/providers/Microsoft.BatchAI/
+// workspaces/W/clusters/C"). A name the store does not know may be a
+// cluster of the site configuration or, where the site lists none, a Slurm
+// partition. Slurm adds the partition's MaxTime; a dry run goes on without
+// Slurm, since it submits nothing.
+Result<Binding> bind_cluster(Context& ctx, state::Store& store, const site::SiteConfig& site,
+                             const slurm::JobIdentity& id, const std::string& given, std::int64_t node_count,
+                             bool dry_run) {
+  Binding b;
+  b.key = {id.group, id.workspace, given};
+  if (given.starts_with("/")) {
+    const std::string rg = "/resourceGroups/", ws = "/workspaces/", cl = "/clusters/";
+    const auto g = given.find(rg), w = given.find(ws), c = given.find(cl);
+    if (g == std::string::npos || w == std::string::npos || c == std::string::npos) {
+      return Error{"--cluster: expected a name or .../resourceGroups/G/providers/Microsoft.BatchAI/workspaces/W/"
+                   "clusters/C, got '" + given + "'"};
+    }
+    b.key = {given.substr(g + rg.size(), given.find('/', g + rg.size()) - g - rg.size()),
+             given.substr(w + ws.size(), given.find('/', w + ws.size()) - w - ws.size()),
+             given.substr(c + cl.size())};
+  }
+  if (auto ok = jobspec::validate_resource_name(b.key.cluster, "--cluster"); !ok) return ok.error();
+  auto recorded = store.cluster(b.key);
+  if (!recorded) return recorded.error();
+  if (*recorded) {
+    const state::Cluster& c = **recorded;
+    b.slurm.cluster.name = c.key.cluster;
+    b.slurm.cluster.partition = c.partition;
+    b.slurm.cluster.gpus_per_node = c.gpus_per_node;
+    b.slurm.cluster.gpu_type = c.gpu_type;
+    const std::int64_t size = c.auto_scale ? c.max_nodes : c.target_nodes;
+    if (size == 0) {
+      b.hold = true;
+    } else if (node_count > size) {
+      return Error{"--cluster: cluster '" + c.key.cluster + "' has " + std::to_string(size) + " node(s); the job " +
+                   "asks for " + std::to_string(node_count) + " (nodeCount); resize it with batchai cluster resize"};
+    }
+  } else if (given.starts_with("/")) {
+    return Error{"--cluster: no cluster '" + b.key.cluster + "' in workspace '" + b.key.workspace +
+                 "' (resource group '" + b.key.group + "')"};
+  } else if (site.clusters.empty()) {
+    b.slurm.cluster.name = b.slurm.cluster.partition = given;
+  } else if (const site::Cluster* c = site.find_cluster(given)) {
+    b.slurm.cluster = *c;
   } else {
     std::vector<std::string_view> known;
     for (const auto& c2 : site.clusters) known.push_back(c2.name);
-    std::string msg = "--cluster: no cluster \"" + name + "\" in " + site.source;
-    if (auto close = closest_match(name, known)) msg += "; did you mean \"" + *close + "\"?";
+    std::string msg = "--cluster: no cluster \"" + given + "\" in workspace '" + id.workspace + "' or in " +
+                      site.source;
+    if (auto close = closest_match(given, known)) msg += "; did you mean \"" + *close + "\"?";
     return Error{msg};
   }
   auto client = ctx.slurm();
@@ -131,13 +169,44 @@ Result<slurm::ClusterBinding> bind_cluster(Context& ctx, const site::SiteConfig&
   auto partitions = (*client)->partitions();
   if (!partitions) return partitions.error();
   for (const auto& part : *partitions) {
-    if (part.name == b.cluster.partition) {
-      if (part.max_time_minutes) b.partition_max_seconds = std::int64_t{*part.max_time_minutes} * 60;
+    if (part.name == b.slurm.cluster.partition) {
+      if (part.max_time_minutes) b.slurm.partition_max_seconds = std::int64_t{*part.max_time_minutes} * 60;
       return b;
     }
   }
-  return Error{"--cluster: cluster \"" + name + "\" is Slurm partition \"" + b.cluster.partition +
+  return Error{"--cluster: cluster \"" + given + "\" is Slurm partition \"" + b.slurm.cluster.partition +
                "\", which Slurm does not have"};
+}
+
+// job.json's properties as `job show` echoes them: secret values and keys
+// are removed, as Batch AI's GET nulled them.
+std::string redacted_properties(const std::string& text) {
+  boost::system::error_code ec;
+  boost::json::parse_options options;
+  options.allow_comments = true;
+  boost::json::value v = boost::json::parse(text, ec, {}, options);
+  if (ec || !v.is_object() || !v.as_object().contains("properties") || !v.at("properties").is_object()) return "{}";
+  boost::json::value props = v.at("properties");
+  std::function<void(boost::json::value&)> scrub = [&](boost::json::value& x) {
+    if (x.is_object()) {
+      for (auto& [k, child] : x.as_object()) {
+        if (k == "accountKey" || k == "password") {
+          child = nullptr;
+        } else {
+          scrub(child);
+        }
+      }
+    } else if (x.is_array()) {
+      for (auto& child : x.as_array()) scrub(child);
+    }
+  };
+  scrub(props);
+  if (auto* secrets = props.as_object().if_contains("secrets"); secrets && secrets->is_array()) {
+    for (auto& s : secrets->as_array()) {
+      if (s.is_object() && s.as_object().contains("value")) s.as_object()["value"] = nullptr;
+    }
+  }
+  return boost::json::serialize(props);
 }
 
 // The job directory holds what the job needs and what it records: the
@@ -156,51 +225,73 @@ Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, c
 }
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto in = read_flags(p);
+  auto store = ctx.store();
+  if (!store) return store.error();
+  auto in = read_flags(ctx, p, **store);
   if (!in) return in.error();
   auto spec = read_spec(ctx, p, in->file);
   if (!spec) return spec.error();
-  auto site = read_site(ctx);
+  auto site = read_site_config(ctx);
   if (!site) return site.error();
   const bool dry_run = p.has("dry-run");
-  auto cluster = bind_cluster(ctx, *site, in->cluster, dry_run);
+  auto cluster = bind_cluster(ctx, **store, *site, in->id, in->cluster, spec->node_count, dry_run);
   if (!cluster) return cluster.error();
-  auto plan = slurm::plan_job(*spec, in->id, *cluster, *site, in->file);
+  auto plan = slurm::plan_job(*spec, in->id, cluster->slurm, *site, in->file);
   if (!plan) return plan.error();
   for (const auto& w : plan->warnings) diag::warning(w);
 
   auto request = slurm::submission(*plan, slurm::render_script(*plan), ctx.environment);
+  request.hold = cluster->hold;
   if (dry_run) {
     *ctx.out << slurm::dry_run_text(*plan, request);
     return 0;
   }
   auto spec_text = read_text_file(in->file, "--config-file");
   if (!spec_text) return spec_text.error();
-  if (auto s = write_job_dir(*plan, *spec_text, request.script); !s) {
-    std::error_code ec;
-    std::filesystem::remove_all(plan->job_dir, ec);
-    return s.error();
+
+  // Recorded first: a duplicate name is refused before anything is written
+  // or submitted, and two CLIs racing for one name cannot both win.
+  auto experiment = (*store)->experiment({in->id.group, in->id.workspace, in->id.experiment});
+  if (!experiment) return experiment.error();
+  if (!*experiment) {
+    return Error{"--experiment: experiment '" + in->id.experiment + "' not found in workspace '" + in->id.workspace +
+                 "' (resource group '" + in->id.group + "'); create it with batchai experiment create"};
   }
-  // A job Slurm refused leaves no directory behind: its uuid is new, so
-  // nothing else is in it.
+  state::Job job;
+  job.key = {in->id.group, in->id.workspace, in->id.experiment, in->id.job};
+  job.uuid = in->id.uuid;
+  job.cluster = cluster->key;
+  job.tool_type = plan->tool_type;
+  job.node_count = plan->nodes;
+  job.spec_json = redacted_properties(*spec_text);
+  job.job_dir = plan->job_dir;
+  job.segment = in->id.segment();
+  job.created = job.state_time = std::time(nullptr);
+  if (auto s = (*store)->insert_job(job); !s) return s.error();
+
+  // A job that cannot be submitted leaves no record and no directory: its
+  // uuid is new, so nothing else is in that directory.
   auto discard = [&](Error e) {
     std::error_code ec;
     std::filesystem::remove_all(plan->job_dir, ec);
+    (void)(*store)->delete_job(job.key);
     return e;
   };
+  if (auto s = write_job_dir(*plan, *spec_text, request.script); !s) return discard(s.error());
   auto client = ctx.slurm();
   if (!client) return discard(client.error());
   auto id = (*client)->submit(request);
   if (!id) return discard(id.error());
-  boost::json::object job{{"name", in->id.job},
-                          {"slurmJobId", *id},
-                          {"toolType", plan->tool_type},
-                          {"nodeCount", plan->nodes},
-                          {"jobOutputDirectoryPathSegment", in->id.segment()},
-                          {"jobDirectory", plan->job_dir}};
-  static constexpr Column kColumns[] = {{"Name", "name"}, {"JobId", "slurmJobId"}, {"Tool", "toolType"},
-                                        {"Nodes", "nodeCount"}};
-  emit(ctx, job, kColumns);
+  job.slurm_job_id = *id;
+  if (auto s = (*store)->update_job(job); !s) return s.error();
+  if (cluster->hold) {
+    diag::note("cluster '" + cluster->key.cluster + "' has no nodes (target 0): the job waits until it is resized");
+  }
+  if (ctx.format == OutputFormat::table) {
+    emit(ctx, job_table_row(job), job_table_columns());
+  } else {
+    emit(ctx, job_to_json(job), job_table_columns());
+  }
   return 0;
 }
 

@@ -106,24 +106,26 @@ class LocalSite : public ::testing::Test {
     // The emulated nodes share one host, where Open MPI's shared-memory
     // transport mixes up ranks it believes are on different nodes; TCP is
     // what real multi-node jobs use between nodes anyway.
-    Outcome r = run_command("OMPI_MCA_btl=self,tcp BATCHAI_CONF=" + conf.string() +
-                            " AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage AZURE_BATCHAI_STORAGE_KEY=testkey " +
+    const std::string env = "OMPI_MCA_btl=self,tcp BATCHAI_CONF=" + conf.string() + " BATCHAI_STATE_DIR=" +
+                            (dir / "state").string() + " ";
+    // The job's experiment; it exists after the first job of a test.
+    run_command(env + BATCHAI_EXE + " workspace create -g rg -n ws");
+    run_command(env + BATCHAI_EXE + " experiment create -g rg -w ws -n exp");
+    Outcome r = run_command(env + "AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage AZURE_BATCHAI_STORAGE_KEY=testkey " +
                             "BATCHAI_TEST_MPI_PROGRAM=" + BATCHAI_TRAIN_EXE + " " + BATCHAI_EXE +
                             " job create -g rg -w ws -e exp -n " + name + " -c batch -o tsv -f " + job_json.string());
     if (out) *out = r.out;
     EXPECT_EQ(r.status, 0) << r.out;
     if (r.status != 0) return -1;
-    // The last line is the table row: Name JobId Tool Nodes.
-    std::istringstream lines(r.out);
-    std::string line, last;
-    while (std::getline(lines, line)) {
-      if (!line.empty()) last = line;
+    // The job's Slurm id, from its directory's record of the submission.
+    Outcome shown = run_command(env + BATCHAI_EXE + " job show -g rg -w ws -e exp -n " + name +
+                                " --query slurmJobId -o tsv");
+    try {
+      return std::stol(shown.out);
+    } catch (...) {
+      ADD_FAILURE() << "no Slurm id: " << shown.out;
+      return -1;
     }
-    std::istringstream row(last);
-    std::string job;
-    long id = -1;
-    row >> job >> id;
-    return id;
   }
 
   // The job's directory: jobs root, then Batch AI's segment with its uuid.
@@ -363,8 +365,9 @@ TEST_F(LocalSite, AFailingRankFailsTheJobWithItsExitCode) {
 TEST_F(LocalSite, DryRunMasksTheSecretAndWritesNothing) {
   std::ofstream(dir / "s.json") << R"({"properties": {"nodeCount": 1, "customToolkitSettings": {},
       "stdOutErrPathPrefix": "/o", "secrets": [{"name": "TOKEN", "value": "hunter2-secret"}]}})";
-  Outcome r = run_command("BATCHAI_CONF=" + conf.string() + " " + BATCHAI_EXE +
-                          " job create -e exp -n dry -c batch --dry-run -f " + (dir / "s.json").string());
+  Outcome r = run_command("BATCHAI_CONF=" + conf.string() + " BATCHAI_STATE_DIR=" + (dir / "state").string() + " " +
+                          BATCHAI_EXE + " job create -g rg -w ws -e exp -n dry -c batch --dry-run -f " +
+                          (dir / "s.json").string());
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out.find("hunter2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("export TOKEN=********"), std::string::npos) << r.out;

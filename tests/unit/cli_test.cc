@@ -8,6 +8,7 @@
 
 #include "fake_slurm.h"
 #include "frontend/cli.h"
+#include "frontend/state.h"
 
 namespace batchai::frontend {
 namespace {
@@ -73,7 +74,8 @@ TEST_F(Cli, GroupsListTheirCommands) {
     EXPECT_EQ(run({std::string(g.path), "--help"}), 0);
     for (const Command* c : commands()) {
       if (!c->path.starts_with(std::string(g.path) + " ")) continue;
-      std::string word(c->path.substr(c->path.rfind(' ') + 1));
+      std::string word(c->path.substr(g.path.size() + 1));
+      if (word.find(' ') != std::string::npos) continue;  // in a subgroup, listed there
       EXPECT_NE(help.str().find("  " + word), std::string::npos) << g.path << ": " << word;
     }
   }
@@ -230,6 +232,7 @@ TEST_F(Cli, NodesAndPartitions) {
 class JobCreate : public Cli {
  protected:
   std::string job, conf;
+  std::unique_ptr<state::Store> store;
   void SetUp() override {
     Cli::SetUp();
     job = write("job.json", R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
@@ -238,6 +241,14 @@ class JobCreate : public Cli {
     conf = write("site.json", R"({"jobsRoot": ")" + (dir / "jobs").string() + R"(",
         "clusters": [{"name": "gpu", "partition": "batch", "gpusPerNode": 2}]})");
     ctx.environment.push_back("BATCHAI_CONF=" + conf);
+    ctx.environment.push_back("BATCHAI_DEFAULT_GROUP=default");
+    ctx.environment.push_back("BATCHAI_DEFAULT_WORKSPACE=default");
+    auto opened = state::Store::open((dir / "state").string());
+    ASSERT_TRUE(opened) << opened.error().message;
+    store = std::move(*opened);
+    ctx.store = [this]() -> Result<state::Store*> { return store.get(); };
+    ASSERT_TRUE(store->create_workspace({{"default", "default"}, "", 0}));
+    ASSERT_TRUE(store->create_experiment({{"default", "default", "exp"}, 0}));
     slurm::PartitionInfo batch;
     batch.name = "batch";
     batch.max_time_minutes = 2 * 24 * 60;
@@ -257,6 +268,12 @@ TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
   EXPECT_TRUE(r.exclusive);
   EXPECT_TRUE(r.script.starts_with("#!/bin/bash\n"));
   EXPECT_EQ(r.script.find("tok-123456"), std::string::npos);
+  // Recorded, with the Slurm id and without the secret.
+  auto recorded = store->job({"default", "default", "exp", "j1"});
+  ASSERT_TRUE(recorded && *recorded);
+  EXPECT_EQ((*recorded)->slurm_job_id, 100u);
+  EXPECT_EQ((*recorded)->state, "queued");
+  EXPECT_EQ((*recorded)->spec_json.find("tok-123456"), std::string::npos);
   for (const auto& e : r.environment) EXPECT_EQ(e.find("tok-123456"), std::string::npos) << e;
   // The job directory: script, job.json and the secrets file, private ones 0600.
   const std::filesystem::path job_dir = r.work_dir;
@@ -278,6 +295,9 @@ TEST_F(JobCreate, ARefusedSubmissionLeavesNoJobDirectory) {
   EXPECT_EQ(err, "batchai: error: Slurm said no\n");
   const auto parent = dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1";
   EXPECT_TRUE(!std::filesystem::exists(parent) || std::filesystem::is_empty(parent));
+  auto recorded = store->job({"default", "default", "exp", "j1"});
+  ASSERT_TRUE(recorded);
+  EXPECT_FALSE(*recorded);  // no record of a job that never was
 }
 
 TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
@@ -295,7 +315,8 @@ TEST_F(JobCreate, BadFlagsAndNamesAreOneLineErrors) {
   EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "bad name", "-c", "gpu", "-f", job}), 1);
   EXPECT_NE(err.find("--name"), std::string::npos) << err;
   EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpus", "-f", job}), 1);
-  EXPECT_EQ(err, "batchai: error: --cluster: no cluster \"gpus\" in " + conf + "; did you mean \"gpu\"?\n");
+  EXPECT_EQ(err, "batchai: error: --cluster: no cluster \"gpus\" in workspace 'default' or in " + conf +
+                     "; did you mean \"gpu\"?\n");
   EXPECT_TRUE(fake.submitted.empty());
 }
 

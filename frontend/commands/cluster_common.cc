@@ -1,0 +1,133 @@
+#include "frontend/commands/cluster_common.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "frontend/commands/job_common.h"
+
+namespace batchai::frontend {
+
+namespace json = boost::json;
+
+std::string_view batchai_node_state(const slurm::NodeInfo& n) {
+  if (n.not_responding || n.state == "DOWN" || n.failing) return "unusable";
+  if (n.drain) return n.state == "IDLE" ? "unusable" : "leaving";  // drained : draining
+  if (n.completing) return "leaving";
+  if (n.powering_up || n.state == "UNKNOWN" || n.state == "FUTURE") return "preparing";
+  if (n.state == "ALLOCATED" || n.state == "MIXED") return "running";
+  if (n.state == "IDLE") return "idle";
+  return "unusable";
+}
+
+std::vector<slurm::NodeInfo> cluster_nodes(const state::Cluster& c, const std::vector<slurm::NodeInfo>& all) {
+  std::vector<slurm::NodeInfo> mine;
+  for (const auto& n : all) {
+    if (std::find(n.partitions.begin(), n.partitions.end(), c.partition) != n.partitions.end()) mine.push_back(n);
+  }
+  // node2 before node10, as Slurm orders a hostlist.
+  std::sort(mine.begin(), mine.end(), [](const slurm::NodeInfo& a, const slurm::NodeInfo& b) {
+    return a.name.size() != b.name.size() ? a.name.size() < b.name.size() : a.name < b.name;
+  });
+  const std::int64_t size = c.auto_scale ? c.max_nodes : c.target_nodes;
+  if (static_cast<std::int64_t>(mine.size()) > size) mine.resize(static_cast<std::size_t>(std::max<std::int64_t>(size, 0)));
+  return mine;
+}
+
+NodeStateCounts count_states(const std::vector<slurm::NodeInfo>& nodes) {
+  NodeStateCounts c;
+  for (const auto& n : nodes) {
+    const auto s = batchai_node_state(n);
+    if (s == "idle") ++c.idle;
+    else if (s == "running") ++c.running;
+    else if (s == "preparing") ++c.preparing;
+    else if (s == "leaving") ++c.leaving;
+    else ++c.unusable;
+  }
+  return c;
+}
+
+json::object cluster_to_json(const state::Cluster& c, const std::vector<slurm::NodeInfo>& nodes) {
+  const auto counts = count_states(nodes);
+  json::object scale;
+  if (c.auto_scale) {
+    scale["autoScale"] = json::object{
+        {"minimumNodeCount", c.min_nodes}, {"maximumNodeCount", c.max_nodes}, {"initialNodeCount", 0}};
+  } else {
+    scale["manual"] = json::object{{"targetNodeCount", c.target_nodes}, {"nodeDeallocationOption", "requeue"}};
+  }
+  return json::object{
+      {"id", cluster_id(c.key)},
+      {"name", c.key.cluster},
+      {"type", "Microsoft.BatchAI/workspaces/clusters"},
+      {"resourceGroup", c.key.group},
+      {"workspace", c.key.workspace},
+      {"vmSize", c.vm_size},
+      {"vmPriority", "dedicated"},
+      {"scaleSettings", std::move(scale)},
+      {"allocationState", "steady"},
+      {"allocationStateTransitionTime", iso_time(c.created)},
+      {"creationTime", iso_time(c.created)},
+      {"provisioningState", "succeeded"},
+      {"provisioningStateTransitionTime", iso_time(c.created)},
+      {"currentNodeCount", static_cast<std::int64_t>(nodes.size())},
+      {"nodeStateCounts",
+       json::object{{"idleNodeCount", counts.idle},
+                    {"runningNodeCount", counts.running},
+                    {"preparingNodeCount", counts.preparing},
+                    {"leavingNodeCount", counts.leaving},
+                    {"unusableNodeCount", counts.unusable}}},
+      {"errors", nullptr},
+      {"partition", c.partition},
+      {"gpusPerNode", c.gpus_per_node},
+  };
+}
+
+json::object cluster_table_row(const state::Cluster& c, const std::vector<slurm::NodeInfo>& nodes) {
+  const auto counts = count_states(nodes);
+  return json::object{{"name", c.key.cluster}, {"resourceGroup", c.key.group}, {"workspace", c.key.workspace},
+                      {"vmSize", c.vm_size},   {"state", "steady"},            {"idle", counts.idle},
+                      {"running", counts.running}, {"preparing", counts.preparing}, {"leaving", counts.leaving},
+                      {"unusable", counts.unusable}};
+}
+
+std::span<const Column> cluster_table_columns() {
+  static constexpr Column kColumns[] = {
+      {"Name", "name"},        {"Resource Group", "resourceGroup"}, {"Workspace", "workspace"},
+      {"VM Size", "vmSize"},   {"State", "state"},                  {"Idle", "idle"},
+      {"Running", "running"},  {"Preparing", "preparing"},          {"Leaving", "leaving"},
+      {"Unusable", "unusable"}};
+  return kColumns;
+}
+
+Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, bool single) {
+  auto client = ctx.slurm();
+  if (!client) return client.error();
+  auto all = (*client)->nodes();
+  if (!all) return all.error();
+  json::array objects, rows;
+  for (const auto& c : clusters) {
+    const auto nodes = cluster_nodes(c, *all);
+    objects.push_back(cluster_to_json(c, nodes));
+    rows.push_back(cluster_table_row(c, nodes));
+  }
+  // A table has flat rows; JSON (and --query) the full objects.
+  const json::array& chosen = ctx.format == OutputFormat::table ? rows : objects;
+  if (single && !chosen.empty()) {
+    emit(ctx, chosen[0], cluster_table_columns());
+  } else {
+    emit(ctx, chosen, cluster_table_columns());
+  }
+  return {};
+}
+
+Result<state::Cluster> find_cluster(state::Store& store, const state::ClusterKey& key) {
+  auto c = store.cluster(key);
+  if (!c) return c.error();
+  if (!*c) {
+    return Error{"cluster '" + key.cluster + "' not found in workspace '" + key.workspace + "' (resource group '" +
+                 key.group + "')"};
+  }
+  return **c;
+}
+
+}  // namespace batchai::frontend

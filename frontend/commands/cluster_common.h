@@ -1,0 +1,46 @@
+// What the cluster commands share. A Batch AI cluster here is a named
+// binding to a Slurm partition with a node size; its nodes are the first
+// currentNodeCount nodes of the partition, and their states are Slurm's,
+// read through libslurm and mapped onto Batch AI's five counts.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <span>
+#include <vector>
+
+#include "frontend/cli.h"
+#include "frontend/output.h"
+#include "frontend/state.h"
+#include "slurm/client.h"
+
+namespace batchai::frontend {
+
+struct NodeStateCounts {
+  std::int64_t idle = 0, running = 0, preparing = 0, leaving = 0, unusable = 0;
+};
+
+// Batch AI's state of one Slurm node: "idle", "running", "preparing",
+// "leaving" or "unusable".
+std::string_view batchai_node_state(const slurm::NodeInfo& node);
+
+// The cluster's nodes: the partition's, in name order, up to the cluster's
+// size (its target, or its maximum when auto-scaling).
+std::vector<slurm::NodeInfo> cluster_nodes(const state::Cluster& c, const std::vector<slurm::NodeInfo>& all);
+
+NodeStateCounts count_states(const std::vector<slurm::NodeInfo>& nodes);
+
+// The cluster object as az printed it, with live node counts.
+boost::json::object cluster_to_json(const state::Cluster& c, const std::vector<slurm::NodeInfo>& nodes);
+
+// `-o table`: Name, Resource Group, Workspace, VM Size, State, Idle,
+// Running, Preparing, Leaving, Unusable.
+boost::json::object cluster_table_row(const state::Cluster& c, const std::vector<slurm::NodeInfo>& nodes);
+std::span<const Column> cluster_table_columns();
+
+// Emits one cluster or a list, as JSON objects or table rows.
+Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, bool single);
+
+// The cluster named by a flag in a workspace; the error names both.
+Result<state::Cluster> find_cluster(state::Store& store, const state::ClusterKey& key);
+
+}  // namespace batchai::frontend

@@ -1,0 +1,31 @@
+// batchai cluster show: the cluster, with its nodes' live states from Slurm.
+#include "frontend/commands/cluster_common.h"
+#include "frontend/commands/resource_args.h"
+
+namespace batchai::frontend {
+namespace {
+
+constexpr args::Option kOptions[] = {
+    kResourceGroupOption,
+    kWorkspaceOption,
+    {"name", 'n', "NAME", "cluster name (required)"},
+};
+
+Result<int> run(Context& ctx, const args::Parsed& p) {
+  auto store = ctx.store();
+  if (!store) return store.error();
+  auto ws = workspace_key(ctx, p, **store);
+  if (!ws) return ws.error();
+  auto name = p.get("name");
+  if (!name) return Error{"--name: required (the cluster's name)"};
+  auto c = find_cluster(**store, {ws->group, ws->workspace, *name});
+  if (!c) return c.error();
+  if (auto s = emit_clusters(ctx, {*c}, true); !s) return s.error();
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kClusterShow = {"cluster show", "Show a cluster and its node states", kOptions, {}, run};
+
+}  // namespace batchai::frontend

@@ -1,0 +1,249 @@
+#include "frontend/commands/job_common.h"
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "frontend/commands/resource_args.h"
+
+namespace batchai::frontend {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kSubscription = "/subscriptions/local";
+
+std::time_t parse_iso(const std::string& s) {
+  std::tm tm{};
+  if (!::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
+  return ::timegm(&tm);
+}
+
+std::string state_of_slurm(slurm::JobState s) {
+  using S = slurm::JobState;
+  switch (s) {
+    case S::pending:
+      return "queued";
+    case S::running:
+    case S::suspended:
+    case S::completing:
+      return "running";
+    case S::completed:
+      return "succeeded";
+    default:
+      return "failed";
+  }
+}
+
+json::array errors_for(const std::string& code, const std::string& message, std::optional<int> exit_code) {
+  json::object e{{"code", code}, {"message", message}};
+  json::array details;
+  if (exit_code) details.push_back(json::object{{"name", "exitCode"}, {"value", std::to_string(*exit_code)}});
+  e["details"] = std::move(details);
+  return json::array{std::move(e)};
+}
+
+}  // namespace
+
+std::string workspace_id(const state::WorkspaceKey& k) {
+  return std::string(kSubscription) + "/resourceGroups/" + k.group + "/providers/Microsoft.BatchAI/workspaces/" +
+         k.workspace;
+}
+std::string cluster_id(const state::ClusterKey& k) {
+  return workspace_id({k.group, k.workspace}) + "/clusters/" + k.cluster;
+}
+std::string job_id(const state::JobKey& k) {
+  return workspace_id({k.group, k.workspace}) + "/experiments/" + k.experiment + "/jobs/" + k.job;
+}
+
+std::optional<ExecutionRecord> read_execution_record(const std::string& job_dir) {
+  std::ifstream in(job_dir + "/execution");
+  if (!in) return std::nullopt;
+  ExecutionRecord r;
+  for (std::string line; std::getline(in, line);) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "start_time") r.start_time = parse_iso(value);
+    if (key == "end_time") r.end_time = parse_iso(value);
+    if (key == "exit_code" && !value.empty()) {
+      try {
+        r.exit_code = std::stoi(value);
+      } catch (...) {
+      }
+    }
+  }
+  return r;
+}
+
+bool is_final(const state::Job& job) { return job.state == "succeeded" || job.state == "failed"; }
+
+Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now) {
+  if (is_final(job) || !job.slurm_job_id) return false;
+  const state::Job before = job;
+  const auto record = read_execution_record(job.job_dir);
+  auto answer = client.job(*job.slurm_job_id);
+  if (!answer) return answer.error();
+  const bool slurm_answered = true;
+  const std::optional<slurm::JobInfo>& info = *answer;
+  if (info) {
+    std::string state = state_of_slurm(info->state);
+    if (job.state == "terminating" && !slurm::is_final(info->state)) state = "terminating";
+    job.state = state;
+    if (info->start_time) job.start_time = info->start_time;
+    if (slurm::is_final(info->state) && info->end_time) job.end_time = info->end_time;
+    if (slurm::is_final(info->state)) {
+      // The script's record has the first failing process's code; Slurm's
+      // is the batch shell's, or nothing for a job killed before it ran.
+      job.exit_code = record && record->exit_code ? record->exit_code
+                      : info->signal                ? std::optional<int>(128 + info->signal)
+                                                    : std::optional<int>(info->exit_code);
+      if (info->state == slurm::JobState::cancelled) {
+        job.errors_json = json::serialize(errors_for("JobTerminated", "Job was terminated", job.exit_code));
+      } else if (info->state != slurm::JobState::completed) {
+        job.errors_json = json::serialize(errors_for(
+            "JobFailed", std::string("Job failed: ") + slurm::to_string(info->state) +
+                             (info->reason.empty() || info->reason == "None" ? "" : " (" + info->reason + ")"),
+            job.exit_code));
+      }
+    }
+  } else if (slurm_answered && record) {
+    // Slurm has forgotten the job: its own record is the truth.
+    if (record->start_time) job.start_time = record->start_time;
+    if (record->end_time) {
+      job.end_time = record->end_time;
+      job.exit_code = record->exit_code;
+      job.state = record->exit_code == 0 ? "succeeded" : "failed";
+      if (job.state == "failed") {
+        job.errors_json = json::serialize(errors_for("JobFailed", "Job failed with non-zero exit code", job.exit_code));
+      }
+    } else {
+      job.state = "failed";
+      job.errors_json = json::serialize(
+          errors_for("JobLost", "Slurm no longer knows the job and it recorded no end (node failure?)", std::nullopt));
+    }
+  } else if (slurm_answered) {
+    job.state = "failed";
+    job.errors_json = json::serialize(
+        errors_for("JobLost", "Slurm no longer knows the job and it left no record in its directory", std::nullopt));
+  }
+  if (job.state != before.state) job.state_time = now;
+  return job.state != before.state || job.exit_code != before.exit_code || job.start_time != before.start_time ||
+         job.end_time != before.end_time || job.errors_json != before.errors_json;
+}
+
+json::object job_to_json(const state::Job& job) {
+  json::object o;
+  boost::system::error_code ec;
+  json::value spec = json::parse(job.spec_json, ec);
+  if (!ec && spec.is_object()) o = spec.get_object();
+  o["id"] = job_id(job.key);
+  o["name"] = job.key.job;
+  o["type"] = "Microsoft.BatchAI/workspaces/experiments/jobs";
+  o["resourceGroup"] = job.key.group;
+  o["workspace"] = job.key.workspace;
+  o["experiment"] = job.key.experiment;
+  o["cluster"] = json::object{{"id", cluster_id(job.cluster)}, {"resourceGroup", job.cluster.group}};
+  o["nodeCount"] = job.node_count;
+  o["toolType"] = job.tool_type;
+  o["jobOutputDirectoryPathSegment"] = job.segment;
+  o["creationTime"] = iso_time(job.created);
+  o["provisioningState"] = "succeeded";
+  o["provisioningStateTransitionTime"] = iso_time(job.created);
+  o["executionState"] = job.state;
+  o["executionStateTransitionTime"] = iso_time(job.state_time ? job.state_time : job.created);
+  json::value errors = json::parse(job.errors_json, ec);
+  if (ec) errors = json::array{};
+  if (job.start_time || is_final(job)) {
+    o["executionInfo"] = json::object{{"startTime", iso_time(job.start_time)},
+                                      {"endTime", iso_time(job.end_time)},
+                                      {"exitCode", job.exit_code ? json::value(*job.exit_code) : json::value(nullptr)},
+                                      {"errors", errors}};
+  } else {
+    o["executionInfo"] = nullptr;
+  }
+  o["slurmJobId"] = job.slurm_job_id ? json::value(*job.slurm_job_id) : json::value(nullptr);
+  o["jobDirectory"] = job.job_dir;
+  return o;
+}
+
+json::object job_table_row(const state::Job& job) {
+  return json::object{{"name", job.key.job},
+                      {"cluster", job.cluster.cluster},
+                      {"clusterResourceGroup", job.cluster.group},
+                      {"clusterWorkspace", job.cluster.workspace},
+                      {"tool", job.tool_type},
+                      {"nodes", job.node_count},
+                      {"state", job.state},
+                      {"exitCode", job.exit_code ? json::value(*job.exit_code) : json::value(nullptr)}};
+}
+
+std::span<const Column> job_table_columns() {
+  static constexpr Column kColumns[] = {
+      {"Name", "name"},  {"Cluster", "cluster"}, {"Cluster RG", "clusterResourceGroup"},
+      {"Cluster Workspace", "clusterWorkspace"}, {"Tool", "tool"},
+      {"Nodes", "nodes"}, {"State", "state"},    {"Exit code", "exitCode"}};
+  return kColumns;
+}
+
+Result<state::JobKey> job_key(const Context& ctx, const args::Parsed& p, state::Store& store,
+                              std::string_view flag) {
+  auto ws = workspace_key(ctx, p, store);
+  if (!ws) return ws.error();
+  auto experiment = p.get("experiment");
+  if (!experiment) return Error{"--experiment: required (the job's experiment)"};
+  auto job = p.get(flag);
+  if (!job) return Error{"--" + std::string(flag) + ": required (the job's name)"};
+  return state::JobKey{ws->group, ws->workspace, *experiment, *job};
+}
+
+Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster& cluster) {
+  const std::int64_t size = cluster.auto_scale ? cluster.max_nodes : cluster.target_nodes;
+  if (size == 0) return {};
+  auto workspaces = store.workspaces(cluster.key.group);
+  if (!workspaces) return workspaces.error();
+  slurm::Client* client = nullptr;
+  for (const auto& w : *workspaces) {
+    auto experiments = store.experiments(w.key);
+    if (!experiments) return experiments.error();
+    for (const auto& e : *experiments) {
+      auto jobs = store.jobs(e.key);
+      if (!jobs) return jobs.error();
+      for (const auto& j : *jobs) {
+        const bool mine = j.cluster.group == cluster.key.group && j.cluster.workspace == cluster.key.workspace &&
+                          j.cluster.cluster == cluster.key.cluster;
+        if (!mine || j.state != "queued" || !j.slurm_job_id || j.node_count > size) continue;
+        if (!client) {
+          auto c = ctx.slurm();
+          if (!c) return c.error();
+          client = *c;
+        }
+        // Releasing a job that was never held changes nothing.
+        if (auto s = client->release(*j.slurm_job_id); !s) return s;
+      }
+    }
+  }
+  return {};
+}
+
+Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobKey& key) {
+  auto found = store.job(key);
+  if (!found) return found.error();
+  if (!*found) {
+    return Error{"job '" + key.job + "' not found in experiment '" + key.experiment + "' (workspace '" +
+                 key.workspace + "', resource group '" + key.group + "')"};
+  }
+  state::Job job = **found;
+  if (!is_final(job) && job.slurm_job_id) {
+    auto client = ctx.slurm();
+    if (!client) return client.error();
+    auto changed = refresh_job(job, **client, std::time(nullptr));
+    if (!changed) return changed.error();
+    if (*changed) {
+      if (auto s = store.update_job(job); !s) return s.error();
+    }
+  }
+  return job;
+}
+
+}  // namespace batchai::frontend

@@ -1,0 +1,65 @@
+// What the job commands share: the Batch AI job object, and bringing a
+// recorded job up to date from Slurm or, once Slurm has forgotten it, from
+// the record its script left in the job directory.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <ctime>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "frontend/cli.h"
+#include "frontend/commands/resource_args.h"
+#include "frontend/output.h"
+#include "frontend/state.h"
+#include "slurm/client.h"
+
+namespace batchai::frontend {
+
+// Batch AI's ARM-style ids, which az printed and scripts parse.
+std::string workspace_id(const state::WorkspaceKey& k);
+std::string cluster_id(const state::ClusterKey& k);
+std::string job_id(const state::JobKey& k);
+
+// The start, end and exit code the job script recorded in its directory.
+struct ExecutionRecord {
+  std::time_t start_time = 0;
+  std::time_t end_time = 0;
+  std::optional<int> exit_code;
+};
+std::optional<ExecutionRecord> read_execution_record(const std::string& job_dir);
+
+// Updates state, times, exit code and errors from Slurm and the job
+// directory. Returns whether anything changed, so callers write only real
+// changes; fails when Slurm does not answer.
+Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now);
+
+bool is_final(const state::Job& job);  // succeeded or failed
+
+// The job object as az printed it, with the spec's properties echoed
+// (secret values removed when the job was recorded).
+boost::json::object job_to_json(const state::Job& job);
+
+// `job list -o table`: Name, Cluster, Cluster RG, Cluster Workspace, Tool,
+// Nodes, State, Exit code.
+boost::json::object job_table_row(const state::Job& job);
+std::span<const Column> job_table_columns();
+
+// The job named by `flag` ("name" or "job") in the experiment of -g/-w/-e.
+Result<state::JobKey> job_key(const Context& ctx, const args::Parsed& p, state::Store& store,
+                              std::string_view flag);
+
+// The job, refreshed from Slurm and saved when it changed. Errors name what
+// is missing.
+Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobKey& key);
+
+// Releases the cluster's held jobs that now fit (nodeCount within its
+// size): a cluster resized to 0 holds new jobs.
+Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster& cluster);
+
+// The options every job command takes to name its experiment.
+#define BATCHAI_EXPERIMENT_OPTIONS \
+  kResourceGroupOption, kWorkspaceOption, {"experiment", 'e', "NAME", "experiment (required)"}
+
+}  // namespace batchai::frontend

@@ -1,0 +1,32 @@
+// batchai job show: the Batch AI job object, brought up to date from Slurm
+// or from the job's own record once Slurm has forgotten it.
+#include "frontend/commands/job_common.h"
+
+namespace batchai::frontend {
+namespace {
+
+constexpr args::Option kOptions[] = {
+    BATCHAI_EXPERIMENT_OPTIONS,
+    {"name", 'n', "NAME", "job name (required)"},
+};
+
+Result<int> run(Context& ctx, const args::Parsed& p) {
+  auto store = ctx.store();
+  if (!store) return store.error();
+  auto key = job_key(ctx, p, **store, "name");
+  if (!key) return key.error();
+  auto job = load_job(ctx, **store, *key);
+  if (!job) return job.error();
+  if (ctx.format == OutputFormat::table) {
+    emit(ctx, job_table_row(*job), job_table_columns());
+  } else {
+    emit(ctx, job_to_json(*job), job_table_columns());
+  }
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kJobShow = {"job show", "Show a job: state, execution info, output segment", kOptions, {}, run};
+
+}  // namespace batchai::frontend

@@ -1,0 +1,301 @@
+// The Batch AI command tree against the local cluster, with the real
+// `batchai` binary and a real SQLite state directory: the tutorial's
+// sequence of commands, many CLIs at once, a stopped controller, and
+// `job wait` on a failing job.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "slurm/client.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+struct Outcome {
+  int status;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+class CliTutorial : public ::testing::Test {
+ protected:
+  fs::path dir;
+  std::string env;  // prefix for every command
+
+  void SetUp() override {
+    auto c = batchai::slurm::connect_libslurm();
+    if (!c) GTEST_SKIP() << "no Slurm to test against: " << c.error().message;
+    if (auto p = (*c)->partitions(); !p) GTEST_SKIP() << "Slurm is not answering: " << p.error().message;
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir = fs::temp_directory_path() / ("batchai-cli-" + std::to_string(::getpid()) + "-" + test);
+    fs::create_directories(dir / "shares/myshare");
+    const std::string d = dir.string();
+    std::ofstream(dir / "site.json") << R"({
+  "jobsRoot": ")" << d << R"(/jobs", "nodeTempRoot": ")" << d << R"(/tmp",
+  "vmSizes": [{"name": "STANDARD_NC6", "partition": "batch"}],
+  "containers": {"runtime": "none", "allowHostWithoutContainer": true},
+  "shares": [{"type": "azureFileShare", "name": "myshare", "path": ")" << d << R"(/shares/myshare"}]
+})";
+    env = "BATCHAI_CONF=" + (dir / "site.json").string() + " BATCHAI_STATE_DIR=" + (dir / "state").string() +
+          " AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage OMPI_MCA_btl=self,tcp ";
+  }
+  void TearDown() override {
+    if (!dir.empty() && !HasFailure()) fs::remove_all(dir);
+  }
+
+  Outcome batchai(const std::string& args) {
+    const std::string err_file = (dir / "stderr.txt").string();
+    Outcome r{0, "", ""};
+    FILE* pipe = ::popen((env + BATCHAI_EXE + " " + args + " 2>" + err_file).c_str(), "r");
+    std::array<char, 4096> buf;
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
+    const int status = ::pclose(pipe);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream e(err_file);
+    std::stringstream s;
+    s << e.rdbuf();
+    r.err = s.str();
+    return r;
+  }
+
+  json::value batchai_json(const std::string& args) {
+    Outcome r = batchai(args);
+    EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
+    boost::system::error_code ec;
+    json::value v = json::parse(r.out, ec);
+    EXPECT_FALSE(ec) << args << "\n" << r.out;
+    return v;
+  }
+
+  std::string write_job(const std::string& name, const std::string& properties) {
+    const fs::path p = dir / (name + ".json");
+    std::ofstream(p) << R"({"properties": )" << properties << "}";
+    return p.string();
+  }
+
+  // Polls `args` (which prints a JSON string) until it is `want`.
+  bool wait_for(const std::string& args, const std::string& want, int seconds = 60) {
+    for (int i = 0; i < seconds * 5; ++i) {
+      Outcome r = batchai(args);
+      if (r.status == 0 && r.out.find("\"" + want + "\"") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  }
+};
+
+// The tutorial's commands, in order, with `az batchai` replaced.
+TEST_F(CliTutorial, TheTutorialSequenceWorks) {
+  EXPECT_EQ(batchai("workspace create -g batchai.rg -n ws -l eastus").status, 0);
+  EXPECT_EQ(batchai("experiment create -g batchai.rg -w ws -n cifar").status, 0);
+  auto cluster = batchai_json("cluster create -g batchai.rg -w ws -n nc6 -s STANDARD_NC6 -t 4 "
+                              "--generate-ssh-keys -u demoUser");
+  EXPECT_EQ(cluster.at("vmSize"), "STANDARD_NC6");
+  EXPECT_EQ(cluster.at("scaleSettings").at("manual").at("targetNodeCount"), 4);
+  EXPECT_EQ(cluster.at("currentNodeCount"), 4);
+  EXPECT_EQ(cluster.at("allocationState"), "steady");
+
+  // cluster show until the nodes are idle, then as a table.
+  Outcome counts = batchai("cluster show -g batchai.rg -w ws -n nc6 --query nodeStateCounts");
+  EXPECT_EQ(counts.status, 0) << counts.err;
+  EXPECT_NE(counts.out.find("\"idleNodeCount\": 4"), std::string::npos) << counts.out;
+  Outcome table = batchai("cluster show -g batchai.rg -w ws -n nc6 -o table");
+  EXPECT_NE(table.out.find("Name    Resource Group    Workspace    VM Size       State    Idle    Running    "
+                           "Preparing    Leaving    Unusable"),
+            std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("STANDARD_NC6"), std::string::npos);
+
+  // The job: the tutorial's shape, with an MPI program standing in for the
+  // Keras script, and a sleep so the job is seen running.
+  const std::string job = write_job("cifar", R"({
+    "nodeCount": 4,
+    "customMpiSettings": {"commandLine": ")" + std::string(BATCHAI_TRAIN_EXE) +
+                                                 R"( --world-check && echo trained > $AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/cifar/model-$RANK.txt && sleep 3",
+                          "processCount": 4},
+    "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/cifar",
+    "mountVolumes": {"azureFileShares": [{"azureFileUrl": "https://<AZURE_BATCHAI_STORAGE_ACCOUNT>.file.core.windows.net/myshare",
+                                          "relativeMountPath": "myshare"}]},
+    "jobPreparation": {"commandLine": "mkdir -p $AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/cifar && echo prepared"}
+  })");
+  fs::create_directories(dir / "shares/myshare/cifar");
+  auto created = batchai_json("job create -g batchai.rg -w ws -e cifar -n cifar_job -c nc6 -f " + job);
+  EXPECT_EQ(created.at("name"), "cifar_job");
+  EXPECT_EQ(created.at("toolType"), "custommpi");
+  EXPECT_TRUE(created.at("slurmJobId").is_number());
+
+  ASSERT_TRUE(wait_for("job show -g batchai.rg -w ws -e cifar -n cifar_job --query executionState", "running"));
+  Outcome running = batchai("cluster show -g batchai.rg -w ws -n nc6 --query nodeStateCounts");
+  EXPECT_NE(running.out.find("\"runningNodeCount\": 4"), std::string::npos) << running.out;
+
+  Outcome wait = batchai("job wait -g batchai.rg -w ws -e cifar -n cifar_job --interval 1");
+  EXPECT_EQ(wait.status, 0) << wait.err;
+  auto shown = batchai_json("job show -g batchai.rg -w ws -e cifar -n cifar_job");
+  EXPECT_EQ(shown.at("executionState"), "succeeded");
+  EXPECT_EQ(shown.at("executionInfo").at("exitCode"), 0);
+  EXPECT_TRUE(shown.at("executionInfo").at("endTime").is_string());
+
+  // job file list: the tutorial's file names.
+  auto files = batchai_json("job file list -g batchai.rg -w ws -e cifar -j cifar_job");
+  std::set<std::string> names;
+  for (const auto& f : files.as_array()) names.insert(std::string(f.at("name").as_string()));
+  for (const char* want : {"stdout.txt", "stderr.txt", "execution-node1.log", "execution-node4.log",
+                           "stdout-job_prep-node1.txt", "stderr-job_prep-node4.txt"}) {
+    EXPECT_TRUE(names.contains(want)) << want;
+  }
+  Outcome listed = batchai("job file list -g batchai.rg -w ws -e cifar -j cifar_job -o table");
+  EXPECT_NE(listed.out.find("Name"), std::string::npos);
+
+  // job file stream of a finished job prints the whole file and returns.
+  Outcome stream = batchai("job file stream -g batchai.rg -w ws -e cifar -j cifar_job -f stdout.txt");
+  EXPECT_EQ(stream.status, 0) << stream.err;
+  EXPECT_NE(stream.out.find("world check passed: 4 ranks"), std::string::npos) << stream.out;
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_TRUE(fs::exists(dir / ("shares/myshare/cifar/model-" + std::to_string(r) + ".txt"))) << r;
+  }
+
+  // job list as a table, with az's columns.
+  Outcome jobs = batchai("job list -g batchai.rg -w ws -e cifar -o table");
+  EXPECT_NE(jobs.out.find("Cluster RG"), std::string::npos) << jobs.out;
+  EXPECT_NE(jobs.out.find("succeeded"), std::string::npos) << jobs.out;
+
+  // Resize to 0: a new job is held, and growing the cluster releases it.
+  auto resized = batchai_json("cluster resize -g batchai.rg -w ws -n nc6 -t 0");
+  EXPECT_EQ(resized.at("currentNodeCount"), 0);
+  const std::string quick = write_job("quick", R"({"nodeCount": 1, "customToolkitSettings": {"commandLine": "true"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  Outcome held = batchai("job create -g batchai.rg -w ws -e cifar -n held -c nc6 -f " + quick);
+  EXPECT_EQ(held.status, 0) << held.err;
+  EXPECT_NE(held.err.find("has no nodes"), std::string::npos) << held.err;
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_TRUE(wait_for("job show -g batchai.rg -w ws -e cifar -n held --query executionState", "queued", 5));
+  EXPECT_EQ(batchai("cluster resize -g batchai.rg -w ws -n nc6 -t 4").status, 0);
+  EXPECT_EQ(batchai("job wait -g batchai.rg -w ws -e cifar -n held --interval 1").status, 0);
+
+  // A job too big for the cluster is refused at create.
+  EXPECT_EQ(batchai("cluster resize -g batchai.rg -w ws -n nc6 -t 2").status, 0);
+  Outcome big = batchai("job create -g batchai.rg -w ws -e cifar -n big -c nc6 -f " + job);
+  EXPECT_EQ(big.status, 1);
+  EXPECT_NE(big.err.find("has 2 node(s); the job asks for 4"), std::string::npos) << big.err;
+
+  // A duplicate job name is refused, as az did.
+  Outcome dup = batchai("job create -g batchai.rg -w ws -e cifar -n held -c nc6 -f " + quick);
+  EXPECT_EQ(dup.status, 1);
+  EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
+
+  // Clean-up: resize to 0, delete the workspace with everything in it.
+  EXPECT_EQ(batchai("cluster resize -g batchai.rg -w ws -n nc6 -t 0").status, 0);
+  EXPECT_EQ(batchai("workspace delete -g batchai.rg -n ws -y").status, 0);
+  EXPECT_EQ(batchai("workspace show -g batchai.rg -n ws").status, 1);
+}
+
+// job wait exits with a failing job's exit code and prints its errors.
+TEST_F(CliTutorial, JobWaitPropagatesAFailure) {
+  ASSERT_EQ(batchai("configure --defaults group=rg workspace=ws").status, 0);
+  ASSERT_EQ(batchai("workspace create -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -n e").status, 0);
+  const std::string failing = write_job("fail", R"({"nodeCount": 2, "customMpiSettings": {"commandLine": "exit 6"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  ASSERT_EQ(batchai("job create -e e -n f -c batch -f " + failing).status, 0);
+  Outcome wait = batchai("job wait -e e -n f --interval 1");
+  EXPECT_EQ(wait.status, 6) << wait.err;
+  EXPECT_NE(wait.err.find("failed with exit code 6"), std::string::npos) << wait.err;
+  EXPECT_NE(wait.err.find("JobFailed"), std::string::npos) << wait.err;
+  auto shown = batchai_json("job show -e e -n f");
+  EXPECT_EQ(shown.at("executionState"), "failed");
+  EXPECT_EQ(shown.at("executionInfo").at("exitCode"), 6);
+}
+
+// 20 CLIs at once create jobs in one experiment: each is recorded once.
+// The cluster is resized to 0 first, so the jobs are held, not run.
+TEST_F(CliTutorial, TwentyConcurrentCreatesAreEachRecordedOnce) {
+  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
+  ASSERT_EQ(batchai("cluster create -g rg -w ws -n c -s STANDARD_NC6 -t 0").status, 0);
+  const std::string quick = write_job("quick", R"({"nodeCount": 1, "customToolkitSettings": {"commandLine": "true"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  std::vector<pid_t> children;
+  for (int i = 0; i < 20; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const std::string cmd = env + BATCHAI_EXE + " job create -g rg -w ws -e e -n job" + std::to_string(i) +
+                              " -c c -f " + quick + " >/dev/null 2>" + (dir / ("err" + std::to_string(i))).string();
+      ::_exit(WEXITSTATUS(std::system(cmd.c_str())));
+    }
+    children.push_back(pid);
+  }
+  int failures = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failures;
+  }
+  EXPECT_EQ(failures, 0);
+  auto jobs = batchai_json("job list -g rg -w ws -e e");
+  std::set<std::string> names;
+  std::set<std::int64_t> slurm_ids;
+  for (const auto& j : jobs.as_array()) {
+    names.insert(std::string(j.at("name").as_string()));
+    if (j.at("slurmJobId").is_number()) slurm_ids.insert(j.at("slurmJobId").to_number<std::int64_t>());
+  }
+  EXPECT_EQ(jobs.as_array().size(), 20u);
+  EXPECT_EQ(names.size(), 20u);
+  EXPECT_EQ(slurm_ids.size(), 20u);
+  // Held jobs are not left in the queue after the test.
+  for (auto id : slurm_ids) std::system(("scancel " + std::to_string(id)).c_str());
+}
+
+// With slurmctld stopped, commands fail within seconds with a clear
+// message and lose nothing; after a restart, job show catches up.
+TEST_F(CliTutorial, AStoppedControllerFailsFastAndLosesNothing) {
+  const char* conf = std::getenv("SLURM_CONF");
+  ASSERT_NE(conf, nullptr);
+  const fs::path cluster_dir = fs::path(conf).parent_path().parent_path();
+  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
+  const std::string quick = write_job("quick", R"({"nodeCount": 1, "customToolkitSettings": {"commandLine": "sleep 2"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n j -c batch -f " + quick).status, 0);
+
+  std::ifstream pidfile(cluster_dir / "run/slurmctld.pid");
+  pid_t ctld = 0;
+  pidfile >> ctld;
+  ASSERT_GT(ctld, 0);
+  ASSERT_EQ(::kill(ctld, SIGTERM), 0);
+  for (int i = 0; i < 50 && ::kill(ctld, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  const auto start = std::chrono::steady_clock::now();
+  Outcome down = batchai("job show -g rg -w ws -e e -n j");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(down.status, 1);
+  EXPECT_TRUE(down.err.starts_with("batchai: error: ")) << down.err;
+  EXPECT_EQ(std::count(down.err.begin(), down.err.end(), '\n'), 1) << down.err;
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(took).count(), 15);
+
+  // Back up: the record is intact and catches up with the job's end.
+  Outcome up = [&] {
+    Outcome r{0, "", ""};
+    r.status = WEXITSTATUS(std::system(
+        (std::string(BATCHAI_LOCALCLUSTER) + " up --dir " + cluster_dir.string() + " >/dev/null 2>&1").c_str()));
+    return r;
+  }();
+  ASSERT_EQ(up.status, 0);
+  EXPECT_EQ(batchai("job wait -g rg -w ws -e e -n j --interval 1").status, 0);
+  auto shown = batchai_json("job show -g rg -w ws -e e -n j");
+  EXPECT_EQ(shown.at("executionState"), "succeeded");
+}
+
+}  // namespace

@@ -1,6 +1,6 @@
 // --query: the JMESPath subset against a table of expressions, the same
-// table against the Python reference implementation (the one az runs), and
-// exact parse-error messages.
+// table against the Python reference implementation (the one az runs), exact
+// parse-error messages, and what each output format prints after a query.
 #include "frontend/query.h"
 
 #include <gtest/gtest.h>
@@ -8,7 +8,11 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
+#include "fake_slurm.h"
+#include "frontend/cli.h"
+#include "frontend/output.h"
 #include "unit/temp_dir.h"
 
 namespace batchai::frontend {
@@ -408,6 +412,162 @@ TEST(Query, TypeErrorsAreReportedWhenApplied) {
 TEST(Query, CompactJsonSpellsNumbersAsAzDoes) {
   EXPECT_EQ(compact_json(json::parse(R"([1, -2, 2.5, 3.0, 1e20, 0.1, "\u00e9\"", {"a": null}, true])")),
             "[1,-2,2.5,3.0,1e+20,0.1,\"\u00e9\\\"\",{\"a\":null},true]");
+}
+
+// emit() with a query, in every format.
+class QueryOutput : public ::testing::Test {
+ protected:
+  std::ostringstream out;
+  Context ctx;
+  static constexpr Column kColumns[] = {{"Name", "name"}, {"State", "executionState"}, {"Nodes", "nodeCount"}};
+  json::value jobs = json::parse(kDoc).at("jobs");
+
+  void SetUp() override { ctx.out = &out; }
+  std::string print(OutputFormat format, const std::string& query, const json::value& value) {
+    out.str("");
+    ctx.format = format;
+    auto q = parse_query(query);
+    EXPECT_TRUE(q.ok()) << query;
+    ctx.query = std::make_shared<const Query>(*q);
+    emit(ctx, value, kColumns);
+    return out.str();
+  }
+};
+
+TEST_F(QueryOutput, JsonPrintsTheResultAndNothingForNull) {
+  EXPECT_EQ(print(OutputFormat::json, "[0].executionState", jobs), "\"running\"\n");
+  EXPECT_EQ(print(OutputFormat::json, "[].name", jobs), "[\n  \"a\",\n  \"b\",\n  \"c\"\n]\n");
+  EXPECT_EQ(print(OutputFormat::json, "avg([].nodeCount)", jobs), "2.3333333333333335\n");
+  EXPECT_EQ(print(OutputFormat::json, "[0].missing", jobs), "");
+  EXPECT_EQ(print(OutputFormat::table, "[0].missing", jobs), "");
+}
+
+TEST_F(QueryOutput, TableOfScalarsHasAResultColumn) {
+  EXPECT_EQ(print(OutputFormat::table, "executionState", jobs.at(0)),
+            "Result\n"
+            "-------\n"
+            "running\n");
+  EXPECT_EQ(print(OutputFormat::table, "[].name", jobs),
+            "Result\n"
+            "------\n"
+            "a\n"
+            "b\n"
+            "c\n");
+  EXPECT_EQ(print(OutputFormat::table, "[].exitCode", jobs), "Result\n------\n0\n1\n");
+  EXPECT_EQ(print(OutputFormat::table, "[`[]`, `{}`, `true`, `2.5`]", jobs), "Result\n------\n[]\n{}\nTrue\n2.5\n");
+  EXPECT_EQ(print(OutputFormat::table, "`[[], []]`", jobs), "Result\n------\n[]\n[]\n");
+}
+
+TEST_F(QueryOutput, TableKeepsTheCommandsColumnsWhileRowsAreTheCommands) {
+  EXPECT_EQ(print(OutputFormat::table, "[?nodeCount > `1`]", jobs),
+            "Name  State      Nodes\n"
+            "----  ---------  -----\n"
+            "a     running    2\n"
+            "b     succeeded  4\n");
+  EXPECT_EQ(print(OutputFormat::table, "sort_by(@, &nodeCount)[0]", jobs),
+            "Name  State   Nodes\n"
+            "----  ------  -----\n"
+            "c     failed  1\n");
+  EXPECT_EQ(print(OutputFormat::table, "[?nodeCount > `9`]", jobs),
+            "Name  State  Nodes\n"
+            "----  -----  -----\n");
+}
+
+TEST_F(QueryOutput, TableOfNewObjectsTakesTheirKeys) {
+  EXPECT_EQ(print(OutputFormat::table, "[].{name: name, state: executionState, tags: tags}", jobs),
+            "Name  State\n"
+            "----  ---------\n"
+            "a     running\n"
+            "b     succeeded\n"
+            "c     failed\n");
+  json::value cluster = json::parse(kDoc);
+  EXPECT_EQ(print(OutputFormat::table, "nodeStateCounts", cluster),
+            "IdleNodeCount  RunningNodeCount  PreparingNodeCount\n"
+            "-------------  ----------------  ------------------\n"
+            "2              1                 0\n");
+  EXPECT_EQ(print(OutputFormat::table, "[].[name, nodeCount]", jobs),
+            "Column1  Column2\n"
+            "-------  -------\n"
+            "a        2\n"
+            "b        4\n"
+            "c        1\n");
+}
+
+TEST_F(QueryOutput, TsvIsBareValuesInKeyOrder) {
+  EXPECT_EQ(print(OutputFormat::tsv, "[0].executionState", jobs), "running\n");
+  EXPECT_EQ(print(OutputFormat::tsv, "[].name", jobs), "a\nb\nc\n");
+  EXPECT_EQ(print(OutputFormat::tsv, "[].{n: nodeCount, name: name, tags: tags}", jobs),
+            "2\ta\t[\"x\",\"y\"]\n4\tb\t[]\n1\tc\t\n");
+  EXPECT_EQ(print(OutputFormat::tsv, "[?name == 'b']", jobs), "b\tsucceeded\t4\n");
+}
+
+TEST_F(QueryOutput, AFailedQueryPrintsNothingAndIsRecorded) {
+  EXPECT_EQ(print(OutputFormat::json, "length(@[0].nodeCount)", jobs), "");
+  ASSERT_TRUE(ctx.output_error.has_value());
+  EXPECT_EQ(ctx.output_error->message,
+            "--query: at 0: length() expected a string, an array or an object as argument 1, got a number");
+}
+
+// Through the command line: parsed before the command runs, applied to what
+// it prints, its failure the command's exit status.
+class QueryCli : public ::testing::Test {
+ protected:
+  batchai::testing::FakeSlurm fake;
+  std::ostringstream out, help;
+  Context ctx;
+  std::string err;
+
+  void SetUp() override {
+    ctx.out = &out;
+    ctx.slurm = [this]() -> Result<slurm::Client*> { return &fake; };
+    ctx.sleep = [](std::chrono::milliseconds) {};
+    for (const char* name : {"node1", "node2"}) {
+      slurm::NodeInfo n;
+      n.name = name;
+      n.state = name == std::string("node1") ? "IDLE" : "ALLOCATED";
+      n.cpus = 4;
+      fake.node_list.push_back(n);
+    }
+  }
+  int run(std::vector<std::string> argv) {
+    out.str("");
+    ::testing::internal::CaptureStderr();
+    int rc = frontend::run(argv, ctx, help);
+    err = ::testing::internal::GetCapturedStderr();
+    return rc;
+  }
+};
+
+TEST_F(QueryCli, AppliesToTheCommandsResult) {
+  ASSERT_EQ(run({"slurm", "nodes", "--query", "[?state == 'IDLE'].name"}), 0) << err;
+  EXPECT_EQ(out.str(), "[\n  \"node1\"\n]\n");
+  ASSERT_EQ(run({"slurm", "nodes", "-o", "table", "--query=[].{name: name, cpus: cpus}"}), 0) << err;
+  EXPECT_EQ(out.str(), "Name   Cpus\n-----  ----\nnode1  4\nnode2  4\n");
+  ASSERT_EQ(run({"slurm", "nodes", "-o", "tsv", "--query", "length(@)"}), 0) << err;
+  EXPECT_EQ(out.str(), "2\n");
+  // The next command without --query prints everything again.
+  ASSERT_EQ(run({"slurm", "nodes", "-o", "tsv"}), 0) << err;
+  EXPECT_EQ(out.str(), "node1\tIDLE\t\t4\t\t\nnode2\tALLOCATED\t\t4\t\t\n");
+}
+
+TEST_F(QueryCli, ABadQueryStopsTheCommandBeforeItRuns) {
+  batchai::testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  std::string script = dir.file("job.sh");
+  std::ofstream(script) << "#!/bin/sh\ntrue\n";
+  EXPECT_EQ(run({"slurm", "submit", script, "--query", "jobId."}), 2);
+  EXPECT_EQ(err, "batchai: error: --query: at 6: expected an identifier after '.'\n");
+  EXPECT_TRUE(fake.submitted.empty());
+  EXPECT_EQ(out.str(), "");
+  EXPECT_EQ(run({"slurm", "submit", script, "--query", "jobId"}), 0) << err;
+  EXPECT_EQ(out.str(), "100\n");
+}
+
+TEST_F(QueryCli, AQueryThatFailsOnTheResultExitsOne) {
+  EXPECT_EQ(run({"slurm", "nodes", "--query", "sum([].name)"}), 1);
+  EXPECT_EQ(err, "batchai: error: --query: at 0: sum() expected an array of numbers as argument 1, got an array "
+                 "holding a string\n");
+  EXPECT_EQ(out.str(), "");
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "frontend/cli.h"
 
 #include <algorithm>
+#include <memory>
 #include <ostream>
 #include <vector>
 
+#include "frontend/query.h"
 #include "io/diag.h"
 #include "io/spell.h"
 #include "io/version.h"
@@ -23,6 +25,7 @@ namespace {
 
 constexpr args::Option kGlobalOptions[] = {
     {"output", 'o', "FORMAT", "output format: json (default), table or tsv"},
+    {"query", 0, "EXPR", "JMESPath query applied to the result, as in az (e.g. executionState, [].name)"},
     {"help", 'h', "", "show help for this command and exit"},
 };
 
@@ -194,9 +197,24 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
     return 2;
   }
   ctx.format = *format;
+  // Parsed before the command runs, so a mistyped query changes nothing.
+  ctx.query = nullptr;
+  ctx.output_error.reset();
+  if (auto text = parsed->get("query")) {
+    auto query = parse_query(*text);
+    if (!query) {
+      diag::error(query.error().message);
+      return 2;
+    }
+    ctx.query = std::make_shared<const Query>(std::move(*query));
+  }
   auto status = command->run(ctx, *parsed);
   if (!status) {
     diag::error(status.error().message);
+    return 1;
+  }
+  if (ctx.output_error) {
+    diag::error(ctx.output_error->message);
     return 1;
   }
   return *status;

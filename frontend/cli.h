@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +23,8 @@ namespace batchai::frontend {
 
 enum class OutputFormat { json, table, tsv };
 
+class Query;  // frontend/query.h
+
 // What a command may touch. main() wires the real things; tests wire fakes.
 struct Context {
   // Connects to Slurm on first use, so commands that do not need it (help,
@@ -32,6 +35,11 @@ struct Context {
   std::function<Result<state::Store*>()> store;
   std::ostream* out = nullptr;
   OutputFormat format = OutputFormat::json;
+  // The global --query, parsed before the command runs; emit() applies it.
+  std::shared_ptr<const Query> query;
+  // Set by emit() when the query fails on a result (a function given a value
+  // of the wrong type): run() reports it and exits 1.
+  mutable std::optional<Error> output_error;
   // Polling commands sleep through this, so tests need not wait in real time.
   std::function<void(std::chrono::milliseconds)> sleep;
   // The caller's environment ("NAME=value"), which submitted jobs inherit

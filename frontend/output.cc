@@ -1,8 +1,11 @@
 #include "frontend/output.h"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <ostream>
 #include <vector>
+
+#include "frontend/query.h"
 
 namespace batchai::frontend {
 namespace {
@@ -43,7 +46,7 @@ void pretty(const boost::json::value& v, std::string& out, int indent) {
       return;
     }
     default:
-      out += boost::json::serialize(v);
+      out += compact_json(v);
   }
 }
 
@@ -52,7 +55,7 @@ std::string cell(const boost::json::value* v) {
   if (!v || v->is_null()) return "";
   if (v->is_string()) return std::string(v->get_string());
   if (v->is_bool()) return v->get_bool() ? "True" : "False";  // az's spelling
-  return boost::json::serialize(*v);
+  return compact_json(*v);
 }
 
 std::vector<const boost::json::object*> rows_of(const boost::json::value& value) {
@@ -83,19 +86,14 @@ boost::json::value iso_time(std::time_t t) {
   return boost::json::string(buf);
 }
 
-void emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
+namespace {
+
+using Cells = std::vector<std::vector<std::string>>;
+
+// -o table: aligned under the headers, the last column unpadded; -o tsv:
+// bare values, one row a line.
+void print_rows(const Context& ctx, const std::vector<std::string>& headers, const Cells& cells) {
   std::ostream& out = *ctx.out;
-  if (ctx.format == OutputFormat::json) {
-    out << pretty_json(value) << "\n";
-    return;
-  }
-  auto rows = rows_of(value);
-  std::vector<std::vector<std::string>> cells;
-  for (const auto* row : rows) {
-    std::vector<std::string> line;
-    for (const auto& c : columns) line.push_back(cell(row->if_contains(c.key)));
-    cells.push_back(std::move(line));
-  }
   if (ctx.format == OutputFormat::tsv) {
     for (const auto& line : cells) {
       for (std::size_t i = 0; i < line.size(); ++i) out << (i ? "\t" : "") << line[i];
@@ -104,23 +102,135 @@ void emit(const Context& ctx, const boost::json::value& value, std::span<const C
     return;
   }
   std::vector<std::size_t> width;
-  for (const auto& c : columns) width.push_back(c.header.size());
+  for (const auto& h : headers) width.push_back(h.size());
   for (const auto& line : cells) {
     for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], line[i].size());
   }
   auto print_line = [&](auto&& text_of) {
     std::string s;
-    for (std::size_t i = 0; i < columns.size(); ++i) {
+    for (std::size_t i = 0; i < headers.size(); ++i) {
       std::string t = text_of(i);
-      if (i + 1 < columns.size()) t.resize(width[i], ' ');
+      if (i + 1 < headers.size()) t.resize(width[i], ' ');
       s += (i ? "  " : "") + t;
     }
     while (!s.empty() && s.back() == ' ') s.pop_back();
     out << s << "\n";
   };
-  print_line([&](std::size_t i) { return std::string(columns[i].header); });
+  print_line([&](std::size_t i) { return headers[i]; });
   print_line([&](std::size_t i) { return std::string(width[i], '-'); });
   for (const auto& line : cells) print_line([&](std::size_t i) { return line[i]; });
+}
+
+// The command's own rows, under the command's own columns.
+void print_objects(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
+  std::vector<std::string> headers;
+  for (const auto& c : columns) headers.emplace_back(c.header);
+  Cells cells;
+  for (const auto* row : rows_of(value)) {
+    std::vector<std::string> line;
+    for (const auto& c : columns) line.push_back(cell(row->if_contains(c.key)));
+    cells.push_back(std::move(line));
+  }
+  print_rows(ctx, headers, cells);
+}
+
+// A query's result as rows, as az shows one: the command's columns while
+// the rows are rows the command emitted (a filter, an index, a sort), the
+// objects' keys once the query built new ones ({name: name}) or went inside
+// one (nodeStateCounts), Column1.. for arrays ([name, state]), and a single
+// "Result" column for scalars.
+void print_queried(const Context& ctx, const boost::json::value& input, const boost::json::value& result,
+                   std::span<const Column> columns) {
+  boost::json::array single;
+  if (!result.is_array()) single.push_back(result);
+  const boost::json::array& items = result.is_array() ? result.get_array() : single;
+  auto all = [&](auto&& pred) { return std::all_of(items.begin(), items.end(), pred); };
+  std::vector<std::string> headers;
+  Cells cells;
+  if (items.empty()) {
+    print_objects(ctx, result, columns);  // nothing matched: the command's empty table
+    return;
+  }
+  if (all([](const boost::json::value& e) { return e.is_object(); })) {
+    auto emitted = rows_of(input);
+    if (all([&](const boost::json::value& e) {
+          return std::any_of(emitted.begin(), emitted.end(), [&](const auto* row) { return *row == e.get_object(); });
+        })) {
+      print_objects(ctx, result, columns);
+      return;
+    }
+    std::vector<std::string> keys;
+    for (const auto& e : items) {
+      for (const auto& [k, _] : e.get_object()) {
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.emplace_back(k);
+      }
+    }
+    // A table has no room for nested values (az leaves them out): a key
+    // goes when every value it has set is an object or an array. tsv keeps
+    // every key, in order, so cut(1) fields stay put.
+    if (ctx.format == OutputFormat::table) {
+      std::vector<std::string> flat;
+      for (const auto& k : keys) {
+        bool nested = false, scalar = false;
+        for (const auto& e : items) {
+          const boost::json::value* v = e.get_object().if_contains(k);
+          if (!v || v->is_null()) continue;
+          (v->is_object() || v->is_array() ? nested : scalar) = true;
+        }
+        if (scalar || !nested) flat.push_back(k);
+      }
+      if (!flat.empty()) keys = std::move(flat);
+    }
+    for (const auto& k : keys) {
+      std::string h = k;
+      if (!h.empty() && h[0] >= 'a' && h[0] <= 'z') h[0] = static_cast<char>(h[0] - 'a' + 'A');  // az's headers
+      headers.push_back(std::move(h));
+    }
+    for (const auto& e : items) {
+      std::vector<std::string> line;
+      for (const auto& k : keys) line.push_back(cell(e.get_object().if_contains(k)));
+      cells.push_back(std::move(line));
+    }
+  } else if (all([](const boost::json::value& e) { return e.is_array(); })) {
+    std::size_t n = 0;
+    for (const auto& e : items) n = std::max(n, e.get_array().size());
+    for (std::size_t i = 0; i < n; ++i) headers.push_back("Column" + std::to_string(i + 1));
+    for (const auto& e : items) {
+      std::vector<std::string> line;
+      for (std::size_t i = 0; i < n; ++i) line.push_back(cell(i < e.get_array().size() ? &e.get_array()[i] : nullptr));
+      cells.push_back(std::move(line));
+    }
+  }
+  if (headers.empty()) {  // scalars, or objects and arrays with nothing in them
+    headers.push_back("Result");
+    cells.clear();
+    for (const auto& e : items) cells.push_back({cell(&e)});
+  }
+  print_rows(ctx, headers, cells);
+}
+
+}  // namespace
+
+void emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
+  if (!ctx.query) {
+    if (ctx.format == OutputFormat::json) {
+      *ctx.out << pretty_json(value) << "\n";
+    } else {
+      print_objects(ctx, value, columns);
+    }
+    return;
+  }
+  auto result = apply(*ctx.query, value);
+  if (!result) {
+    ctx.output_error = result.error();
+    return;
+  }
+  if (result->is_null()) return;  // az prints nothing when the query finds nothing
+  if (ctx.format == OutputFormat::json) {
+    *ctx.out << pretty_json(*result) << "\n";
+  } else {
+    print_queried(ctx, value, *result, columns);
+  }
 }
 
 }  // namespace batchai::frontend

@@ -566,6 +566,17 @@ Result<std::int64_t> parse_duration(std::string_view text) {
   return total;
 }
 
+Status validate_resource_group_name(std::string_view name, std::string_view what) {
+  const bool ok = !name.empty() && name.size() <= 90 && name.back() != '.' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+                           c == '(' || c == ')';
+                  });
+  if (ok) return {};
+  return Error{std::string(what) + ": expected 1 to 90 letters, digits, '_', '-', '.', '(' or ')', not ending in " +
+               "'.', got \"" + diag::one_line(name) + "\""};
+}
+
 Status validate_resource_name(std::string_view name, std::string_view what) {
   const bool ok = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';

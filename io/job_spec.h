@@ -192,6 +192,10 @@ Result<std::int64_t> parse_duration(std::string_view text);
 // `what` (e.g. "--name").
 Status validate_resource_name(std::string_view name, std::string_view what);
 
+// Azure resource group names: 1 to 90 letters, digits, '_', '-', '.', '('
+// or ')', not ending in '.' (so never "." or ".." in a path).
+Status validate_resource_group_name(std::string_view name, std::string_view what);
+
 // The Azure CLI's storage placeholders. Batch AI samples ship job.json files
 // with "<AZURE_BATCHAI_STORAGE_ACCOUNT>" in accountName or azureFileUrl and
 // "<AZURE_BATCHAI_STORAGE_KEY>" in accountKey; `job create` filled them from

@@ -207,6 +207,15 @@ class LibslurmClient final : public Client {
   Result<std::vector<NodeInfo>> nodes() override {
     node_info_msg_t* msg = nullptr;
     if (slurm_load_node(0, &msg, SHOW_ALL) != SLURM_SUCCESS) return Error{"nodes: " + last_error()};
+    // A node's "partitions" is empty until filled from the partition table,
+    // as scontrol does before showing nodes.
+    partition_info_msg_t* parts = nullptr;
+    if (slurm_load_partitions(0, &parts, SHOW_ALL) != SLURM_SUCCESS) {
+      slurm_free_node_info_msg(msg);
+      return Error{"nodes: " + last_error()};
+    }
+    slurm_populate_node_partitions(msg, parts);
+    slurm_free_partition_info_msg(parts);
     std::vector<NodeInfo> out;
     for (uint32_t i = 0; i < msg->record_count; ++i) {
       const node_info_t& n = msg->node_array[i];

@@ -46,7 +46,8 @@ Status set_defaults(state::Store& store, const std::vector<std::string>& pairs) 
       return Error{message + ")"};
     }
     if (!value.empty()) {
-      if (auto ok = jobspec::validate_resource_name(value, "--defaults " + name); !ok) return ok.error();
+      const auto validate = name == "group" ? jobspec::validate_resource_group_name : jobspec::validate_resource_name;
+      if (auto ok = validate(value, "--defaults " + name); !ok) return ok.error();
     }
     parsed.emplace_back(std::move(name), std::move(value));
   }

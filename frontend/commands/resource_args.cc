@@ -14,13 +14,17 @@ struct Source {
   std::string_view flag;     // "resource-group"
   const char* env;           // "BATCHAI_DEFAULT_GROUP"
   const char* default_name;  // "group", as in `configure --defaults group=`
+  Status (*validate)(std::string_view, std::string_view);
 };
 
-constexpr Source kGroup = {"resource-group", "BATCHAI_DEFAULT_GROUP", "group"};
-constexpr Source kWorkspace = {"workspace", "BATCHAI_DEFAULT_WORKSPACE", "workspace"};
+// Resource groups are Azure's, with Azure's wider rule ("batchai.recipes").
+constexpr Source kGroup = {"resource-group", "BATCHAI_DEFAULT_GROUP", "group",
+                           jobspec::validate_resource_group_name};
+constexpr Source kWorkspace = {"workspace", "BATCHAI_DEFAULT_WORKSPACE", "workspace",
+                               jobspec::validate_resource_name};
 
-Result<std::string> checked(std::string value, std::string_view where) {
-  if (auto ok = jobspec::validate_resource_name(value, where); !ok) return ok.error();
+Result<std::string> checked(const Source& source, std::string value, std::string_view where) {
+  if (auto ok = source.validate(value, where); !ok) return ok.error();
   return value;
 }
 
@@ -28,21 +32,22 @@ Result<std::optional<std::string>> lookup(const Context& ctx, const args::Parsed
                                           const Source& source) {
   using Found = std::optional<std::string>;
   if (auto v = p.get(source.flag)) {
-    auto ok = checked(*v, "--" + std::string(source.flag));
+    auto ok = checked(source, *v, "--" + std::string(source.flag));
     if (!ok) return ok.error();
     return Found(*ok);
   }
   // An empty variable counts as unset, as `export BATCHAI_DEFAULT_GROUP=`
   // is how a shell clears it for one command.
   if (auto v = ctx.getenv(source.env); v && !v->empty()) {
-    auto ok = checked(*v, source.env);
+    auto ok = checked(source, *v, source.env);
     if (!ok) return ok.error();
     return Found(*ok);
   }
   auto stored = store.get_default(source.default_name);
   if (!stored) return stored.error();
   if (!*stored) return Found();
-  auto ok = checked(**stored, "default " + std::string(source.default_name) + " (batchai configure --list-defaults)");
+  auto ok = checked(source, **stored,
+                    "default " + std::string(source.default_name) + " (batchai configure --list-defaults)");
   if (!ok) return ok.error();
   return Found(*ok);
 }
@@ -84,7 +89,8 @@ Result<state::WorkspaceKey> workspace_key(const Context& ctx, const args::Parsed
 Result<std::string> required_name(const args::Parsed& p, std::string_view flag, std::string_view what) {
   auto v = p.get(flag);
   if (!v) return Error{"--" + std::string(flag) + ": required (" + std::string(what) + ")"};
-  return checked(*v, "--" + std::string(flag));
+  if (auto ok = jobspec::validate_resource_name(*v, "--" + std::string(flag)); !ok) return ok.error();
+  return *v;
 }
 
 Status confirm(const args::Parsed& p) {

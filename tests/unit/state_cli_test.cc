@@ -114,7 +114,8 @@ TEST_F(StateCli, DuplicatesAndBadNamesAreRefused) {
   EXPECT_EQ(run({"workspace", "create", "-g", "rg", "-n", "my ws"}), 1);
   EXPECT_EQ(err, "batchai: error: --name: expected 1 to 64 letters, digits, '-' or '_', got \"my ws\"\n");
   EXPECT_EQ(run({"experiment", "create", "-g", "r/g", "-w", "ws", "-n", "e2"}), 1);
-  EXPECT_EQ(err, "batchai: error: --resource-group: expected 1 to 64 letters, digits, '-' or '_', got \"r/g\"\n");
+  EXPECT_EQ(err, "batchai: error: --resource-group: expected 1 to 90 letters, digits, '_', '-', '.', '(' or ')', not ending "
+            "in '.', got \"r/g\"\n");
   EXPECT_EQ(run({"workspace", "create", "-g", "rg"}), 1);
   EXPECT_EQ(err, "batchai: error: --name: required (the workspace's name)\n");
 }
@@ -249,8 +250,8 @@ TEST_F(StateCli, GroupAndWorkspaceComeFromFlagThenEnvironmentThenStoredDefault) 
   EXPECT_EQ(group_of_e({}), "stored");
   ctx.environment.back() = "BATCHAI_DEFAULT_GROUP=not valid";
   EXPECT_EQ(group_of_e({}),
-            "error: batchai: error: BATCHAI_DEFAULT_GROUP: expected 1 to 64 letters, digits, '-' or '_', got \"not "
-            "valid\"\n");
+            "error: batchai: error: BATCHAI_DEFAULT_GROUP: expected 1 to 90 letters, digits, '_', '-', '.', '(' or "
+            "')', not ending in '.', got \"not valid\"\n");
   ctx.environment.pop_back();
 
   // workspace list takes the default group too, as az's did.

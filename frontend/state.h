@@ -60,6 +60,7 @@ struct Cluster {
   std::int64_t target_nodes = 0;
   std::int64_t min_nodes = 0, max_nodes = 0;
   std::int64_t created = 0;
+  std::int64_t max_time_seconds = 0;  // the partition's MaxTime; 0: unlimited
 };
 
 // A job as created. `state` is Batch AI's executionState: queued, running,

@@ -19,7 +19,7 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
   return text.str();
 }
 
-Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode) {
+Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode, bool durable) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   auto fail = [&](const char* what) {
     Error e{"cannot " + std::string(what) + " '" + path + "': " + std::strerror(errno)};
@@ -43,7 +43,7 @@ Status write_file_atomic(const std::string& path, std::string_view content, unsi
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return fail("write");
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) return fail("write");
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename onto");
   return {};
 }

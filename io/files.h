@@ -17,6 +17,8 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
 // half of one, and a failure leaves nothing behind. The mode is set when
 // the file is created, so a secret is never readable by others, not even
 // for a moment.
-Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode);
+// `durable` also fsyncs before the rename, so the file survives a crash of
+// the machine; without it the file is still never seen half written.
+Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode, bool durable = true);
 
 }  // namespace batchai

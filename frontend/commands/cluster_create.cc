@@ -99,6 +99,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                  ", which Slurm does not have"};
   }
   c.partition = part->name;
+  c.max_time_seconds = part->max_time_minutes ? std::int64_t{*part->max_time_minutes} * 60 : 0;
   const std::int64_t wanted = c.auto_scale ? c.max_nodes : c.target_nodes;
   if (wanted > part->total_nodes) {
     diag::warning("partition '" + part->name + "' has " + std::to_string(part->total_nodes) + " nodes; the cluster " +

@@ -353,7 +353,7 @@ TEST_F(StoreTest, ReopeningKeepsEverything) {
   store.reset();
   store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 1);
+  EXPECT_EQ(store->schema_version(), 2);
   auto j = store->job({"rg", "ws", "e", "j"});
   ASSERT_TRUE(j && *j);
 }
@@ -469,8 +469,8 @@ TEST(StoreSchema, AVersionZeroDatabaseIsMigrated) {
   }
   auto store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 1);
-  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "1");
+  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "2");
   ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
   ASSERT_TRUE(store->create_experiment({{"rg", "ws", "e"}, 0}));
   EXPECT_TRUE(store->insert_job(job_named("j")));
@@ -485,7 +485,7 @@ TEST(StoreSchema, ANewerDatabaseIsRefused) {
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().message,
             "cannot open state database '" + dir +
-                "/state.db': schema version 7 is newer than this batchai's (1); use a newer batchai");
+                "/state.db': schema version 7 is newer than this batchai's (2); use a newer batchai");
 }
 
 TEST(StoreDir, DefaultStateDirFollowsXdg) {

@@ -1,9 +1,21 @@
-// batchai experiment delete: the experiment and its jobs, from the state
-// database. Jobs' directories on the shared filesystem stay, and Slurm jobs
-// are not cancelled here.
+// batchai experiment delete: terminate the experiment's running jobs, as
+// Batch AI did, then remove it and its jobs from the state database. Jobs'
+// directories on the shared filesystem stay: they hold the user's outputs.
+#include "frontend/commands/job_common.h"
 #include "frontend/commands/resource_args.h"
 
 namespace batchai::frontend {
+
+Status terminate_jobs(Context& ctx, state::Store& store, const state::ExperimentKey& key) {
+  auto jobs = store.jobs(key);
+  if (!jobs) return jobs.error();
+  for (auto j : *jobs) {
+    if (is_final(j) || !j.slurm_job_id) continue;
+    if (auto s = terminate_job(ctx, store, j, false); !s) return s;
+  }
+  return {};
+}
+
 namespace {
 
 constexpr args::Option kOptions[] = {
@@ -22,6 +34,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto ws = workspace_key(ctx, p, **store);
   if (!ws) return ws.error();
   if (auto ok = confirm(p); !ok) return ok.error();
+  if (auto s = terminate_jobs(ctx, **store, {ws->group, ws->workspace, *name}); !s) return s.error();
   if (auto s = (*store)->delete_experiment({ws->group, ws->workspace, *name}); !s) return s.error();
   return 0;
 }

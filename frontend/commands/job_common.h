@@ -58,6 +58,12 @@ Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobK
 // size): a cluster resized to 0 holds new jobs.
 Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster& cluster);
 
+// Cancels the job unless it has ended; it shows terminating until Slurm
+// has stopped it. With `wait`, returns once it has (job_terminate.cc).
+Status terminate_job(Context& ctx, state::Store& store, state::Job& job, bool wait);
+// Every unfinished job of the experiment, terminated (experiment_delete.cc).
+Status terminate_jobs(Context& ctx, state::Store& store, const state::ExperimentKey& key);
+
 // The options every job command takes to name its experiment.
 #define BATCHAI_EXPERIMENT_OPTIONS \
   kResourceGroupOption, kWorkspaceOption, {"experiment", 'e', "NAME", "experiment (required)"}

@@ -5,8 +5,6 @@
 
 namespace batchai::frontend {
 
-Status terminate_job(Context& ctx, state::Store& store, state::Job& job, bool wait);
-
 namespace {
 
 constexpr args::Option kOptions[] = {

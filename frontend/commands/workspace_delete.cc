@@ -1,7 +1,8 @@
-// batchai workspace delete: the workspace and everything it holds
-// (experiments, their jobs, clusters), from the state database. Jobs'
-// directories on the shared filesystem stay, and Slurm jobs are not
-// cancelled here.
+// batchai workspace delete: terminate the running jobs of its experiments,
+// then remove the workspace and everything it holds (experiments, their
+// jobs, clusters) from the state database. Jobs' directories on the shared
+// filesystem stay: they hold the user's outputs.
+#include "frontend/commands/job_common.h"
 #include "frontend/commands/resource_args.h"
 
 namespace batchai::frontend {
@@ -22,6 +23,12 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto group = resource_group(ctx, p, **store);
   if (!group) return group.error();
   if (auto ok = confirm(p); !ok) return ok.error();
+  // Its experiments' running jobs are terminated first, as Batch AI did.
+  auto experiments = (*store)->experiments({*group, *name});
+  if (!experiments) return experiments.error();
+  for (const auto& e : *experiments) {
+    if (auto s = terminate_jobs(ctx, **store, e.key); !s) return s.error();
+  }
   if (auto s = (*store)->delete_workspace({*group, *name}); !s) return s.error();
   return 0;
 }

@@ -225,6 +225,40 @@ TEST_F(CliTutorial, JobWaitPropagatesAFailure) {
   EXPECT_EQ(shown.at("executionInfo").at("exitCode"), 6);
 }
 
+// job terminate shows terminating, then failed; experiment delete
+// terminates the experiment's running jobs before removing them.
+TEST_F(CliTutorial, TerminateAndDeleteStopRunningJobs) {
+  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
+  const std::string sleeper = write_job("sleeper", R"({"nodeCount": 1, "customToolkitSettings": {"commandLine": "sleep 600"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n a -c batch -f " + sleeper).status, 0);
+  ASSERT_TRUE(wait_for("job show -g rg -w ws -e e -n a --query executionState", "running"));
+  Outcome terminated = batchai("job terminate -g rg -w ws -e e -n a -y");
+  EXPECT_EQ(terminated.status, 0) << terminated.err;
+  auto shown = batchai_json("job show -g rg -w ws -e e -n a");
+  EXPECT_EQ(shown.at("executionState"), "failed");
+  EXPECT_EQ(shown.at("executionInfo").at("errors").at(0).at("code"), "JobTerminated");
+
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n b -c batch -f " + sleeper).status, 0);
+  ASSERT_TRUE(wait_for("job show -g rg -w ws -e e -n b --query executionState", "running"));
+  const std::string id = batchai("job show -g rg -w ws -e e -n b --query slurmJobId -o tsv").out;
+  ASSERT_EQ(batchai("experiment delete -g rg -w ws -n e -y").status, 0);
+  EXPECT_EQ(batchai("experiment show -g rg -w ws -n e").status, 1);
+  // Slurm stops it: cancelled, or already gone from squeue.
+  bool stopped = false;
+  for (int i = 0; i < 50 && !stopped; ++i) {
+    std::string state;
+    FILE* pipe = ::popen(("squeue -h -o %T -j " + id + " 2>/dev/null").c_str(), "r");
+    std::array<char, 256> buf{};
+    while (std::fgets(buf.data(), buf.size(), pipe)) state += buf.data();
+    ::pclose(pipe);
+    stopped = state.find("RUNNING") == std::string::npos;
+    if (!stopped) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(stopped);
+}
+
 // 20 CLIs at once create jobs in one experiment: each is recorded once.
 // The cluster is resized to 0 first, so the jobs are held, not run.
 TEST_F(CliTutorial, TwentyConcurrentCreatesAreEachRecordedOnce) {

@@ -78,8 +78,20 @@ std::optional<ExecutionRecord> read_execution_record(const std::string& job_dir)
 
 bool is_final(const state::Job& job) { return job.state == "succeeded" || job.state == "failed"; }
 
+bool expire_unsubmitted(state::Job& job, std::time_t now) {
+  // A create takes milliseconds, so a minute settles it.
+  if (is_final(job) || job.slurm_job_id || now - job.created < 60) return false;
+  job.state = "failed";
+  job.state_time = now;
+  job.errors_json = json::serialize(errors_for(
+      "JobNotSubmitted", "the batchai job create that recorded this job stopped before Slurm accepted it",
+      std::nullopt));
+  return true;
+}
+
 Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now) {
-  if (is_final(job) || !job.slurm_job_id) return false;
+  if (is_final(job)) return false;
+  if (!job.slurm_job_id) return expire_unsubmitted(job, now);
   const state::Job before = job;
   const auto record = read_execution_record(job.job_dir);
   auto answer = client.job(*job.slurm_job_id);
@@ -234,7 +246,11 @@ Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobK
                  key.workspace + "', resource group '" + key.group + "')"};
   }
   state::Job job = **found;
-  if (!is_final(job) && job.slurm_job_id) {
+  if (!job.slurm_job_id) {
+    if (expire_unsubmitted(job, std::time(nullptr))) {
+      if (auto s = store.update_job(job); !s) return s.error();
+    }
+  } else if (!is_final(job)) {
     auto client = ctx.slurm();
     if (!client) return client.error();
     auto changed = refresh_job(job, **client, std::time(nullptr));

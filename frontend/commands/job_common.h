@@ -37,6 +37,11 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
 
 bool is_final(const state::Job& job);  // succeeded or failed
 
+// A job recorded but never submitted, because the creating CLI was killed
+// in between, is failed (JobNotSubmitted) once a minute has passed, rather
+// than queued forever. Returns whether it changed.
+bool expire_unsubmitted(state::Job& job, std::time_t now);
+
 // The job object as az printed it, with the spec's properties echoed
 // (secret values removed when the job was recorded).
 boost::json::object job_to_json(const state::Job& job);

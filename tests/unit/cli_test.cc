@@ -2,6 +2,7 @@
 // program, with a fake Slurm behind slurm::Client.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -298,6 +299,31 @@ TEST_F(JobCreate, ARefusedSubmissionLeavesNoJobDirectory) {
   auto recorded = store->job({"default", "default", "exp", "j1"});
   ASSERT_TRUE(recorded);
   EXPECT_FALSE(*recorded);  // no record of a job that never was
+}
+
+// A CLI killed between recording and submitting leaves a record without a
+// Slurm id; after a minute it shows failed instead of queued forever.
+TEST_F(JobCreate, ARecordNeverSubmittedEndsFailed) {
+  state::Job j;
+  j.key = {"default", "default", "exp", "orphan"};
+  j.uuid = "u";
+  j.cluster = {"default", "default", "gpu"};
+  j.tool_type = "custom";
+  j.job_dir = (dir / "nowhere").string();
+  j.segment = "s";
+  j.created = j.state_time = std::time(nullptr) - 3600;
+  ASSERT_TRUE(store->insert_job(j));
+  ASSERT_EQ(run({"job", "show", "-e", "exp", "-n", "orphan", "--query", "executionState"}), 0) << err;
+  EXPECT_EQ(out.str(), "\"failed\"\n");
+  auto recorded = store->job(j.key);
+  ASSERT_TRUE(recorded && *recorded);
+  EXPECT_NE((*recorded)->errors_json.find("JobNotSubmitted"), std::string::npos);
+  j.key.job = "fresh";
+  j.created = std::time(nullptr);
+  ASSERT_TRUE(store->insert_job(j));
+  out.str("");
+  ASSERT_EQ(run({"job", "show", "-e", "exp", "-n", "fresh", "--query", "executionState"}), 0) << err;
+  EXPECT_EQ(out.str(), "\"queued\"\n");
 }
 
 TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {

@@ -259,6 +259,48 @@ TEST_F(CliTutorial, TerminateAndDeleteStopRunningJobs) {
   EXPECT_TRUE(stopped);
 }
 
+// job node list/exec and cluster node exec run commands on nodes through
+// srun, in place of Batch AI's SSH.
+TEST_F(CliTutorial, NodeExecRunsOnTheJobsAndTheClustersNodes) {
+  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
+  ASSERT_EQ(batchai("cluster create -g rg -w ws -n c -s STANDARD_NC6 -t 4").status, 0);
+  const std::string sleeper = write_job("sleeper", R"({"nodeCount": 2, "customToolkitSettings": {"commandLine": "sleep 600"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n a -c c -f " + sleeper).status, 0);
+  ASSERT_TRUE(wait_for("job show -g rg -w ws -e e -n a --query executionState", "running"));
+  auto nodes = batchai_json("job node list -g rg -w ws -e e -j a");
+  ASSERT_EQ(nodes.as_array().size(), 2u);
+  const std::string second(nodes.at(1).at("nodeId").as_string());
+  Outcome on_job = batchai("job node exec -g rg -w ws -e e -j a -n " + second +
+                           " --exec 'echo hello from $SLURMD_NODENAME in job $SLURM_JOB_ID'");
+  EXPECT_EQ(on_job.status, 0) << on_job.err;
+  EXPECT_NE(on_job.out.find("hello from " + second + " in job "), std::string::npos) << on_job.out;
+  Outcome bad = batchai("job node exec -g rg -w ws -e e -j a -n node9 --exec true");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("--node-id: 'node9' is not a node of the job"), std::string::npos) << bad.err;
+  // A node the job does not use, through the cluster.
+  Outcome on_cluster = batchai("cluster node exec -g rg -w ws -c c -n node4 --exec 'echo free $SLURMD_NODENAME'");
+  EXPECT_EQ(on_cluster.status, 0) << on_cluster.err;
+  EXPECT_NE(on_cluster.out.find("free node4"), std::string::npos) << on_cluster.out;
+  EXPECT_EQ(batchai("job terminate -g rg -w ws -e e -n a -y").status, 0);
+}
+
+// job file stream started before the job has written (or even made) the
+// file follows it to the end of the job.
+TEST_F(CliTutorial, FileStreamFollowsAFileFromBeforeItExistsToTheJobsEnd) {
+  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
+  const std::string ticker = write_job("ticker", R"({"nodeCount": 1,
+      "customToolkitSettings": {"commandLine": "for i in 1 2 3 4 5; do echo tick $i; sleep 0.5; done"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n t -c batch -f " + ticker).status, 0);
+  Outcome stream = batchai("job file stream -g rg -w ws -e e -j t -f stdout.txt");
+  EXPECT_EQ(stream.status, 0) << stream.err;
+  EXPECT_EQ(stream.out, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
+  EXPECT_EQ(batchai_json("job show -g rg -w ws -e e -n t").at("executionState"), "succeeded");
+}
+
 // 20 CLIs at once create jobs in one experiment: each is recorded once.
 // The cluster is resized to 0 first, so the jobs are held, not run.
 TEST_F(CliTutorial, TwentyConcurrentCreatesAreEachRecordedOnce) {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The installed tree as a site hands it out: `cmake --install` into a fresh
+# prefix, then, in a clean shell with Lmod, `module load batchai` from the
+# Lua and from the Tcl modulefile: the tools are on PATH, BATCHAI_ROOT and
+# (when the site has one) BATCHAI_CONF are set, the installed example
+# validates, and `module unload` puts PATH back. Then the tree is moved and
+# works once its modulefile names the new place.
+#   modules.sh BUILD_DIR
+set -euo pipefail
+build=$1
+lmod_init=/usr/share/lmod/lmod/init/bash
+[ -r "$lmod_init" ] || { echo "modules.sh: skipped: Lmod is not installed ($lmod_init)"; exit 77; }
+work=$(mktemp -d /tmp/batchai-modules.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/apps/batchai
+cmake --install "$build" --prefix "$prefix" >/dev/null
+version=$(sed -n 's/^local root.*//; s/^whatis("Version: \(.*\)")$/\1/p' "$prefix"/share/modulefiles/batchai/*.lua)
+
+# Runs the checks in a shell with nothing of ours in its environment.
+check() {
+  env -i HOME="$work" PATH=/usr/local/bin:/usr/bin:/bin LMOD_INIT="$lmod_init" MODULES="$1" ROOT="$2" CONF="$3" \
+    VERSION="$version" bash --noprofile --norc -euo pipefail -c '
+    . "$LMOD_INIT"
+    module use "$MODULES"
+    before=$PATH
+    module load batchai
+    fail() { echo "modules.sh: $MODULES: $*" >&2; exit 1; }
+    [ "$(command -v batchai)" = "$ROOT/bin/batchai" ] || fail "batchai is $(command -v batchai)"
+    [ "$(command -v batchai-train)" = "$ROOT/bin/batchai-train" ] || fail "no batchai-train"
+    [ "$BATCHAI_ROOT" = "$ROOT" ] || fail "BATCHAI_ROOT is $BATCHAI_ROOT"
+    [ "${BATCHAI_CONF:-}" = "$CONF" ] || fail "BATCHAI_CONF is ${BATCHAI_CONF:-unset}"
+    batchai --version | grep -q "^batchai $VERSION " || fail "version: $(batchai --version)"
+    out=$(batchai job validate -f "$BATCHAI_ROOT/share/batchai/examples/cifar10-horovod.json")
+    [ "$out" = valid ] || fail "validate said: $out"
+    module unload batchai
+    [ "$PATH" = "$before" ] || fail "PATH not restored: $PATH"
+    [ -z "${BATCHAI_ROOT:-}" ] || fail "BATCHAI_ROOT left set"
+  '
+}
+
+check "$prefix/share/modulefiles" "$prefix" ""
+check "$prefix/share/modulefiles-tcl" "$prefix" ""
+echo "modules.sh: Lua and Tcl modulefiles load, run and unload"
+
+# A site configuration in the tree is picked up.
+cp "$prefix/etc/batchai/site.json.example" "$prefix/etc/batchai/site.json"
+check "$prefix/share/modulefiles" "$prefix" "$prefix/etc/batchai/site.json"
+echo "modules.sh: BATCHAI_CONF names the tree's site.json"
+
+# Moved: only the modulefile's root changes; the binaries carry no paths
+# into the tree (RUNPATH names system directories only).
+moved=$work/elsewhere/batchai
+mkdir -p "$(dirname "$moved")"
+mv "$prefix" "$moved"
+sed -i "s|^local root = .*|local root = \"$moved\"|" "$moved"/share/modulefiles/batchai/*.lua
+check "$moved/share/modulefiles" "$moved" "$moved/etc/batchai/site.json"
+echo "modules.sh: a moved tree works through its modulefile"

@@ -1,16 +1,14 @@
 # The version header: release number, git revision and the build's features,
 # so `--version` says exactly what a site is running.
+# The git revision is written at build time (BatchaiGitRevision.cmake), so
+# it follows commits made after configuring.
 find_package(Git QUIET)
-set(BATCHAI_GIT_REVISION "unknown")
-if(GIT_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
-  execute_process(COMMAND "${GIT_EXECUTABLE}" describe --always --dirty --abbrev=12
-                  WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
-                  OUTPUT_VARIABLE _rev OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET
-                  RESULT_VARIABLE _rc)
-  if(_rc EQUAL 0 AND _rev)
-    set(BATCHAI_GIT_REVISION "${_rev}")
-  endif()
-endif()
+set(BATCHAI_GIT_REVISION_HEADER "${PROJECT_BINARY_DIR}/generated/io/git_revision.h")
+add_custom_target(batchai_git_revision
+  COMMAND "${CMAKE_COMMAND}" "-DSOURCE_DIR=${PROJECT_SOURCE_DIR}" "-DOUTPUT=${BATCHAI_GIT_REVISION_HEADER}"
+          "-DGIT_EXECUTABLE=${GIT_EXECUTABLE}" -P "${PROJECT_SOURCE_DIR}/cmake/BatchaiGitRevision.cmake"
+  BYPRODUCTS "${BATCHAI_GIT_REVISION_HEADER}"
+  VERBATIM)
 
 # "Open MPI v4.1.4, package: ..." -> "Open MPI v4.1.4"
 string(REGEX REPLACE ",.*" "" BATCHAI_MPI_VERSION "${MPI_CXX_LIBRARY_VERSION_STRING}")

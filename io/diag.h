@@ -24,4 +24,7 @@ void note(std::string_view message);
 // a problem nor forge a line (or drive the terminal).
 std::string one_line(std::string_view text);
 
+// "line:column" (1-based) of a byte offset in `text`, for syntax errors.
+std::string line_col(std::string_view text, std::size_t offset);
+
 }  // namespace batchai::diag

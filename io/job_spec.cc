@@ -460,20 +460,6 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
   return spec;
 }
 
-// Line and column (1-based) of a byte offset, for syntax errors.
-std::string line_col(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
 }  // namespace
 
 Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options) {
@@ -482,7 +468,7 @@ Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options
   std::size_t consumed = parser.write(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
   if (ec) {
-    return Error{options.file_name + ":" + line_col(text, consumed) + ": invalid JSON: " + ec.message()};
+    return Error{options.file_name + ":" + diag::line_col(text, consumed) + ": invalid JSON: " + ec.message()};
   }
   json::value root = parser.release();
 

@@ -382,20 +382,6 @@ SiteConfig parse_top(Reader& r, const json::object& top, std::string_view home) 
   return site;
 }
 
-// Line and column (1-based) of a byte offset, for syntax errors.
-std::string line_col(std::string_view text, std::size_t offset) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
-
 }  // namespace
 
 const Cluster* SiteConfig::find_cluster(std::string_view name) const {
@@ -426,7 +412,7 @@ Result<SiteConfig> parse_site_config(std::string_view text, std::string_view fil
   boost::system::error_code ec;
   std::size_t consumed = parser.write(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
-  if (ec) return Error{std::string(file) + ":" + line_col(text, consumed) + ": invalid JSON: " + ec.message()};
+  if (ec) return Error{std::string(file) + ":" + diag::line_col(text, consumed) + ": invalid JSON: " + ec.message()};
   json::value root = parser.release();
 
   Reader r(file);

@@ -18,17 +18,13 @@ constexpr args::Option kOptions[] = {
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto ws = workspace_key(ctx, p, **store);
-  if (!ws) return ws.error();
-  auto name = p.get("name");
-  if (!name) return Error{"--name: required (the cluster's name)"};
   auto min = p.get_int("min", 0, 100000);
   auto max = p.get_int("max", 0, 100000);
   if (!min) return min.error();
   if (!max) return max.error();
   if (!*min || !*max) return Error{"--min and --max: both required"};
   if (**min > **max) return Error{"--min: more than --max"};
-  auto c = find_cluster(**store, {ws->group, ws->workspace, *name});
+  auto c = find_cluster(ctx, p, **store, "name");
   if (!c) return c.error();
   c->auto_scale = true;
   c->min_nodes = **min;

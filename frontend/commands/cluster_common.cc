@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "frontend/commands/job_common.h"
+#include "frontend/commands/resource_args.h"
 
 namespace batchai::frontend {
 
@@ -120,7 +121,13 @@ Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, 
   return {};
 }
 
-Result<state::Cluster> find_cluster(state::Store& store, const state::ClusterKey& key) {
+Result<state::Cluster> find_cluster(const Context& ctx, const args::Parsed& p, state::Store& store,
+                                    std::string_view flag) {
+  auto ws = workspace_key(ctx, p, store);
+  if (!ws) return ws.error();
+  auto name = p.get(flag);
+  if (!name) return Error{"--" + std::string(flag) + ": required (the cluster's name)"};
+  const state::ClusterKey key{ws->group, ws->workspace, *name};
   auto c = store.cluster(key);
   if (!c) return c.error();
   if (!*c) {

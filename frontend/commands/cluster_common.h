@@ -40,7 +40,9 @@ std::span<const Column> cluster_table_columns();
 // Emits one cluster or a list, as JSON objects or table rows.
 Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, bool single);
 
-// The cluster named by a flag in a workspace; the error names both.
-Result<state::Cluster> find_cluster(state::Store& store, const state::ClusterKey& key);
+// The cluster named by `flag` ("name" or "cluster") in the workspace of
+// -g/-w; the errors name what is missing.
+Result<state::Cluster> find_cluster(const Context& ctx, const args::Parsed& p, state::Store& store,
+                                    std::string_view flag);
 
 }  // namespace batchai::frontend

@@ -25,11 +25,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!command) return Error{"--exec: required (the command to run)"};
   auto store = ctx.store();
   if (!store) return store.error();
-  auto ws = workspace_key(ctx, p, **store);
-  if (!ws) return ws.error();
-  auto name = p.get("cluster");
-  if (!name) return Error{"--cluster: required (the cluster's name)"};
-  auto c = find_cluster(**store, {ws->group, ws->workspace, *name});
+  auto c = find_cluster(ctx, p, **store, "cluster");
   if (!c) return c.error();
   auto client = ctx.slurm();
   if (!client) return client.error();
@@ -38,10 +34,10 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   const auto nodes = cluster_nodes(*c, *all);
   std::string node = p.get("node-id").value_or("");
   if (node.empty()) {
-    if (nodes.empty()) return Error{"--cluster: cluster '" + *name + "' has no nodes (target 0?)"};
+    if (nodes.empty()) return Error{"--cluster: cluster '" + c->key.cluster + "' has no nodes (target 0?)"};
     node = nodes.front().name;
   } else if (std::none_of(nodes.begin(), nodes.end(), [&](const auto& n) { return n.name == node; })) {
-    return Error{"--node-id: '" + node + "' is not a node of cluster '" + *name + "'"};
+    return Error{"--node-id: '" + node + "' is not a node of cluster '" + c->key.cluster + "'"};
   }
   return run_srun(ctx, {"--partition=" + c->partition, "--nodelist=" + node, "--nodes=1", "--ntasks=1",
                         "--job-name=batchai-node-exec", "--quiet", "bash", "-lc", *command});

@@ -17,11 +17,7 @@ constexpr args::Option kOptions[] = {
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto ws = workspace_key(ctx, p, **store);
-  if (!ws) return ws.error();
-  auto name = p.get("cluster");
-  if (!name) return Error{"--cluster: required (the cluster's name)"};
-  auto c = find_cluster(**store, {ws->group, ws->workspace, *name});
+  auto c = find_cluster(ctx, p, **store, "cluster");
   if (!c) return c.error();
   auto client = ctx.slurm();
   if (!client) return client.error();

@@ -19,14 +19,10 @@ constexpr args::Option kOptions[] = {
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto ws = workspace_key(ctx, p, **store);
-  if (!ws) return ws.error();
-  auto name = p.get("name");
-  if (!name) return Error{"--name: required (the cluster's name)"};
   auto target = p.get_int("target", 0, 100000);
   if (!target) return target.error();
   if (!*target) return Error{"--target: required (nodes the cluster may use)"};
-  auto c = find_cluster(**store, {ws->group, ws->workspace, *name});
+  auto c = find_cluster(ctx, p, **store, "name");
   if (!c) return c.error();
   c->auto_scale = false;
   c->target_nodes = **target;

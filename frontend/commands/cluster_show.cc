@@ -14,11 +14,7 @@ constexpr args::Option kOptions[] = {
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto ws = workspace_key(ctx, p, **store);
-  if (!ws) return ws.error();
-  auto name = p.get("name");
-  if (!name) return Error{"--name: required (the cluster's name)"};
-  auto c = find_cluster(**store, {ws->group, ws->workspace, *name});
+  auto c = find_cluster(ctx, p, **store, "name");
   if (!c) return c.error();
   if (auto s = emit_clusters(ctx, {*c}, true); !s) return s.error();
   return 0;

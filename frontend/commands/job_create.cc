@@ -83,13 +83,12 @@ Result<Inputs> read_flags(const Context& ctx, const args::Parsed& p, state::Stor
   return in;
 }
 
-Result<jobspec::JobSpec> read_spec(const Context& ctx, const args::Parsed& p, const std::string& file) {
-  auto text = read_text_file(file, "--config-file");
-  if (!text) return text.error();
+Result<jobspec::JobSpec> read_spec(const Context& ctx, const args::Parsed& p, const std::string& file,
+                                   const std::string& text) {
   jobspec::ParseOptions options;
   options.file_name = file;
   options.strict = p.has("strict");
-  auto parsed = jobspec::parse_job_spec(*text, options);
+  auto parsed = jobspec::parse_job_spec(text, options);
   if (!parsed) return parsed.error();
   for (const auto& w : parsed->warnings) diag::warning(w);
   jobspec::StorageAccount account;
@@ -235,7 +234,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto in = read_flags(ctx, p, **store);
   if (!in) return in.error();
-  auto spec = read_spec(ctx, p, in->file);
+  auto spec_text = read_text_file(in->file, "--config-file");
+  if (!spec_text) return spec_text.error();
+  auto spec = read_spec(ctx, p, in->file, *spec_text);
   if (!spec) return spec.error();
   auto site = read_site_config(ctx);
   if (!site) return site.error();
@@ -252,9 +253,6 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     *ctx.out << slurm::dry_run_text(*plan, request);
     return 0;
   }
-  auto spec_text = read_text_file(in->file, "--config-file");
-  if (!spec_text) return spec_text.error();
-
   // Recorded first: a duplicate name is refused before anything is written
   // or submitted, and two CLIs racing for one name cannot both win.
   state::Job job;

@@ -10,26 +10,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "integration/run_command.h"
 #include "slurm/client.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int status;
-  std::string out;
-};
-
-Outcome run_command(const std::string& command) {
-  Outcome r{0, ""};
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using batchai::testing::Outcome;
+using batchai::testing::run_command;
 
 class CliSlurm : public ::testing::Test {
  protected:

@@ -20,6 +20,7 @@
 #include "io/files.h"
 #include "io/job_spec.h"
 #include "io/site_config.h"
+#include "integration/run_command.h"
 #include "slurm/client.h"
 #include "slurm/job_plan.h"
 #include "slurm/shell_quote.h"
@@ -29,20 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace batchai;
 
-struct Outcome {
-  int status;
-  std::string out;
-};
-
-Outcome run_command(const std::string& command) {
-  Outcome r{0, ""};
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-  int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using batchai::testing::Outcome;
+using batchai::testing::run_command;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

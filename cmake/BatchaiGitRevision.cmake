@@ -3,6 +3,7 @@
 # never reports a commit older than the build and nothing recompiles when
 # nothing changed.
 #   cmake -DSOURCE_DIR=... -DOUTPUT=... -DGIT_EXECUTABLE=... -P BatchaiGitRevision.cmake
+cmake_minimum_required(VERSION 3.25)  # script mode starts with no policies set
 set(BATCHAI_GIT_REVISION "unknown")
 if(GIT_EXECUTABLE AND EXISTS "${SOURCE_DIR}/.git")
   execute_process(COMMAND "${GIT_EXECUTABLE}" describe --always --dirty --abbrev=12

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "fake_slurm.h"
@@ -275,6 +276,11 @@ TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
   EXPECT_EQ((*recorded)->slurm_job_id, 100u);
   EXPECT_EQ((*recorded)->state, "queued");
   EXPECT_EQ((*recorded)->spec_json.find("tok-123456"), std::string::npos);
+  // A version 4 uuid, which is the job directory's last component.
+  EXPECT_TRUE(std::regex_match((*recorded)->uuid,
+                               std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+      << (*recorded)->uuid;
+  EXPECT_EQ(std::filesystem::path(r.work_dir).filename(), (*recorded)->uuid);
   for (const auto& e : r.environment) EXPECT_EQ(e.find("tok-123456"), std::string::npos) << e;
   // The job directory: script, job.json and the secrets file, private ones 0600.
   const std::filesystem::path job_dir = r.work_dir;

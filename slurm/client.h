@@ -120,6 +120,10 @@ class Client {
   // std::nullopt when Slurm does not know the job (never existed, or purged
   // after MinJobAge).
   virtual Result<std::optional<JobInfo>> job(JobId id) = 0;
+  // What the site's accounting (slurmdbd, as sacct reads it) recorded of a
+  // job that has ended: the answer for a job the controller has purged.
+  // std::nullopt where the site keeps no accounting or it has no record.
+  virtual Result<std::optional<JobInfo>> accounted_job(JobId id) = 0;
   virtual Status cancel(JobId id) = 0;
   virtual Status release(JobId id) = 0;  // lifts a hold
   virtual Result<std::vector<NodeInfo>> nodes() = 0;

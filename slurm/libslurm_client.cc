@@ -2,6 +2,7 @@
 // <slurm/slurm.h>; version-specific code sits behind SLURM_VERSION_NUMBER.
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
+#include <slurm/slurmdb.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +91,35 @@ const char* node_base_state(uint32_t raw) {
   return "UNKNOWN";
 }
 
+// A wait(2) status, as Slurm keeps exit codes, into exit code or signal.
+void set_exit(JobInfo& info, std::uint32_t raw) {
+  const int status = static_cast<int>(raw);
+  if (WIFSIGNALED(status)) {
+    info.signal = WTERMSIG(status);
+  } else {
+    info.exit_code = WEXITSTATUS(status);
+  }
+}
+
+JobInfo to_job_info(const slurmdb_job_rec_t& j) {
+  JobInfo info;
+  info.id = j.jobid;
+  info.name = str(j.jobname);
+  info.user = str(j.user);
+  info.partition = str(j.partition);
+  info.state = job_state(j.state);
+  if (j.exitcode != NO_VAL) set_exit(info, j.exitcode);
+  info.node_count = j.alloc_nodes;
+  info.nodes = str(j.nodes);
+  info.node_names = expand_hostlist(j.nodes);
+  info.submit_time = j.submit;
+  info.start_time = j.start;
+  info.end_time = j.end;
+  info.time_limit_minutes = (j.timelimit == INFINITE || j.timelimit == NO_VAL) ? 0 : j.timelimit;
+  info.work_dir = str(j.work_dir);
+  return info;
+}
+
 JobInfo to_job_info(const slurm_job_info_t& j) {
   JobInfo info;
   info.id = j.job_id;
@@ -98,14 +128,7 @@ JobInfo to_job_info(const slurm_job_info_t& j) {
   info.partition = str(j.partition);
   info.state = job_state(j.job_state);
   info.reason = str(slurm_job_reason_string(static_cast<job_state_reason>(j.state_reason)));
-  if (j.exit_code != NO_VAL) {
-    int status = static_cast<int>(j.exit_code);
-    if (WIFSIGNALED(status)) {
-      info.signal = WTERMSIG(status);
-    } else {
-      info.exit_code = WEXITSTATUS(status);
-    }
-  }
+  if (j.exit_code != NO_VAL) set_exit(info, j.exit_code);
   info.node_count = j.num_nodes;
   info.nodes = str(j.nodes);
   info.node_names = expand_hostlist(j.nodes);
@@ -181,6 +204,56 @@ class LibslurmClient final : public Client {
     if (msg->record_count > 0) info = to_job_info(msg->job_array[0]);
     slurm_free_job_info_msg(msg);
     return info;
+  }
+
+  // The rare path (a purged job whose script left no end), so the cost of
+  // asking the controller which accounting it uses is paid only here.
+  Result<std::optional<JobInfo>> accounted_job(JobId id) override {
+    slurm_conf_t* conf = nullptr;
+    if (slurm_load_ctl_conf(0, &conf) != SLURM_SUCCESS) return Error{"accounting: " + last_error()};
+    const bool dbd = conf->accounting_storage_type &&
+                     std::string_view(conf->accounting_storage_type) == "accounting_storage/slurmdbd";
+    const std::string cluster = str(conf->cluster_name);
+    slurm_free_ctl_conf(conf);
+    if (!dbd) return std::optional<JobInfo>{};
+
+    std::uint16_t flags = 0;
+    void* db = slurmdb_connection_get(&flags);
+    if (!db) return Error{"accounting: cannot reach slurmdbd: " + last_error()};
+    // Lists without destructors: their items live on this stack.
+    slurm_selected_step_t step{};
+    step.array_task_id = NO_VAL;
+    step.het_job_offset = NO_VAL;
+    step.step_id.job_id = id;
+    step.step_id.step_id = NO_VAL;
+    step.step_id.step_het_comp = NO_VAL;
+    List steps = slurm_list_create(nullptr);
+    slurm_list_append(steps, &step);
+    List clusters = slurm_list_create(nullptr);
+    slurm_list_append(clusters, const_cast<char*>(cluster.c_str()));
+    slurmdb_job_cond_t cond{};
+    cond.step_list = steps;
+    cond.cluster_list = clusters;
+    cond.flags = JOBCOND_FLAG_NO_STEP | JOBCOND_FLAG_NO_TRUNC;
+    // NOTSET means "any": zero would match only jobs with no flags.
+    cond.db_flags = SLURMDB_JOB_FLAG_NOTSET;
+    List jobs = slurmdb_jobs_get(db, &cond);
+    const int err = slurm_get_errno();
+    slurm_list_destroy(steps);
+    slurm_list_destroy(clusters);
+    std::optional<JobInfo> found;
+    if (jobs) {
+      // A requeued job has one record per run; the last is the one that ended.
+      ListIterator it = slurm_list_iterator_create(jobs);
+      while (auto* rec = static_cast<slurmdb_job_rec_t*>(slurm_list_next(it))) {
+        if (rec->jobid == id) found = to_job_info(*rec);
+      }
+      slurm_list_iterator_destroy(it);
+      slurm_list_destroy(jobs);
+    }
+    slurmdb_connection_close(&db);
+    if (!jobs) return Error{"accounting: job " + std::to_string(id) + ": " + slurm_strerror(err)};
+    return found;
   }
 
   Status cancel(JobId id) override {

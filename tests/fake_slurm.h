@@ -17,6 +17,9 @@ class FakeSlurm : public slurm::Client {
   std::vector<slurm::JobId> released;
   // Successive answers to job(id); the last one repeats.
   std::map<slurm::JobId, std::deque<slurm::JobInfo>> job_answers;
+  // What accounting holds; a job missing here is not accounted.
+  std::map<slurm::JobId, slurm::JobInfo> accounted;
+  std::optional<std::string> accounting_fails_with;
   std::vector<slurm::NodeInfo> node_list;
   std::vector<slurm::PartitionInfo> partition_list;
   std::optional<std::string> fail_with;      // every call fails with this message
@@ -36,6 +39,13 @@ class FakeSlurm : public slurm::Client {
     slurm::JobInfo info = it->second.front();
     if (it->second.size() > 1) it->second.pop_front();
     return std::optional<slurm::JobInfo>{info};
+  }
+  Result<std::optional<slurm::JobInfo>> accounted_job(slurm::JobId id) override {
+    if (fail_with) return Error{*fail_with};
+    if (accounting_fails_with) return Error{*accounting_fails_with};
+    auto it = accounted.find(id);
+    if (it == accounted.end()) return std::optional<slurm::JobInfo>{};
+    return std::optional<slurm::JobInfo>{it->second};
   }
   Status cancel(slurm::JobId id) override {
     if (fail_with) return Error{*fail_with};

@@ -89,6 +89,34 @@ bool expire_unsubmitted(state::Job& job, std::time_t now) {
   return true;
 }
 
+namespace {
+
+// A job as Slurm (the controller, or accounting after it forgot) reports it.
+void apply_slurm(state::Job& job, const slurm::JobInfo& info, const std::optional<ExecutionRecord>& record) {
+  std::string state = state_of_slurm(info.state);
+  if (job.state == "terminating" && !slurm::is_final(info.state)) state = "terminating";
+  job.state = state;
+  if (info.start_time) job.start_time = info.start_time;
+  if (!slurm::is_final(info.state)) return;
+  if (info.end_time) job.end_time = info.end_time;
+  // The script's record has the first failing process's code; Slurm's is
+  // the batch shell's, or nothing for a job killed before it ran.
+  job.exit_code = record && record->exit_code ? record->exit_code
+                  : info.signal               ? std::optional<int>(128 + info.signal)
+                                              : std::optional<int>(info.exit_code);
+  if (info.state == slurm::JobState::cancelled) {
+    job.errors_json = json::serialize(errors_for("JobTerminated", "Job was terminated", job.exit_code));
+  } else if (info.state != slurm::JobState::completed) {
+    job.errors_json = json::serialize(
+        errors_for("JobFailed",
+                   std::string("Job failed: ") + slurm::to_string(info.state) +
+                       (info.reason.empty() || info.reason == "None" ? "" : " (" + info.reason + ")"),
+                   job.exit_code));
+  }
+}
+
+}  // namespace
+
 Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now) {
   if (is_final(job)) return false;
   if (!job.slurm_job_id) return expire_unsubmitted(job, now);
@@ -96,48 +124,34 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
   const auto record = read_execution_record(job.job_dir);
   auto answer = client.job(*job.slurm_job_id);
   if (!answer) return answer.error();
-  const bool slurm_answered = true;
-  const std::optional<slurm::JobInfo>& info = *answer;
-  if (info) {
-    std::string state = state_of_slurm(info->state);
-    if (job.state == "terminating" && !slurm::is_final(info->state)) state = "terminating";
-    job.state = state;
-    if (info->start_time) job.start_time = info->start_time;
-    if (slurm::is_final(info->state) && info->end_time) job.end_time = info->end_time;
-    if (slurm::is_final(info->state)) {
-      // The script's record has the first failing process's code; Slurm's
-      // is the batch shell's, or nothing for a job killed before it ran.
-      job.exit_code = record && record->exit_code ? record->exit_code
-                      : info->signal                ? std::optional<int>(128 + info->signal)
-                                                    : std::optional<int>(info->exit_code);
-      if (info->state == slurm::JobState::cancelled) {
-        job.errors_json = json::serialize(errors_for("JobTerminated", "Job was terminated", job.exit_code));
-      } else if (info->state != slurm::JobState::completed) {
-        job.errors_json = json::serialize(errors_for(
-            "JobFailed", std::string("Job failed: ") + slurm::to_string(info->state) +
-                             (info->reason.empty() || info->reason == "None" ? "" : " (" + info->reason + ")"),
-            job.exit_code));
-      }
-    }
-  } else if (slurm_answered && record) {
-    // Slurm has forgotten the job: its own record is the truth.
+  if (*answer) {
+    apply_slurm(job, **answer, record);
+  } else if (record && record->end_time) {
+    // Slurm has forgotten the job, and its script recorded the end: the
+    // truth, with the first failing process's exit code.
     if (record->start_time) job.start_time = record->start_time;
-    if (record->end_time) {
-      job.end_time = record->end_time;
-      job.exit_code = record->exit_code;
-      job.state = record->exit_code == 0 ? "succeeded" : "failed";
-      if (job.state == "failed") {
-        job.errors_json = json::serialize(errors_for("JobFailed", "Job failed with non-zero exit code", job.exit_code));
-      }
-    } else {
-      job.state = "failed";
-      job.errors_json = json::serialize(
-          errors_for("JobLost", "Slurm no longer knows the job and it recorded no end (node failure?)", std::nullopt));
+    job.end_time = record->end_time;
+    job.exit_code = record->exit_code;
+    job.state = record->exit_code == 0 ? "succeeded" : "failed";
+    if (job.state == "failed") {
+      job.errors_json = json::serialize(errors_for("JobFailed", "Job failed with non-zero exit code", job.exit_code));
     }
-  } else if (slurm_answered) {
-    job.state = "failed";
-    job.errors_json = json::serialize(
-        errors_for("JobLost", "Slurm no longer knows the job and it left no record in its directory", std::nullopt));
+  } else {
+    // No recorded end: cancelled before it ran, killed with its node, or
+    // its directory unwritable. Accounting, where the site keeps it, knows.
+    auto accounted = client.accounted_job(*job.slurm_job_id);
+    if (!accounted) return accounted.error();
+    if (*accounted && slurm::is_final((*accounted)->state)) {
+      apply_slurm(job, **accounted, record);
+    } else {
+      if (record && record->start_time) job.start_time = record->start_time;
+      job.state = "failed";
+      job.errors_json = json::serialize(errors_for(
+          "JobLost",
+          record ? "Slurm no longer knows the job and it recorded no end (node failure?)"
+                 : "Slurm no longer knows the job and it left no record in its directory",
+          std::nullopt));
+    }
   }
   if (job.state != before.state) job.state_time = now;
   return job.state != before.state || job.exit_code != before.exit_code || job.start_time != before.start_time ||

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/run_command.h"
 #include "slurm/client.h"
 
 namespace batchai::slurm {
@@ -156,6 +157,60 @@ TEST_F(SlurmAdapter, RefusedSubmissionsCarrySlurmsReason) {
   ASSERT_FALSE(id);
   EXPECT_NE(id.error().message.find("submit: "), std::string::npos) << id.error().message;
   EXPECT_NE(id.error().message.find("partition"), std::string::npos) << id.error().message;
+}
+
+}  // namespace
+}  // namespace batchai::slurm
+
+namespace batchai::slurm {
+namespace {
+
+// What slurmdbd keeps after the controller forgets a job: the local cluster
+// runs MariaDB and slurmdbd where they are installed.
+TEST_F(SlurmAdapter, AccountingKeepsHowJobsEnded) {
+  const auto config = testing::run_command("scontrol show config 2>&1");
+  if (config.out.find("accounting_storage/slurmdbd") == std::string::npos) {
+    GTEST_SKIP() << "this Slurm keeps no accounting (AccountingStorageType is not slurmdbd)";
+  }
+  auto failed = client->submit(request("exit 3\n", 2));
+  ASSERT_TRUE(failed) << failed.error().message;
+  auto held = request("true\n", 1);
+  held.hold = true;
+  auto cancelled = client->submit(held);
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  ASSERT_TRUE(client->cancel(*cancelled));
+  wait_final(*failed);
+  wait_final(*cancelled);
+
+  // slurmctld sends its records to slurmdbd a moment after the job ends.
+  auto accounted = [&](JobId id) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+      auto got = client->accounted_job(id);
+      EXPECT_TRUE(got) << (got ? "" : got.error().message);
+      if (!got) return JobInfo{};
+      if (*got && is_final((*got)->state)) return **got;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "job " << id << " not in accounting as ended after 30 s";
+        return JobInfo{};
+      }
+      std::this_thread::sleep_for(200ms);
+    }
+  };
+  const JobInfo f = accounted(*failed);
+  EXPECT_EQ(f.id, *failed);
+  EXPECT_EQ(f.state, JobState::failed);
+  EXPECT_EQ(f.exit_code, 3);
+  EXPECT_EQ(f.node_count, 2u);
+  EXPECT_GT(f.start_time, 0);
+  EXPECT_GE(f.end_time, f.start_time);
+  const JobInfo c = accounted(*cancelled);
+  EXPECT_EQ(c.state, JobState::cancelled);
+  EXPECT_EQ(c.name, "AccountingKeepsHowJobsEnded");
+
+  auto unknown = client->accounted_job(4000000000u);
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_FALSE(unknown->has_value());
 }
 
 }  // namespace

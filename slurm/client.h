@@ -96,6 +96,10 @@ struct NodeInfo {
   bool powering_up = false;
   bool powered_down = false;
   bool failing = false;
+  // Allocated to a job that is still being set up: Slurm's Prolog runs
+  // (PrologFlags=Alloc) or the node boots for it. Slurm shows such nodes
+  // as allocated; Batch AI counted them as preparing.
+  bool preparing_job = false;
   std::string reason;
   std::uint32_t cpus = 0;
   std::string gres;  // "gpu:a100:4(S:0-1)" or empty

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "slurm/client.h"
 
@@ -289,6 +290,22 @@ class LibslurmClient final : public Client {
     }
     slurm_populate_node_partitions(msg, parts);
     slurm_free_partition_info_msg(parts);
+    // Node states do not say that a job's Prolog runs there; the job does,
+    // as its reason (a running job waiting on Prolog) or its CONFIGURING flag.
+    job_info_msg_t* jobs = nullptr;
+    if (slurm_load_jobs(0, &jobs, SHOW_ALL) != SLURM_SUCCESS) {
+      slurm_free_node_info_msg(msg);
+      return Error{"nodes: " + last_error()};
+    }
+    std::set<std::string> preparing;
+    for (uint32_t i = 0; i < jobs->record_count; ++i) {
+      const slurm_job_info_t& j = jobs->job_array[i];
+      const bool running = (j.job_state & JOB_STATE_BASE) == JOB_RUNNING;
+      if (running && (j.state_reason == WAIT_PROLOG || (j.job_state & JOB_CONFIGURING))) {
+        for (auto& n : expand_hostlist(j.nodes)) preparing.insert(std::move(n));
+      }
+    }
+    slurm_free_job_info_msg(jobs);
     std::vector<NodeInfo> out;
     for (uint32_t i = 0; i < msg->record_count; ++i) {
       const node_info_t& n = msg->node_array[i];
@@ -302,6 +319,7 @@ class LibslurmClient final : public Client {
       info.powering_up = n.node_state & NODE_STATE_POWERING_UP;
       info.powered_down = n.node_state & NODE_STATE_POWERED_DOWN;
       info.failing = n.node_state & NODE_STATE_FAIL;
+      info.preparing_job = preparing.contains(info.name);
       info.reason = str(n.reason);
       info.cpus = n.cpus;
       info.gres = str(n.gres);

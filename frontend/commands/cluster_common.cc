@@ -14,7 +14,7 @@ std::string_view batchai_node_state(const slurm::NodeInfo& n) {
   if (n.not_responding || n.state == "DOWN" || n.failing) return "unusable";
   if (n.drain) return n.state == "IDLE" ? "unusable" : "leaving";  // drained : draining
   if (n.completing) return "leaving";
-  if (n.powering_up || n.state == "UNKNOWN" || n.state == "FUTURE") return "preparing";
+  if (n.powering_up || n.preparing_job || n.state == "UNKNOWN" || n.state == "FUTURE") return "preparing";
   if (n.state == "ALLOCATED" || n.state == "MIXED") return "running";
   if (n.state == "IDLE") return "idle";
   return "unusable";

@@ -2,7 +2,7 @@
 # localcluster's contract, on a second cluster with its own directory and
 # ports (so it runs beside the one the other tests use): `up` twice is
 # idempotent (same daemons, same pids), the cluster runs jobs on every node,
-# and `down` leaves no munged, slurmctld or slurmd of its own behind.
+# and `down` leaves none of its daemons behind.
 # Exit 77 (skip) without root or Slurm.
 set -euo pipefail
 localcluster=$1
@@ -15,12 +15,19 @@ lc() { "$localcluster" "$@" --dir "$dir"; }
 fail() { echo "FAIL: $*"; lc down >/dev/null 2>&1 || true; exit 1; }
 trap 'lc down >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
-pids() { for f in "$dir"/munge/munged.pid "$dir"/run/slurmctld.pid "$dir"/run/slurmd-node*.pid; do
+pids() { for f in "$dir"/munge/munged.pid "$dir"/run/slurmctld.pid "$dir"/run/slurmd-node*.pid \
+                  "$dir"/run/mariadbd.pid "$dir"/run/slurmdbd.pid; do
            [ -s "$f" ] && tr -dc 0-9 <"$f"; echo; done | grep . | sort; }
 
 lc up --nodes 2 || fail "first up"
 first=$(pids)
-[ "$(wc -l <<<"$first")" -eq 4 ] || fail "expected 4 daemons (munged, slurmctld, 2 slurmd), got: $first"
+# With accounting (MariaDB and slurmdbd installed) two more.
+want=4
+if [ -s "$dir/run/slurmdbd.pid" ]; then
+  want=6
+  SLURM_CONF=$dir/etc/slurm.conf sacct -n -X -o JobID >/dev/null || fail "sacct does not answer"
+fi
+[ "$(wc -l <<<"$first")" -eq $want ] || fail "expected $want daemons (munged, slurmctld, 2 slurmd, with accounting mariadbd and slurmdbd), got: $first"
 lc up --nodes 2 || fail "second up"
 [ "$(pids)" = "$first" ] || fail "second up changed the daemons: $first -> $(pids)"
 if lc up --nodes 3 2>/dev/null; then fail "up with another node count while running should be refused"; fi

@@ -28,10 +28,13 @@ TEST(ClusterNodes, SlurmStatesMapOntoBatchAisCounts) {
   silent.not_responding = true;
   auto booting = node("e", "IDLE");
   booting.powering_up = true;
+  auto in_prolog = node("f", "MIXED");
+  in_prolog.preparing_job = true;
   EXPECT_EQ(batchai_node_state(node("x", "IDLE")), "idle");
   EXPECT_EQ(batchai_node_state(node("x", "ALLOCATED")), "running");
   EXPECT_EQ(batchai_node_state(node("x", "MIXED")), "running");
   EXPECT_EQ(batchai_node_state(booting), "preparing");
+  EXPECT_EQ(batchai_node_state(in_prolog), "preparing");
   EXPECT_EQ(batchai_node_state(draining), "leaving");
   EXPECT_EQ(batchai_node_state(completing), "leaving");
   EXPECT_EQ(batchai_node_state(drained), "unusable");

@@ -197,16 +197,18 @@ TEST_F(SlurmAdapter, AccountingKeepsHowJobsEnded) {
       std::this_thread::sleep_for(200ms);
     }
   };
+  // Only what batchai reads: when slurmdbd gets a job's end before its
+  // start, the record first has the end and a stand-in name ("allocation")
+  // and no nodes, filled in when the start arrives.
   const JobInfo f = accounted(*failed);
   EXPECT_EQ(f.id, *failed);
   EXPECT_EQ(f.state, JobState::failed);
   EXPECT_EQ(f.exit_code, 3);
-  EXPECT_EQ(f.node_count, 2u);
-  EXPECT_GT(f.start_time, 0);
-  EXPECT_GE(f.end_time, f.start_time);
+  EXPECT_EQ(f.signal, 0);
+  EXPECT_GT(f.end_time, 0);
   const JobInfo c = accounted(*cancelled);
+  EXPECT_EQ(c.id, *cancelled);
   EXPECT_EQ(c.state, JobState::cancelled);
-  EXPECT_EQ(c.name, "AccountingKeepsHowJobsEnded");
 
   auto unknown = client->accounted_job(4000000000u);
   ASSERT_TRUE(unknown) << unknown.error().message;

@@ -60,6 +60,9 @@ struct SiteConfig {
   std::string mount_root = "/var/lib/batchai/mounts";
   // Node-local scratch; each job gets <node_temp_root>/batchai-job-<id>.
   std::string node_temp_root = "/tmp";
+  // batchai-prolog as the nodes see it; empty: beside batchai, where the
+  // CLI finds it (the same installation on a shared filesystem).
+  std::string prolog_program;
 
   std::string python = "python3";  // when pythonInterpreterPath is absent
   std::string mpi = "pmix";        // srun --mpi plugin for MPI toolkits

@@ -114,6 +114,7 @@ struct JobPlan {
   std::vector<Link> links;
 
   std::optional<Container> container;
+  std::string prolog_program;                  // batchai-prolog, run on every node first
   std::optional<std::string> job_preparation;  // shell text, on every node
 
   Launch launch = Launch::mpi;

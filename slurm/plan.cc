@@ -8,6 +8,7 @@
 
 #include "io/diag.h"
 #include "slurm/job_plan.h"
+#include "slurm/node_plan.h"
 #include "slurm/shell_quote.h"
 
 namespace batchai::slurm {
@@ -32,17 +33,7 @@ std::string last_segment(std::string_view s) {
 }
 
 // A path below a root must stay below it: relative, no "..", no newline.
-bool escapes(std::string_view path) {
-  if (path.empty() || path.front() == '/' || path.find('\n') != std::string_view::npos) return true;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    auto end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    if (path.substr(start, end - start) == "..") return true;
-    start = end + 1;
-  }
-  return false;
-}
+bool escapes(std::string_view path) { return !stays_below(path); }
 
 bool reserved_name(std::string_view name) {
   return name.starts_with("AZ_BATCHAI_") || name.starts_with("BATCHAI_") || name.starts_with("SLURM_") ||
@@ -126,6 +117,7 @@ class Planner {
 
   void paths_and_environment() {
     plan_.job_dir = site_.jobs_root + "/" + id_.segment();
+    plan_.prolog_program = site_.prolog_program;
     plan_.slurm_output = plan_.job_dir + "/slurm-%j.out";
 
     // Batch AI's layout, rooted in the job directory ($BATCHAI_JOB_DIR, set

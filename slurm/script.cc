@@ -51,9 +51,9 @@ class Script {
     nodes();
     environment();
     tensorflow_hosts();
-    directories();
     container();
     node_setup();
+    directories();
     main_step();
     return out_.str();
   }
@@ -170,20 +170,11 @@ class Script {
          << "export BATCHAI_TF_CLUSTER=\"" << cluster << "\"\n\n";
   }
 
+  // The directories as they expanded on the node, for `job file list` and
+  // `job file stream` on the login node. batchai-prolog made them.
   void directories() {
-    out_ << "# Job directories; the job's volumes are links to the site's shares.\n"
-         << "mkdir -p \"$AZ_BATCHAI_JOB_MOUNT_ROOT\" \"$AZ_BATCHAI_SHARED_JOB_TEMP\" || batchai_finish 1\n";
-    for (const auto& l : plan_.links) {
-      const std::string at = "\"$AZ_BATCHAI_JOB_MOUNT_ROOT\"/" + shell_quote(l.relative_path);
-      out_ << "mkdir -p \"$(dirname " << at << ")\" && ln -sfn -- " << shell_quote(l.target) << " " << at
-           << " || batchai_finish 1\n";
-    }
-    out_ << "mkdir -p \"$AZ_BATCHAI_STDOUTERR_DIR\"";
-    for (const auto& v : plan_.output_variables) out_ << " \"$" << v << "\"";
-    out_ << " || batchai_finish 1\n";
-    // The directories as they expanded on the node, for `job file list` and
-    // `job file stream` on the login node.
-    out_ << "{\n  printf 'stdouterr=%s\\n' \"$AZ_BATCHAI_STDOUTERR_DIR\"\n";
+    out_ << "# Where the job's files are, for batchai on the login node.\n"
+         << "{\n  printf 'stdouterr=%s\\n' \"$AZ_BATCHAI_STDOUTERR_DIR\"\n";
     for (const auto& v : plan_.output_variables) {
       out_ << "  printf '" << v.substr(std::string("AZ_BATCHAI_OUTPUT_").size()) << "=%s\\n' \"$" << v << "\"\n";
     }
@@ -229,34 +220,54 @@ class Script {
     out_ << "\n";
   }
 
-  // Batch AI's per-node preparation: scratch directory and execution log on
-  // every node, then jobPreparation, whose failure fails the job.
+  // Batch AI's per-node preparation. First batchai-prolog, on the host:
+  // the job's directories and its volumes (--volume), logged to each
+  // node's execution log, with the Batch AI error in errors/<node>.json if
+  // it fails. Then jobPreparation, in the job's container where it has one;
+  // either failing fails the job.
   void node_setup() {
-    std::string body =
+    const std::string prolog = plan_.prolog_program.empty() ? "batchai-prolog" : plan_.prolog_program;
+    const std::string each_node = "srun --nodes=" + std::to_string(plan_.nodes) +
+                                  " --ntasks=" + std::to_string(plan_.nodes) +
+                                  " --ntasks-per-node=1 --kill-on-bad-exit=1 ";
+    out_ << "# Every node: directories and volumes (batchai-prolog).\n"
+         << "batchai_prolog=" << shell_quote(prolog) << "\n"
+         << each_node << "\"$batchai_prolog\" setup --job-dir \"$BATCHAI_JOB_DIR\"";
+    for (const auto& l : plan_.links) out_ << " \\\n  --volume " << shell_quote(l.relative_path + "=" + l.target);
+    out_ << "\n"
+         << "batchai_rc=$?\n"
+         << "if [ \"$batchai_rc\" -ne 0 ]; then\n"
+         << "  batchai_log \"setting up the nodes failed; see $BATCHAI_JOB_DIR/errors and the execution logs in "
+            "$AZ_BATCHAI_STDOUTERR_DIR\"\n"
+         << "  batchai_finish \"$batchai_rc\"\n"
+         << "fi\n\n";
+    if (!plan_.job_preparation) return;
+    // The error names the node and the file with the command's output; both
+    // are plain words (Slurm node names), so printf makes valid JSON.
+    const std::string body =
         "log=\"$AZ_BATCHAI_STDOUTERR_DIR/execution-$SLURMD_NODENAME.log\"\n"
         "say() { printf '%s %s\\n' \"" + std::string(kNow) + "\" \"$*\" >>\"$log\"; }\n"
-        "say \"node $SLURMD_NODENAME: preparing job $SLURM_JOB_ID\"\n"
-        "mkdir -p \"$AZ_BATCHAI_JOB_TEMP\" || { say \"cannot create $AZ_BATCHAI_JOB_TEMP\"; exit 1; }\n";
-    if (plan_.job_preparation) {
-      body += "say \"jobPreparation started\"\n"
-              "bash -c " + shell_quote(*plan_.job_preparation) +
-              " >>\"$AZ_BATCHAI_STDOUTERR_DIR/stdout-job_prep-$SLURMD_NODENAME.txt\""
-              " 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-job_prep-$SLURMD_NODENAME.txt\"\n"
-              "rc=$?\n"
-              "say \"jobPreparation ended with exit code $rc\"\n"
-              "exit $rc\n";
-    } else {
-      body += "say \"no jobPreparation\"\n";
-    }
-    out_ << "# Every node: scratch, execution log" << (plan_.job_preparation ? ", jobPreparation" : "") << ".\n"
+        "say \"jobPreparation started\"\n"
+        "bash -c " + shell_quote(*plan_.job_preparation) +
+        " >>\"$AZ_BATCHAI_STDOUTERR_DIR/stdout-job_prep-$SLURMD_NODENAME.txt\""
+        " 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-job_prep-$SLURMD_NODENAME.txt\"\n"
+        "rc=$?\n"
+        "say \"jobPreparation ended with exit code $rc\"\n"
+        "if [ \"$rc\" -ne 0 ]; then\n"
+        "  mkdir -p \"$BATCHAI_JOB_DIR/errors\"\n"
+        "  printf '{\"code\":\"JobPreparationFailed\",\"message\":\"jobPreparation exited with code %s on %s\","
+        "\"details\":[{\"name\":\"node\",\"value\":\"%s\"},{\"name\":\"stderr\",\"value\":"
+        "\"stderr-job_prep-%s.txt\"}]}\\n' \"$rc\" \"$SLURMD_NODENAME\" \"$SLURMD_NODENAME\" \"$SLURMD_NODENAME\" "
+        ">\"$BATCHAI_JOB_DIR/errors/$SLURMD_NODENAME.json\"\n"
+        "fi\n"
+        "exit $rc\n";
+    out_ << "# Every node: jobPreparation.\n"
          << "batchai_node_setup=" << shell_quote(body) << "\n"
-         << "srun --nodes=" << plan_.nodes << " --ntasks=" << plan_.nodes
-         << " --ntasks-per-node=1 --kill-on-bad-exit=1 --output=/dev/null "
+         << each_node << "--output=/dev/null "
          << "\"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_node_setup\"\n"
          << "batchai_rc=$?\n"
          << "if [ \"$batchai_rc\" -ne 0 ]; then\n"
-         << "  batchai_log \"preparing the nodes failed with exit code $batchai_rc; see "
-            "$AZ_BATCHAI_STDOUTERR_DIR\"\n"
+         << "  batchai_log \"jobPreparation failed with exit code $batchai_rc; see $AZ_BATCHAI_STDOUTERR_DIR\"\n"
          << "  batchai_finish \"$batchai_rc\"\n"
          << "fi\n\n";
   }

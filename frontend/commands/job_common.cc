@@ -1,6 +1,8 @@
 #include "frontend/commands/job_common.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -117,6 +119,37 @@ void apply_slurm(state::Job& job, const slurm::JobInfo& info, const std::optiona
 
 }  // namespace
 
+namespace {
+
+// The Batch AI errors the nodes recorded while setting up (batchai-prolog,
+// jobPreparation): errors/<node>.json, in node order. They say more than
+// the job's exit code, so they replace the generic error.
+json::array node_errors(const std::string& job_dir) {
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(job_dir + "/errors", ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  json::array errors;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream text;
+    text << in.rdbuf();
+    boost::system::error_code jec;
+    json::value v = json::parse(text.str(), jec);
+    // Written by the job, so only well-formed errors are taken.
+    if (jec || !v.is_object() || !v.as_object().contains("code") || !v.at("code").is_string() ||
+        !v.as_object().contains("message") || !v.at("message").is_string()) {
+      continue;
+    }
+    errors.push_back(std::move(v));
+  }
+  return errors;
+}
+
+}  // namespace
+
 Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now) {
   if (is_final(job)) return false;
   if (!job.slurm_job_id) return expire_unsubmitted(job, now);
@@ -152,6 +185,9 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
                  : "Slurm no longer knows the job and it left no record in its directory",
           std::nullopt));
     }
+  }
+  if (job.state == "failed") {
+    if (auto errors = node_errors(job.job_dir); !errors.empty()) job.errors_json = json::serialize(errors);
   }
   if (job.state != before.state) job.state_time = now;
   return job.state != before.state || job.exit_code != before.exit_code || job.start_time != before.start_time ||

@@ -235,6 +235,7 @@ Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, c
     if (auto s = write_file_atomic(f.path, f.content, 0600, false); !s) return s;
   }
   if (auto s = write_file_atomic(plan.job_dir + "/job.json", spec_text, 0600, false); !s) return s;
+
   return write_file_atomic(plan.job_dir + "/job.sbatch", script, 0644, false);
 }
 

@@ -1,5 +1,6 @@
 // The site configuration as the commands load it: $BATCHAI_CONF, else the
-// installation's etc/batchai/site.json, else the built-in defaults.
+// installation's etc/batchai/site.json, else the built-in defaults. Without
+// a prologProgram, the batchai-prolog beside this program.
 #pragma once
 
 #include "frontend/cli.h"

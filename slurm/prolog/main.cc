@@ -1,34 +1,177 @@
-// batchai-prolog: prepares a job's nodes (directories, share mounts, job
-// preparation). It runs on compute nodes, so it links only io/ and the
-// node-side code, never the login-node frontend. Today it only reports its
-// build; the preparation steps arrive with the prolog issue.
+// batchai-prolog: prepares a job's nodes before its processes start.
+//
+//   batchai-prolog setup --job-dir DIR [--volume RELATIVE=SOURCE]...
+//
+// The job script runs it once on every node (srun --ntasks-per-node=1), as
+// the job's user, before jobPreparation: it makes the job's directories and
+// links each volume's site directory at $AZ_BATCHAI_JOB_MOUNT_ROOT/RELATIVE,
+// logging each step to the node's
+// execution-<node>.log. On failure it writes the Batch AI error to
+// errors/<node>.json in the job directory, where `batchai job show` finds
+// it, and exits 1, which fails the job and drains nothing.
+//
+// It runs on compute nodes, so it links only io/ and the translator's pure
+// part, never the login-node frontend or libslurm.
+#include <unistd.h>
+
+#include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "io/args.h"
 #include "io/diag.h"
+#include "io/files.h"
 #include "io/version.h"
+#include "slurm/node_plan.h"
+#include "slurm/prolog/setup.h"
+
+extern char** environ;
 
 namespace {
+
+using batchai::Error;
+using batchai::Result;
 using batchai::args::Option;
+using batchai::args::Positional;
 
 constexpr Option kOptions[] = {
+    {"job-dir", 0, "DIR", "the job's directory ($BATCHAI_JOB_DIR)"},
+    {"volume", 0, "REL=SOURCE", "link the site directory SOURCE at $AZ_BATCHAI_JOB_MOUNT_ROOT/REL", true},
     {"version", 0, "", "print version and exit"},
     {"help", 'h', "", "show this help and exit"},
 };
+constexpr Positional kPositionals[] = {
+    {"STEP", "setup: the job's directories and volumes on this node", false},
+};
+
+std::string env_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+std::string now_iso() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// What the job script exported: the node and the job's paths.
+struct Job {
+  std::string dir;
+  batchai::slurm::NodePlan plan;
+  std::string node;
+  std::string stdouterr;
+  batchai::prolog::NodeSetup setup;
+};
+
+Result<Job> read_job(const batchai::args::Parsed& p) {
+  Job job;
+  job.dir = p.get("job-dir").value_or("");
+  if (job.dir.empty() || job.dir.front() != '/') return Error{"--job-dir: expected the job's absolute directory"};
+  job.node = env_or_empty("SLURMD_NODENAME");
+  if (job.node.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    job.node = host;
+  }
+  for (const auto& v : p.all("volume")) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos) return Error{"--volume: expected RELATIVE=SOURCE, got '" + v + "'"};
+    job.plan.volumes.push_back({v.substr(0, eq), v.substr(eq + 1)});
+  }
+  job.stdouterr = env_or_empty("AZ_BATCHAI_STDOUTERR_DIR");
+  job.setup.node = job.node;
+  job.setup.mount_root = env_or_empty("AZ_BATCHAI_JOB_MOUNT_ROOT");
+  for (const char* name : {"AZ_BATCHAI_STDOUTERR_DIR", "AZ_BATCHAI_JOB_MOUNT_ROOT", "AZ_BATCHAI_JOB_TEMP",
+                           "AZ_BATCHAI_SHARED_JOB_TEMP"}) {
+    const std::string v = env_or_empty(name);
+    if (v.empty() || v.front() != '/') {
+      return Error{std::string("$") + name + " is not an absolute path; run me from the batchai job script"};
+    }
+    if (std::string_view(name) != "AZ_BATCHAI_JOB_MOUNT_ROOT") job.setup.directories.push_back(v);
+  }
+  // The job's output directories, as the script expanded them.
+  for (char** e = environ; *e; ++e) {
+    const std::string_view kv = *e;
+    if (kv.starts_with("AZ_BATCHAI_OUTPUT_")) {
+      const auto eq = kv.find('=');
+      if (eq != std::string_view::npos && eq + 1 < kv.size()) job.setup.directories.emplace_back(kv.substr(eq + 1));
+    }
+  }
+  return job;
+}
+
+// The node's execution log, a timestamped line per step, as Batch AI kept.
+// Lines wait in memory until setup is done: the log is in the stdouterr
+// directory, which may be inside a volume that is not linked yet.
+class NodeLog {
+ public:
+  void operator()(const std::string& line) { lines_.push_back(now_iso() + " batchai-prolog: " + line); }
+  void write(const Job& job) {
+    std::error_code ec;
+    std::filesystem::create_directories(job.stdouterr, ec);
+    std::ofstream out(job.stdouterr + "/execution-" + job.node + ".log", std::ios::app);
+    for (const auto& l : lines_) out << l << "\n";
+    lines_.clear();
+  }
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// errors/<node>.json: the Batch AI error `job show` reports, with the node
+// and its log named in the details.
+void record_error(const Job& job, const batchai::prolog::NodeError& e) {
+  namespace json = boost::json;
+  json::object error{{"code", e.code},
+                     {"message", e.message},
+                     {"details", json::array{json::object{{"name", "node"}, {"value", job.node}},
+                                             json::object{{"name", "log"},
+                                                          {"value", job.stdouterr + "/execution-" + job.node + ".log"}}}}};
+  std::error_code ec;
+  std::filesystem::create_directories(job.dir + "/errors", ec);
+  (void)batchai::write_file_atomic(job.dir + "/errors/" + job.node + ".json", json::serialize(error) + "\n", 0644);
+}
+
+int setup(const Job& job) {
+  NodeLog log;
+  log("node " + job.node + ": setting up job directories and volumes");
+  auto fail = [&](const batchai::prolog::NodeError& e) {
+    log(e.code + ": " + e.message);
+    log.write(job);
+    record_error(job, e);
+    batchai::diag::error(e.code + ": " + e.message);
+    return 1;
+  };
+  if (auto e = batchai::prolog::set_up_node(job.plan, job.setup, std::ref(log))) return fail(*e);
+  log("node " + job.node + ": ready");
+  log.write(job);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   batchai::diag::set_program("batchai-prolog");
   std::vector<std::string> argv_list(argv + 1, argv + argc);
-  auto parsed = batchai::args::parse(argv_list, kOptions, {});
+  auto parsed = batchai::args::parse(argv_list, kOptions, kPositionals);
   if (!parsed) {
     batchai::diag::error(parsed.error().message + " (try --help)");
     return 2;
   }
   if (parsed->has("help")) {
-    std::fputs(batchai::args::help("batchai-prolog [OPTIONS]", "Prepares a batchai job's nodes.", kOptions, {}).c_str(),
+    std::fputs(batchai::args::help("batchai-prolog STEP [OPTIONS]", "Prepares a batchai job's nodes.", kOptions,
+                                   kPositionals)
+                   .c_str(),
                stdout);
     return 0;
   }
@@ -36,6 +179,15 @@ int main(int argc, char** argv) {
     std::printf("batchai-prolog %s (%s)\n", batchai::build::kVersion, batchai::build::kGitRevision);
     return 0;
   }
-  batchai::diag::error("no job to prepare: node preparation is not implemented in this build yet");
-  return 2;
+  const std::string step = parsed->positionals().empty() ? "" : parsed->positionals().front();
+  if (step != "setup") {
+    batchai::diag::error("STEP: expected setup, got '" + step + "' (try --help)");
+    return 2;
+  }
+  auto job = read_job(*parsed);
+  if (!job) {
+    batchai::diag::error(job.error().message);
+    return 2;
+  }
+  return setup(*job);
 }

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/cli_fixture.h"
 #include "slurm/client.h"
 
 namespace {
@@ -24,78 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-struct Outcome {
-  int status;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using batchai::testing::CliFixture;
+using Outcome = batchai::testing::CliOutcome;
 
-class CliTutorial : public ::testing::Test {
- protected:
-  fs::path dir;
-  std::string env;  // prefix for every command
-
-  void SetUp() override {
-    auto c = batchai::slurm::connect_libslurm();
-    if (!c) GTEST_SKIP() << "no Slurm to test against: " << c.error().message;
-    if (auto p = (*c)->partitions(); !p) GTEST_SKIP() << "Slurm is not answering: " << p.error().message;
-    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir = fs::temp_directory_path() / ("batchai-cli-" + std::to_string(::getpid()) + "-" + test);
-    fs::create_directories(dir / "shares/myshare");
-    const std::string d = dir.string();
-    std::ofstream(dir / "site.json") << R"({
-  "jobsRoot": ")" << d << R"(/jobs", "nodeTempRoot": ")" << d << R"(/tmp",
-  "vmSizes": [{"name": "STANDARD_NC6", "partition": "batch"}],
-  "containers": {"runtime": "none", "allowHostWithoutContainer": true},
-  "shares": [{"type": "azureFileShare", "name": "myshare", "path": ")" << d << R"(/shares/myshare"}]
-})";
-    env = "BATCHAI_CONF=" + (dir / "site.json").string() + " BATCHAI_STATE_DIR=" + (dir / "state").string() +
-          " AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage OMPI_MCA_btl=self,tcp ";
-  }
-  void TearDown() override {
-    if (!dir.empty() && !HasFailure()) fs::remove_all(dir);
-  }
-
-  Outcome batchai(const std::string& args) {
-    const std::string err_file = (dir / "stderr.txt").string();
-    Outcome r{0, "", ""};
-    FILE* pipe = ::popen((env + BATCHAI_EXE + " " + args + " 2>" + err_file).c_str(), "r");
-    std::array<char, 4096> buf;
-    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe)) r.out.append(buf.data(), n);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream e(err_file);
-    std::stringstream s;
-    s << e.rdbuf();
-    r.err = s.str();
-    return r;
-  }
-
-  json::value batchai_json(const std::string& args) {
-    Outcome r = batchai(args);
-    EXPECT_EQ(r.status, 0) << args << "\n" << r.err;
-    boost::system::error_code ec;
-    json::value v = json::parse(r.out, ec);
-    EXPECT_FALSE(ec) << args << "\n" << r.out;
-    return v;
-  }
-
-  std::string write_job(const std::string& name, const std::string& properties) {
-    const fs::path p = dir / (name + ".json");
-    std::ofstream(p) << R"({"properties": )" << properties << "}";
-    return p.string();
-  }
-
-  // Polls `args` (which prints a JSON string) until it is `want`.
-  bool wait_for(const std::string& args, const std::string& want, int seconds = 60) {
-    for (int i = 0; i < seconds * 5; ++i) {
-      Outcome r = batchai(args);
-      if (r.status == 0 && r.out.find("\"" + want + "\"") != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
-  }
-};
+class CliTutorial : public CliFixture {};
 
 // The tutorial's commands, in order, with `az batchai` replaced.
 TEST_F(CliTutorial, TheTutorialSequenceWorks) {

@@ -12,6 +12,7 @@
 namespace batchai::frontend {
 namespace {
 
+namespace fs = std::filesystem;
 using slurm::JobState;
 using testing::FakeSlurm;
 using testing::job_in;
@@ -85,6 +86,21 @@ TEST_F(JobRefresh, APurgedJobWithoutARecordedEndEndsAsAccountingRecorded) {
   EXPECT_EQ(other.exit_code, 128 + 9);
   EXPECT_NE(other.errors_json.find("NODE_FAIL"), std::string::npos) << other.errors_json;
   EXPECT_NE(other.start_time, 0);
+}
+
+TEST_F(JobRefresh, ErrorsTheNodesRecordedReplaceTheGenericOne) {
+  fs::create_directories(dir / "errors");
+  std::ofstream(dir / "errors" / "node2.json")
+      << R"({"code":"MountError","message":"volume 'data' on node2: gone","details":[]})";
+  std::ofstream(dir / "errors" / "node1.json")
+      << R"({"code":"JobPreparationFailed","message":"jobPreparation exited with code 3 on node1","details":[]})";
+  std::ofstream(dir / "errors" / "node3.json") << "{not json";  // written by the job: skipped
+  slurm.job_answers[42] = {job_in(42, JobState::failed, 1)};
+  ASSERT_TRUE(refresh_job(job, slurm, 3000));
+  EXPECT_EQ(job.state, "failed");
+  EXPECT_EQ(job.errors_json,
+            R"([{"code":"JobPreparationFailed","message":"jobPreparation exited with code 3 on node1","details":[]},)"
+            R"({"code":"MountError","message":"volume 'data' on node2: gone","details":[]}])");
 }
 
 TEST_F(JobRefresh, WithoutAccountingAPurgedJobWithoutARecordIsLost) {

@@ -1,0 +1,124 @@
+#include "slurm/prolog/setup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace batchai::prolog {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// An open directory descriptor, closed on scope exit.
+class Dir {
+ public:
+  explicit Dir(int fd = -1) : fd_(fd) {}
+  Dir(Dir&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Dir& operator=(Dir&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  Dir(const Dir&) = delete;
+  Dir& operator=(const Dir&) = delete;
+  ~Dir() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+std::vector<std::string> components(const std::string& relative) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= relative.size()) {
+    std::size_t end = relative.find('/', start);
+    if (end == std::string::npos) end = relative.size();
+    std::string part = relative.substr(start, end - start);
+    if (!part.empty() && part != ".") parts.push_back(std::move(part));
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::optional<NodeError> link_volume(const Dir& root, const slurm::NodeVolume& v, const NodeSetup& setup,
+                                     const Log& log) {
+  auto mount_error = [&](const std::string& why) {
+    return NodeError{"MountError", "volume '" + v.relative_path + "' on " + setup.node + ": " + why};
+  };
+  if (!slurm::stays_below(v.relative_path)) return mount_error("the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+  const auto parts = components(v.relative_path);
+  if (parts.empty()) return mount_error("the path names the mount root itself");
+  struct stat st {};
+  if (::stat(v.source.c_str(), &st) != 0) {
+    return mount_error("its source " + v.source + " cannot be reached on this node (" + errno_text() +
+                       "); the share map in the site's site.json names it");
+  }
+  if (!S_ISDIR(st.st_mode)) return mount_error("its source " + v.source + " is not a directory");
+  // Down from the mount root one component at a time, never following a
+  // symbolic link: O_NOFOLLOW refuses one in place of a directory.
+  Dir at(::dup(root.fd()));
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    if (::mkdirat(at.fd(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+      return mount_error("cannot create directory '" + parts[i] + "': " + errno_text());
+    }
+    Dir next(::openat(at.fd(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.ok()) {
+      return mount_error(errno == ELOOP || errno == ENOTDIR
+                             ? "'" + parts[i] + "' is a symbolic link or a file, not a directory below the mount root"
+                             : "cannot open '" + parts[i] + "': " + errno_text());
+    }
+    at = std::move(next);
+  }
+  const std::string& name = parts.back();
+  if (::symlinkat(v.source.c_str(), at.fd(), name.c_str()) == 0) {
+    log("volume " + v.relative_path + " -> " + v.source);
+    return std::nullopt;
+  }
+  if (errno != EEXIST) return mount_error("cannot create the link: " + errno_text());
+  // Made by another node of this job on a shared job directory, or by an
+  // earlier attempt: fine if it is this volume's link.
+  std::string existing(4096, '\0');
+  const ssize_t n = ::readlinkat(at.fd(), name.c_str(), existing.data(), existing.size());
+  if (n < 0 || static_cast<std::size_t>(n) == existing.size() || existing.substr(0, n) != v.source) {
+    return mount_error("'" + v.relative_path + "' already exists and is not a link to " + v.source);
+  }
+  log("volume " + v.relative_path + " -> " + v.source + " (already linked)");
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<NodeError> set_up_node(const slurm::NodePlan& plan, const NodeSetup& setup, const Log& log) {
+  auto failed = [&](const std::string& what, const std::error_code& ec) {
+    return NodeError{"NodeSetupFailed", "on " + setup.node + ": cannot create " + what + ": " + ec.message()};
+  };
+  // Volumes first: the job's other directories (stdouterr, outputs) are
+  // often inside one ("$AZ_BATCHAI_JOB_MOUNT_ROOT/logs/..."), and made
+  // first they would stand where the volume's link belongs.
+  std::error_code ec;
+  std::filesystem::create_directories(setup.mount_root, ec);
+  if (ec) return failed(setup.mount_root, ec);
+  Dir root(::open(setup.mount_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.ok()) {
+    return NodeError{"NodeSetupFailed", "on " + setup.node + ": cannot open " + setup.mount_root + ": " + errno_text()};
+  }
+  for (const auto& v : plan.volumes) {
+    if (auto e = link_volume(root, v, setup, log)) return e;
+  }
+  for (const auto& d : setup.directories) {
+    std::filesystem::create_directories(d, ec);
+    if (ec) return failed(d, ec);
+  }
+  log("directories ready");
+  return std::nullopt;
+}
+
+}  // namespace batchai::prolog

@@ -1,0 +1,126 @@
+// batchai-prolog's node setup: node-plan.json as written and read, and the
+// job's directories and volume links on a node, including the plans a user
+// could edit into their job directory to escape the mount root.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "slurm/node_plan.h"
+#include "slurm/prolog/setup.h"
+
+namespace batchai::prolog {
+namespace {
+
+namespace fs = std::filesystem;
+using slurm::NodePlan;
+using slurm::NodeVolume;
+
+TEST(NodePlan, RoundTripsAndRefusesWhatEscapes) {
+  NodePlan plan{{{"myshare", "/lustre/share"}, {"logs/run", "/nfs/logs"}}};
+  auto back = slurm::parse_node_plan(slurm::node_plan_json(plan), "node-plan.json");
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->volumes.size(), 2u);
+  EXPECT_EQ(back->volumes[1].relative_path, "logs/run");
+  EXPECT_EQ(back->volumes[1].source, "/nfs/logs");
+
+  auto error = [](std::string_view text) {
+    auto p = slurm::parse_node_plan(text, "p.json");
+    return p ? std::string("accepted") : p.error().message;
+  };
+  EXPECT_EQ(error(R"({"version": 2, "volumes": []})"),
+            "p.json: $.version: expected 1 (written by another batchai version?)");
+  EXPECT_EQ(error(R"({"version": 1, "volumes": [{"relativeMountPath": "../../etc", "source": "/x"}]})"),
+            "p.json: $.volumes[0].relativeMountPath: \"../../etc\" escapes the job's mount root");
+  EXPECT_EQ(error(R"({"version": 1, "volumes": [{"relativeMountPath": "a", "source": "x"}]})"),
+            "p.json: $.volumes[0].source: expected an absolute path, got \"x\"");
+  EXPECT_EQ(error("{"), "p.json: not JSON: incomplete JSON");
+}
+
+class NodeSetupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("batchai-prolog-" + std::to_string(::getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir / "share");
+    std::ofstream(dir / "share" / "data.txt") << "shared\n";
+    setup.node = "node1";
+    setup.mount_root = (dir / "job" / "mounts").string();
+    setup.directories = {(dir / "scratch" / "batchai-job-7").string(), (dir / "job" / "shared").string()};
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  std::optional<NodeError> run(const NodePlan& plan) {
+    return set_up_node(plan, setup, [&](const std::string& line) { log.push_back(line); });
+  }
+
+  fs::path dir;
+  NodeSetup setup;
+  std::vector<std::string> log;
+};
+
+TEST_F(NodeSetupTest, MakesTheDirectoriesAndLinksEachVolume) {
+  NodePlan plan{{{"myshare", (dir / "share").string()}, {"deep/er/logs", (dir / "share").string()}}};
+  ASSERT_FALSE(run(plan));
+  for (const auto& d : setup.directories) EXPECT_TRUE(fs::is_directory(d)) << d;
+  EXPECT_EQ(fs::read_symlink(dir / "job/mounts/myshare"), dir / "share");
+  std::ifstream through(dir / "job/mounts/deep/er/logs/data.txt");
+  std::string line;
+  std::getline(through, line);
+  EXPECT_EQ(line, "shared");
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1], "volume deep/er/logs -> " + (dir / "share").string());
+  EXPECT_EQ(log[2], "directories ready");
+
+  // The next node of the job, on the same shared job directory.
+  setup.node = "node2";
+  log.clear();
+  ASSERT_FALSE(run(plan));
+  EXPECT_EQ(log[1], "volume deep/er/logs -> " + (dir / "share").string() + " (already linked)");
+}
+
+TEST_F(NodeSetupTest, DirectoriesInsideAVolumeAreMadeThroughItsLink) {
+  // stdOutErrPathPrefix "$AZ_BATCHAI_JOB_MOUNT_ROOT/logs", as the recipes do.
+  setup.directories.push_back(setup.mount_root + "/logs/job/stdouterr");
+  ASSERT_FALSE(run(NodePlan{{{"logs", (dir / "share").string()}}}));
+  EXPECT_TRUE(fs::is_symlink(dir / "job/mounts/logs"));
+  EXPECT_TRUE(fs::is_directory(dir / "share/job/stdouterr"));
+}
+
+TEST_F(NodeSetupTest, AMissingSourceIsAMountErrorNamingIt) {
+  auto e = run(NodePlan{{{"myshare", (dir / "nowhere").string()}}});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, "MountError");
+  EXPECT_EQ(e->message, "volume 'myshare' on node1: its source " + (dir / "nowhere").string() +
+                            " cannot be reached on this node (No such file or directory); the share map in the "
+                            "site's site.json names it");
+  EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "job/mounts/myshare")));
+}
+
+TEST_F(NodeSetupTest, EditedPlansCannotLeaveTheMountRoot) {
+  // A path with "..", as a user could write into node-plan.json.
+  auto e = run(NodePlan{{{"../../etc", (dir / "share").string()}}});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "volume '../../etc' on node1: the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+
+  // A link planted in the mount root, in place of a directory.
+  fs::create_directories(dir / "outside");
+  fs::create_directory_symlink(dir / "outside", dir / "job/mounts/planted");
+  e = run(NodePlan{{{"planted/x", (dir / "share").string()}}});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, "MountError");
+  EXPECT_EQ(e->message,
+            "volume 'planted/x' on node1: 'planted' is a symbolic link or a file, not a directory below the mount root");
+  EXPECT_TRUE(fs::is_empty(dir / "outside"));
+
+  // Something else already at the volume's path.
+  fs::create_directory_symlink(dir / "outside", dir / "job/mounts/taken");
+  e = run(NodePlan{{{"taken", (dir / "share").string()}}});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->message, "volume 'taken' on node1: 'taken' already exists and is not a link to " +
+                            (dir / "share").string());
+}
+
+}  // namespace
+}  // namespace batchai::prolog

@@ -32,6 +32,7 @@ TEST(SiteConfig, EmptyFileGivesTheDefaultsWithHomeExpanded) {
   EXPECT_EQ(site->jobs_root, "/home/ada/.batchai/jobs");
   EXPECT_EQ(site->mount_root, "/var/lib/batchai/mounts");
   EXPECT_EQ(site->node_temp_root, "/tmp");
+  EXPECT_EQ(site->prolog_program, "");  // found beside batchai
   EXPECT_EQ(site->python, "python3");
   EXPECT_EQ(site->mpi, "pmix");
   EXPECT_EQ(site->tensorflow_port_base, 2222);
@@ -53,6 +54,7 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
     "jobsRoot": "/shared/jobs",
     "mountRoot": "/shared/mounts",
     "nodeTempRoot": "/scratch",
+    "prologProgram": "/shared/apps/batchai/libexec/batchai/batchai-prolog",
     "python": "/opt/conda/bin/python",
     "mpi": "pmi2",
     "tensorFlowPortBase": 3000,
@@ -77,6 +79,7 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
   EXPECT_EQ(site->jobs_root, "/shared/jobs");
   EXPECT_EQ(site->mount_root, "/shared/mounts");
   EXPECT_EQ(site->node_temp_root, "/scratch");
+  EXPECT_EQ(site->prolog_program, "/shared/apps/batchai/libexec/batchai/batchai-prolog");
   EXPECT_EQ(site->python, "/opt/conda/bin/python");
   EXPECT_EQ(site->mpi, "pmi2");
   EXPECT_EQ(site->tensorflow_port_base, 3000);
@@ -177,6 +180,8 @@ TEST(SiteConfig, EachMistakeHasItsMessage) {
        "site.json: jobsRoot: expected an absolute path (or one starting with ~/), got \"jobs\""},
       {R"({"mountRoot": "~bob/m"})",
        "site.json: mountRoot: expected an absolute path (or one starting with ~/), got \"~bob/m\""},
+      {R"({"prologProgram": "bin/batchai-prolog"})",
+       "site.json: prologProgram: expected an absolute path (or one starting with ~/), got \"bin/batchai-prolog\""},
       {R"({"nodeTempRoot": ""})", "site.json: nodeTempRoot: expected an absolute path (or one starting with ~/), "
                                   "got \"\""},
       {R"({"jobsRoot": "/shared/../etc"})", "site.json: jobsRoot: must not contain a '..' segment, got "

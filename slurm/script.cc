@@ -80,7 +80,16 @@ class Script {
          << "  printf '%s\\n' \"slurm_job_id=$SLURM_JOB_ID\" \"start_time=$batchai_started\" \"$@\" >\"$tmp\" &&\n"
          << "    mv -f \"$tmp\" \"$BATCHAI_JOB_DIR/execution\"\n"
          << "}\n"
+         // Node scratch goes when the job ends, as in Batch AI; outputs
+         // and logs stay. Set once the nodes are set up, and unset by a
+         // cancel, when Slurm runs no more steps.
+         << "batchai_cleanup=\n"
          << "batchai_finish() {\n"
+         << "  if [ -n \"$batchai_cleanup\" ]; then\n"
+         << "    srun --nodes=" << plan_.nodes << " --ntasks=" << plan_.nodes
+         << " --ntasks-per-node=1 --time=1 --output=/dev/null \"$batchai_prolog\" cleanup || "
+            "batchai_log \"removing node scratch failed\"\n"
+         << "  fi\n"
          << "  batchai_record \"end_time=" << kNow << "\" \"exit_code=$1\"\n"
          << "  batchai_log \"job ended with exit code $1\"\n"
          << "  exit \"$1\"\n"
@@ -232,6 +241,7 @@ class Script {
                                   " --ntasks-per-node=1 --kill-on-bad-exit=1 ";
     out_ << "# Every node: directories and volumes (batchai-prolog).\n"
          << "batchai_prolog=" << shell_quote(prolog) << "\n"
+         << "batchai_cleanup=1\n"
          << each_node << "\"$batchai_prolog\" setup --job-dir \"$BATCHAI_JOB_DIR\"";
     for (const auto& l : plan_.links) out_ << " \\\n  --volume " << shell_quote(l.relative_path + "=" + l.target);
     out_ << "\n"
@@ -375,7 +385,7 @@ class Script {
   void main_step() {
     out_ << (plan_.launch == Launch::mpi ? mpi_step() : per_process_step())
          << "batchai_step=$!\n"
-         << "trap 'batchai_log \"terminated\"; kill -TERM \"$batchai_step\" 2>/dev/null; wait \"$batchai_step\"; "
+         << "trap 'batchai_cleanup=; batchai_log \"terminated\"; kill -TERM \"$batchai_step\" 2>/dev/null; wait \"$batchai_step\"; "
             "batchai_finish 143' TERM\n"
          << "wait \"$batchai_step\"\n"
          << "batchai_rc=$?\n"

@@ -1,6 +1,7 @@
 // batchai-prolog: prepares a job's nodes before its processes start.
 //
 //   batchai-prolog setup --job-dir DIR [--volume RELATIVE=SOURCE]...
+//   batchai-prolog cleanup
 //
 // The job script runs it once on every node (srun --ntasks-per-node=1), as
 // the job's user, before jobPreparation: it makes the job's directories and
@@ -8,7 +9,9 @@
 // logging each step to the node's
 // execution-<node>.log. On failure it writes the Batch AI error to
 // errors/<node>.json in the job directory, where `batchai job show` finds
-// it, and exits 1, which fails the job and drains nothing.
+// it, and exits 1, which fails the job and drains nothing. `cleanup`, at the
+// job's end, removes the node's scratch ($AZ_BATCHAI_JOB_TEMP); outputs and
+// logs stay.
 //
 // It runs on compute nodes, so it links only io/ and the translator's pure
 // part, never the login-node frontend or libslurm.
@@ -47,7 +50,7 @@ constexpr Option kOptions[] = {
     {"help", 'h', "", "show this help and exit"},
 };
 constexpr Positional kPositionals[] = {
-    {"STEP", "setup: the job's directories and volumes on this node", false},
+    {"STEP", "setup: the job's directories and volumes on this node; cleanup: remove its scratch", false},
 };
 
 std::string env_or_empty(const char* name) {
@@ -158,6 +161,43 @@ int setup(const Job& job) {
   return 0;
 }
 
+// The node's scratch, if it is one: a real directory (not a link) named as
+// the job script names it, so an edited environment removes nothing else.
+int cleanup() {
+  const std::string scratch = env_or_empty("AZ_BATCHAI_JOB_TEMP");
+  const std::string job_id = env_or_empty("SLURM_JOB_ID");
+  const std::string node = env_or_empty("SLURMD_NODENAME");
+  const std::filesystem::path p(scratch);
+  if (scratch.empty() || p.is_relative() || job_id.empty() || p.filename() != "batchai-job-" + job_id) {
+    batchai::diag::error("$AZ_BATCHAI_JOB_TEMP is not this job's scratch; run me from the batchai job script");
+    return 2;
+  }
+  // Another node may be removing the same directory (nodes that share a
+  // host, as on a test cluster): what it removed first is not an error.
+  std::error_code ec;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ec.clear();
+    const auto st = std::filesystem::symlink_status(p, ec);
+    if (ec || st.type() != std::filesystem::file_type::directory) {
+      ec.clear();
+      break;
+    }
+    std::filesystem::remove_all(p, ec);
+    if (ec != std::errc::no_such_file_or_directory) break;
+  }
+  const std::string log = env_or_empty("AZ_BATCHAI_STDOUTERR_DIR");
+  if (!log.empty()) {
+    std::ofstream(log + "/execution-" + node + ".log", std::ios::app)
+        << now_iso() << " batchai-prolog: node " << node << ": "
+        << (ec ? "cannot remove " + scratch + ": " + ec.message() : "removed " + scratch) << "\n";
+  }
+  if (ec) {
+    batchai::diag::error("cannot remove " + scratch + ": " + ec.message());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -180,8 +220,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string step = parsed->positionals().empty() ? "" : parsed->positionals().front();
+  if (step == "cleanup") return cleanup();
   if (step != "setup") {
-    batchai::diag::error("STEP: expected setup, got '" + step + "' (try --help)");
+    batchai::diag::error("STEP: expected setup or cleanup, got '" + step + "' (try --help)");
     return 2;
   }
   auto job = read_job(*parsed);

@@ -57,7 +57,8 @@ TEST_F(NodeSetup, AShareIsTheSameOnEveryNodeAndKeepsWhatTheJobWrote) {
   std::ofstream(dir / "shares/myshare/seed.txt") << "seed\n";
   const std::string f =
       job("shared", kMyshare,
-          "cp $AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/seed.txt $AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/seen-$SLURMD_NODENAME");
+          "cp $AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/seed.txt $AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/seen-$SLURMD_NODENAME && "
+          "touch $AZ_BATCHAI_JOB_TEMP/scratch-$SLURMD_NODENAME");
   ASSERT_EQ(batchai("job create -g rg -w ws -e e -n shared -c c -f " + f).status, 0);
   EXPECT_EQ(batchai("job wait --interval 1 -g rg -w ws -e e -n shared").status, 0);
   const json::value shown = batchai_json("job show -g rg -w ws -e e -n shared");
@@ -69,7 +70,14 @@ TEST_F(NodeSetup, AShareIsTheSameOnEveryNodeAndKeepsWhatTheJobWrote) {
     EXPECT_NE(log.find("batchai-prolog: volume myshare -> " + (dir / "shares/myshare").string()), std::string::npos)
         << log;
     EXPECT_NE(log.find("jobPreparation ended with exit code 0"), std::string::npos) << log;
+    // Node scratch is gone at the end; the share's files and the logs stay.
+    EXPECT_NE(log.find("batchai-prolog: node " + std::string(node) + ": removed " + (dir / "tmp").string() +
+                       "/batchai-job-"),
+              std::string::npos)
+        << log;
   }
+  const std::string scratch = (dir / "tmp" / ("batchai-job-" + std::to_string(shown.at("slurmJobId").as_int64()))).string();
+  EXPECT_FALSE(fs::exists(scratch)) << scratch;
   const std::string files = batchai("job file list -g rg -w ws -e e -j shared -o tsv").out;
   for (const char* name : {"execution-node1.log", "execution-node4.log", "stdout-job_prep-node2.txt"}) {
     EXPECT_NE(files.find(name), std::string::npos) << files;

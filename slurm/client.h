@@ -37,6 +37,9 @@ struct SubmitRequest {
   std::string std_out;        // path; may use %j etc.
   std::string std_err;        // empty: with std_out
   std::vector<std::string> environment;  // "NAME=value"; Slurm requires at least one
+  // "NAME=value" for the site's Prolog and Epilog, which see neither the
+  // script nor its environment; they get SPANK_NAME=value (spank_job_env).
+  std::vector<std::string> prolog_environment;
   std::string qos;
   std::optional<std::int32_t> nice;  // positive lowers priority
   std::string comment;

@@ -180,6 +180,13 @@ class LibslurmClient final : public Client {
     if (r.nice) d.nice = static_cast<uint32_t>(NICE_OFFSET + *r.nice);
     d.environment = env.data();
     d.env_size = static_cast<uint32_t>(env.size());
+    std::vector<std::string> spank_copy = r.prolog_environment;
+    std::vector<char*> spank;
+    for (auto& e : spank_copy) spank.push_back(e.data());
+    if (!spank.empty()) {
+      d.spank_job_env = spank.data();
+      d.spank_job_env_size = static_cast<uint32_t>(spank.size());
+    }
     d.user_id = getuid();
     d.group_id = getgid();
     // A requeued job restarts its script; append keeps the first attempt's

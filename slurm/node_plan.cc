@@ -11,7 +11,7 @@ std::string node_plan_json(const NodePlan& plan) {
   for (const auto& v : plan.volumes) {
     volumes.push_back(json::object{{"relativeMountPath", v.relative_path}, {"source", v.source}});
   }
-  return json::serialize(json::object{{"version", 1}, {"volumes", std::move(volumes)}}) + "\n";
+  return json::serialize(json::object{{"version", 1}, {"volumes", std::move(volumes)}});
 }
 
 bool stays_below(std::string_view relative) {

@@ -14,6 +14,7 @@
 
 #include "io/version.h"
 #include "slurm/job_plan.h"
+#include "slurm/node_plan.h"
 #include "slurm/shell_quote.h"
 
 namespace batchai::slurm {
@@ -422,6 +423,13 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
   r.comment = "batchai " + plan.id.workspace + "/" + plan.id.experiment + "/" + plan.id.job;
   if (plan.gpus_per_node > 0) {
     r.gpus_per_node = (plan.gpu_type.empty() ? "" : plan.gpu_type + ":") + std::to_string(plan.gpus_per_node);
+  }
+  // For a site whose Prolog mounts volumes (batchai-prolog in Prolog mode),
+  // which sees neither the script nor its arguments.
+  if (!plan.links.empty()) {
+    NodePlan volumes;
+    for (const auto& l : plan.links) volumes.volumes.push_back({l.relative_path, l.target});
+    r.prolog_environment = {"BATCHAI_JOB_DIR=" + plan.job_dir, "BATCHAI_VOLUMES=" + node_plan_json(volumes)};
   }
   return r;
 }

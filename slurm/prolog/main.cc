@@ -2,6 +2,7 @@
 //
 //   batchai-prolog setup --job-dir DIR [--volume RELATIVE=SOURCE]...
 //   batchai-prolog cleanup
+//   batchai-prolog prolog|epilog [--conf SITE_JSON]
 //
 // The job script runs it once on every node (srun --ntasks-per-node=1), as
 // the job's user, before jobPreparation: it makes the job's directories and
@@ -13,8 +14,19 @@
 // job's end, removes the node's scratch ($AZ_BATCHAI_JOB_TEMP); outputs and
 // logs stay.
 //
+// As the site's Slurm Prolog and Epilog (Prolog mode, PrologFlags=Alloc),
+// it runs as root at allocation and at the end on every node, with no
+// arguments (it reads SLURM_SCRIPT_CONTEXT) or through a wrapper that
+// passes --conf: the Prolog bind-mounts the job's volumes, the Epilog
+// unmounts them. The volumes come from the job's submission (Slurm hands
+// them over as SPANK_BATCHAI_VOLUMES), are checked against the site's own
+// configuration, and nothing of the user's runs. Its failures are the
+// job's, recorded for the job's first step to report: it exits 0 so that
+// Slurm drains no node over a user's mistake.
+//
 // It runs on compute nodes, so it links only io/ and the translator's pure
 // part, never the login-node frontend or libslurm.
+#include <pwd.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -32,7 +44,12 @@
 #include "io/files.h"
 #include "io/version.h"
 #include "slurm/node_plan.h"
+#include "slurm/prolog/mounts.h"
 #include "slurm/prolog/setup.h"
+
+#ifndef BATCHAI_SITE_CONF
+#define BATCHAI_SITE_CONF "/etc/batchai/site.json"
+#endif
 
 extern char** environ;
 
@@ -46,11 +63,15 @@ using batchai::args::Positional;
 constexpr Option kOptions[] = {
     {"job-dir", 0, "DIR", "the job's directory ($BATCHAI_JOB_DIR)"},
     {"volume", 0, "REL=SOURCE", "link the site directory SOURCE at $AZ_BATCHAI_JOB_MOUNT_ROOT/REL", true},
+    {"conf", 0, "FILE", "prolog, epilog: the site configuration (default " BATCHAI_SITE_CONF ")"},
     {"version", 0, "", "print version and exit"},
     {"help", 'h', "", "show this help and exit"},
 };
 constexpr Positional kPositionals[] = {
-    {"STEP", "setup: the job's directories and volumes on this node; cleanup: remove its scratch", false},
+    {"STEP",
+     "setup: the job's directories and volumes on this node; cleanup: remove its scratch; prolog, epilog: "
+     "as Slurm's Prolog and Epilog (the default when Slurm runs it as one)",
+     false},
 };
 
 std::string env_or_empty(const char* name) {
@@ -148,6 +169,13 @@ void record_error(const Job& job, const batchai::prolog::NodeError& e) {
 int setup(const Job& job) {
   NodeLog log;
   log("node " + job.node + ": setting up job directories and volumes");
+  // The site's Prolog could not mount this node's volumes; it recorded why.
+  if (std::filesystem::exists(job.dir + "/errors/" + job.node + ".json")) {
+    log("the Prolog recorded an error: see errors/" + job.node + ".json in the job directory");
+    log.write(job);
+    batchai::diag::error("the Prolog on " + job.node + " failed; see " + job.dir + "/errors/" + job.node + ".json");
+    return 1;
+  }
   auto fail = [&](const batchai::prolog::NodeError& e) {
     log(e.code + ": " + e.message);
     log.write(job);
@@ -198,6 +226,61 @@ int cleanup() {
   return 0;
 }
 
+// Prolog mode. What Slurm gives a Prolog: the job's ids, and the
+// submission's spank_job_env with a SPANK_ prefix.
+std::optional<batchai::prolog::PrologJob> prolog_job() {
+  const std::string dir = env_or_empty("SPANK_BATCHAI_JOB_DIR");
+  if (dir.empty()) return std::nullopt;  // not a batchai job
+  batchai::prolog::PrologJob job;
+  job.job_dir = dir;
+  job.node = env_or_empty("SLURMD_NODENAME");
+  job.uid = static_cast<uid_t>(std::strtoul(env_or_empty("SLURM_JOB_UID").c_str(), nullptr, 10));
+  job.gid = static_cast<gid_t>(std::strtoul(env_or_empty("SLURM_JOB_GID").c_str(), nullptr, 10));
+  return job;
+}
+
+// The site configuration as the job's user sees it: "~" is their home.
+Result<batchai::site::SiteConfig> prolog_site(const batchai::args::Parsed& p, uid_t uid) {
+  std::string home = "/";
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_dir) home = found->pw_dir;
+  const std::string conf = p.get("conf").value_or(BATCHAI_SITE_CONF);
+  return batchai::site::load_site_config(conf.c_str(), conf, home);
+}
+
+int slurm_prolog(const batchai::args::Parsed& p, bool epilog) {
+  auto job = prolog_job();
+  if (!job) return 0;
+  // slurmd keeps a Prolog's standard error in its log.
+  auto log = [&](const std::string& line) {
+    batchai::diag::note("job " + env_or_empty("SLURM_JOB_ID") + " on " + job->node + ": " + line);
+  };
+  auto site = prolog_site(p, job->uid);
+  if (!site) {
+    log(site.error().message);
+    if (!epilog) batchai::prolog::record_prolog_error(*job, batchai::site::SiteConfig{}, {"MountError", site.error().message});
+    return 0;
+  }
+  if (epilog) {
+    batchai::prolog::unmount_volumes(*job, *site, log);
+    return 0;
+  }
+  auto plan = batchai::slurm::parse_node_plan(env_or_empty("SPANK_BATCHAI_VOLUMES"), "SPANK_BATCHAI_VOLUMES");
+  if (!plan) {
+    batchai::prolog::record_prolog_error(*job, *site, {"MountError", plan.error().message});
+    log(plan.error().message);
+    return 0;
+  }
+  job->plan = std::move(*plan);
+  if (auto e = batchai::prolog::mount_volumes(*job, *site, log)) {
+    log(e->code + ": " + e->message);
+    batchai::prolog::record_prolog_error(*job, *site, *e);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -219,10 +302,16 @@ int main(int argc, char** argv) {
     std::printf("batchai-prolog %s (%s)\n", batchai::build::kVersion, batchai::build::kGitRevision);
     return 0;
   }
-  const std::string step = parsed->positionals().empty() ? "" : parsed->positionals().front();
+  std::string step = parsed->positionals().empty() ? "" : parsed->positionals().front();
+  if (step.empty()) {
+    const std::string context = env_or_empty("SLURM_SCRIPT_CONTEXT");
+    if (context == "prolog_slurmd") step = "prolog";
+    if (context == "epilog_slurmd") step = "epilog";
+  }
+  if (step == "prolog" || step == "epilog") return slurm_prolog(*parsed, step == "epilog");
   if (step == "cleanup") return cleanup();
   if (step != "setup") {
-    batchai::diag::error("STEP: expected setup or cleanup, got '" + step + "' (try --help)");
+    batchai::diag::error("STEP: expected setup, cleanup, prolog or epilog, got '" + step + "' (try --help)");
     return 2;
   }
   auto job = read_job(*parsed);

@@ -83,6 +83,13 @@ std::optional<NodeError> link_volume(const Dir& root, const slurm::NodeVolume& v
     return std::nullopt;
   }
   if (errno != EEXIST) return mount_error("cannot create the link: " + errno_text());
+  // Mounted there by the site's Prolog (Prolog mode): the same directory.
+  struct stat there {};
+  if (::fstatat(at.fd(), name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(there.st_mode) &&
+      there.st_dev == st.st_dev && there.st_ino == st.st_ino) {
+    log("volume " + v.relative_path + " -> " + v.source + " (mounted by the Prolog)");
+    return std::nullopt;
+  }
   // Made by another node of this job on a shared job directory, or by an
   // earlier attempt: fine if it is this volume's link.
   std::string existing(4096, '\0');

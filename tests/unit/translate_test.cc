@@ -337,6 +337,18 @@ TEST(Translate, SubmissionAsksForWholeNodesAndTheirGpus) {
   EXPECT_EQ(r.partition, "gpu");
   EXPECT_EQ(r.work_dir, "/shared/jobs/rg/workspaces/ws/experiments/exp/jobs/job/00000000-0000-4000-8000-000000000000");
   EXPECT_EQ(r.std_out, r.work_dir + "/slurm-%j.out");
+  EXPECT_TRUE(r.prolog_environment.empty());  // no volumes: nothing for a Prolog to mount
+}
+
+TEST(Translate, VolumesReachASitesPrologThroughTheSubmission) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "mountVolumes": {"azureFileShares": [
+        {"azureFileUrl": "https://a.file.core.windows.net/myshare", "relativeMountPath": "data/in"}]}}})");
+  auto r = submission(p, "#!/bin/bash\n", {"A=1"});
+  ASSERT_EQ(r.prolog_environment.size(), 2u);
+  EXPECT_EQ(r.prolog_environment[0], "BATCHAI_JOB_DIR=" + r.work_dir);
+  EXPECT_EQ(r.prolog_environment[1],
+            R"(BATCHAI_VOLUMES={"version":1,"volumes":[{"relativeMountPath":"data/in","source":"/shared/afs/myshare"}]})");
 }
 
 // --- Environment and layout ------------------------------------------------

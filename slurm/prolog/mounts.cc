@@ -1,0 +1,232 @@
+#include "slurm/prolog/mounts.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace batchai::prolog {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+std::optional<std::string> real_path(const std::string& p) {
+  char buf[PATH_MAX];
+  if (!::realpath(p.c_str(), buf)) return std::nullopt;
+  return std::string(buf);
+}
+
+std::vector<std::string> components(std::string_view relative) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= relative.size()) {
+    std::size_t end = relative.find('/', start);
+    if (end == std::string_view::npos) end = relative.size();
+    std::string part(relative.substr(start, end - start));
+    if (!part.empty() && part != ".") parts.emplace_back(std::move(part));
+    start = end + 1;
+  }
+  return parts;
+}
+
+// `rel` below `root` when `path` is `root` or below it.
+std::optional<std::string> below(const std::string& root, const std::string& path) {
+  if (path == root) return std::string();
+  if (path.size() > root.size() && path.starts_with(root) && (root == "/" || path[root.size()] == '/')) {
+    return path.substr(root == "/" ? 1 : root.size() + 1);
+  }
+  return std::nullopt;
+}
+
+// The job directory, opened from the site's jobsRoot one component at a
+// time without following links, and owned by the job's user.
+Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
+  const auto root = real_path(site.jobs_root);
+  if (!root) return Error{"the site's jobsRoot " + site.jobs_root + " cannot be reached: " + errno_text()};
+  const auto rel = below(*root, job.job_dir);
+  if (!rel || rel->empty() || !slurm::stays_below(*rel)) {
+    return Error{"the job directory " + job.job_dir + " is not in the site's jobsRoot " + *root};
+  }
+  Fd at(::open(root->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!at.ok()) return Error{"cannot open " + *root + ": " + errno_text()};
+  for (const auto& part : components(*rel)) {
+    Fd next(::openat(at.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.ok()) return Error{"cannot open the job directory " + job.job_dir + " (at '" + part + "'): " + errno_text()};
+    at = std::move(next);
+  }
+  struct stat st {};
+  if (::fstat(at.get(), &st) != 0 || st.st_uid != job.uid) {
+    return Error{"the job directory " + job.job_dir + " does not belong to the job's user"};
+  }
+  return at;
+}
+
+// A directory below `at`, made for the job's user if missing; refuses a
+// link or a directory of someone else's.
+Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job) {
+  if (::mkdirat(at.get(), name.c_str(), 0755) == 0) {
+    if (::fchownat(at.get(), name.c_str(), job.uid, job.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      return Error{"cannot give '" + name + "' to the job's user: " + errno_text()};
+    }
+  } else if (errno != EEXIST) {
+    return Error{"cannot create '" + name + "': " + errno_text()};
+  }
+  Fd fd(::openat(at.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.ok()) {
+    return Error{errno == ELOOP || errno == ENOTDIR ? "'" + name + "' is a symbolic link or a file"
+                                                    : "cannot open '" + name + "': " + errno_text()};
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || (st.st_uid != job.uid && st.st_uid != 0)) {
+    return Error{"'" + name + "' belongs to another user"};
+  }
+  return fd;
+}
+
+// The site directory a volume's source names: one of the site's shares, or
+// a directory below one (a file server's sourceDirectory).
+Result<std::string> site_source(const std::string& source, const site::SiteConfig& site) {
+  const auto real = real_path(source);
+  if (!real) return Error{"its source " + source + " cannot be reached on this node (" + errno_text() + ")"};
+  for (const auto& share : site.shares) {
+    const auto share_real = real_path(share.path);
+    if (share_real && below(*share_real, *real)) return *real;
+  }
+  return Error{"its source " + source + " is not one of the site's shares"};
+}
+
+std::string unescape_mountinfo(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      const std::string oct(s.substr(i + 1, 3));
+      if (oct.size() == 3 && std::all_of(oct.begin(), oct.end(), [](char c) { return c >= '0' && c <= '7'; })) {
+        out += static_cast<char>(std::stoi(oct, nullptr, 8));
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteConfig& site, const Log& log) {
+  auto mount_error = [&](const std::string& what) { return NodeError{"MountError", what}; };
+  auto dir = open_job_dir(job, site);
+  if (!dir) return mount_error("on " + job.node + ": " + dir.error().message);
+  auto mounts = user_dir(*dir, "mounts", job);
+  if (!mounts) return mount_error("on " + job.node + ": " + mounts.error().message);
+  for (const auto& v : job.plan.volumes) {
+    auto fail = [&](const std::string& why) {
+      return mount_error("volume '" + v.relative_path + "' on " + job.node + ": " + why);
+    };
+    if (!slurm::stays_below(v.relative_path)) return fail("the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+    auto source = site_source(v.source, site);
+    if (!source) return fail(source.error().message);
+    Fd at(::dup(mounts->get()));
+    for (const auto& part : components(v.relative_path)) {
+      auto next = user_dir(at, part, job);
+      if (!next) return fail(next.error().message);
+      at = std::move(*next);
+    }
+    struct stat point {}, from {};
+    if (::fstat(at.get(), &point) == 0 && ::stat(source->c_str(), &from) == 0 && point.st_dev == from.st_dev &&
+        point.st_ino == from.st_ino) {
+      log("volume " + v.relative_path + ": " + *source + " already mounted");
+      continue;
+    }
+    // Through the descriptor, so the mount lands on exactly the directory
+    // opened above, whatever the user renames meanwhile.
+    const std::string target = "/proc/self/fd/" + std::to_string(at.get());
+    if (::mount(source->c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      return fail("cannot bind-mount " + *source + ": " + errno_text());
+    }
+    log("volume " + v.relative_path + ": bind-mounted " + *source);
+  }
+  return std::nullopt;
+}
+
+int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Log& log) {
+  auto dir = open_job_dir(job, site);
+  if (!dir) {
+    log("no unmounting: " + dir.error().message);
+    return 0;
+  }
+  const auto real = real_path(job.job_dir);
+  if (!real) return 0;
+  const std::string root = *real + "/mounts";
+  std::vector<std::string> points;
+  std::ifstream table("/proc/self/mountinfo");
+  for (std::string line; std::getline(table, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, devno, source_root, point;
+    fields >> id >> parent >> devno >> source_root >> point;
+    const std::string p = unescape_mountinfo(point);
+    if (auto rel = below(root, p); rel && !rel->empty()) points.push_back(p);
+  }
+  // Deepest first; a volume mounted twice (two nodes on one host) twice.
+  std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  int count = 0;
+  for (const auto& p : points) {
+    if (::umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+      ++count;
+      log("unmounted " + p);
+    } else if (errno != EINVAL && errno != ENOENT) {
+      log("cannot unmount " + p + ": " + errno_text());
+    }
+  }
+  return count;
+}
+
+void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error) {
+  auto dir = open_job_dir(job, site);
+  if (!dir) return;
+  auto errors = user_dir(*dir, "errors", job);
+  if (!errors) return;
+  namespace json = boost::json;
+  const std::string text =
+      json::serialize(json::object{{"code", error.code},
+                                   {"message", error.message},
+                                   {"details", json::array{json::object{{"name", "node"}, {"value", job.node}},
+                                                           json::object{{"name", "step"}, {"value", "Prolog"}}}}}) +
+      "\n";
+  const std::string name = job.node + ".json";
+  Fd fd(::openat(errors->get(), name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd.ok()) return;
+  (void)::fchown(fd.get(), job.uid, job.gid);
+  (void)!::write(fd.get(), text.data(), text.size());
+}
+
+}  // namespace batchai::prolog

@@ -424,12 +424,13 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
   if (plan.gpus_per_node > 0) {
     r.gpus_per_node = (plan.gpu_type.empty() ? "" : plan.gpu_type + ":") + std::to_string(plan.gpus_per_node);
   }
-  // For a site whose Prolog mounts volumes (batchai-prolog in Prolog mode),
-  // which sees neither the script nor its arguments.
+  // For a site whose Prolog and Epilog are batchai-prolog (Prolog mode),
+  // which see neither the script nor its arguments.
+  r.prolog_environment = {"BATCHAI_JOB_DIR=" + plan.job_dir};
   if (!plan.links.empty()) {
     NodePlan volumes;
     for (const auto& l : plan.links) volumes.volumes.push_back({l.relative_path, l.target});
-    r.prolog_environment = {"BATCHAI_JOB_DIR=" + plan.job_dir, "BATCHAI_VOLUMES=" + node_plan_json(volumes)};
+    r.prolog_environment.push_back("BATCHAI_VOLUMES=" + node_plan_json(volumes));
   }
   return r;
 }

@@ -265,9 +265,12 @@ int slurm_prolog(const batchai::args::Parsed& p, bool epilog) {
   }
   if (epilog) {
     batchai::prolog::unmount_volumes(*job, *site, log);
+    batchai::prolog::remove_node_scratch(*job, *site, env_or_empty("SLURM_JOB_ID"), log);
     return 0;
   }
-  auto plan = batchai::slurm::parse_node_plan(env_or_empty("SPANK_BATCHAI_VOLUMES"), "SPANK_BATCHAI_VOLUMES");
+  const std::string volumes = env_or_empty("SPANK_BATCHAI_VOLUMES");
+  if (volumes.empty()) return 0;  // a job without volumes
+  auto plan = batchai::slurm::parse_node_plan(volumes, "SPANK_BATCHAI_VOLUMES");
   if (!plan) {
     batchai::prolog::record_prolog_error(*job, *site, {"MountError", plan.error().message});
     log(plan.error().message);

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -80,7 +83,11 @@ Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
   if (!at.ok()) return Error{"cannot open " + *root + ": " + errno_text()};
   for (const auto& part : components(*rel)) {
     Fd next(::openat(at.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!next.ok()) return Error{"cannot open the job directory " + job.job_dir + " (at '" + part + "'): " + errno_text()};
+    if (!next.ok()) {
+      return Error{"cannot open the job directory " + job.job_dir + ": '" + part + "' " +
+                   (errno == ELOOP || errno == ENOTDIR ? std::string("is a symbolic link or a file")
+                                                       : "cannot be opened: " + errno_text())};
+    }
     at = std::move(next);
   }
   struct stat st {};
@@ -208,6 +215,29 @@ int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Lo
     }
   }
   return count;
+}
+
+void remove_node_scratch(const PrologJob& job, const site::SiteConfig& site, const std::string& job_id,
+                         const Log& log) {
+  if (job_id.empty() || !std::all_of(job_id.begin(), job_id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return;
+  }
+  const std::string scratch = site.node_temp_root + "/batchai-job-" + job_id;
+  struct stat st {};
+  if (::lstat(scratch.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != job.uid || job.uid == 0) return;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(job.gid) != 0 || ::setuid(job.uid) != 0) ::_exit(2);
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
+    ::_exit(ec ? 1 : 0);
+  }
+  int status = 0;
+  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    log("removed " + scratch);
+  } else {
+    log("could not remove " + scratch);
+  }
 }
 
 void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error) {

@@ -39,6 +39,13 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
 // many.
 int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Log& log);
 
+// Removes the node's scratch for the job (<nodeTempRoot>/batchai-job-<id>),
+// which the job's own last step leaves behind when it is cancelled. As the
+// job's user, in a child process: a tree the user owns is removed with the
+// user's rights, so no link they plant in it leads root elsewhere.
+void remove_node_scratch(const PrologJob& job, const site::SiteConfig& site, const std::string& job_id,
+                         const Log& log);
+
 // Writes the error to errors/<node>.json in the job directory, owned by the
 // job's user; the job's first step finds it there and fails the job.
 void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error);

@@ -3,7 +3,8 @@
 # on a second, 2-node cluster. A user who is not root submits a job with a
 # share; the Prolog bind-mounts it as root on both nodes before the job,
 # jobPreparation runs as that user and sees the mount, the job's first step
-# accepts the Prolog's mounts, and the Epilog unmounts them. A volume whose
+# accepts the Prolog's mounts, and the Epilog unmounts them and removes a
+# cancelled job's node scratch. A volume whose
 # site directory is missing fails the job with MountError and drains no
 # node. Exit 77 (skip) without root, Slurm or useradd.
 set -euo pipefail
@@ -66,6 +67,21 @@ grep -q "mounted by the Prolog" <<<"$log" || fail "the job's first step did not 
 # The Epilog runs once the job has ended.
 for _ in $(seq 1 50); do grep -q " $dir/jobs/" /proc/self/mountinfo || break; sleep 0.2; done
 grep -q " $dir/jobs/" /proc/self/mountinfo && fail "the Epilog left mounts: $(grep " $dir/jobs/" /proc/self/mountinfo)"
+
+# A cancelled job's last step does not run; the Epilog removes its scratch.
+cat >"$dir/user/sleeper.json" <<'JSON'
+{"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+  "customToolkitSettings": {"commandLine": "sleep 300"},
+  "jobPreparation": {"commandLine": "touch $AZ_BATCHAI_JOB_TEMP/prepared"}}}
+JSON
+chown "$user" "$dir/user/sleeper.json"
+as_user job create -g rg -w ws -e e -n sleeper -c c -f "$dir/user/sleeper.json" >/dev/null
+id=$(as_user job show -g rg -w ws -e e -n sleeper --query slurmJobId -o tsv)
+for _ in $(seq 1 100); do [ -e "$dir/tmp/batchai-job-$id/prepared" ] && break; sleep 0.2; done
+[ -e "$dir/tmp/batchai-job-$id/prepared" ] || fail "the sleeper's scratch never appeared"
+as_user job terminate -y -g rg -w ws -e e -n sleeper >/dev/null
+for _ in $(seq 1 100); do [ -e "$dir/tmp/batchai-job-$id" ] || break; sleep 0.2; done
+[ -e "$dir/tmp/batchai-job-$id" ] && fail "the Epilog left the cancelled job's scratch $dir/tmp/batchai-job-$id"
 
 # A share the site maps to a directory the nodes do not have.
 sed -i "s|\"path\": \"$dir/shares/logs\"|\"path\": \"$dir/shares/gone\"|" "$dir/etc/site.json"

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "slurm/node_plan.h"
+#include "slurm/prolog/mounts.h"
 #include "slurm/prolog/setup.h"
 
 namespace batchai::prolog {
@@ -120,6 +121,73 @@ TEST_F(NodeSetupTest, EditedPlansCannotLeaveTheMountRoot) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, "volume 'taken' on node1: 'taken' already exists and is not a link to " +
                             (dir / "share").string());
+}
+
+}  // namespace
+}  // namespace batchai::prolog
+
+// Prolog mode's checks, before anything is mounted: what a user can put in
+// a submission or their job directory must not make root mount elsewhere.
+namespace batchai::prolog {
+namespace {
+
+class PrologChecks : public NodeSetupTest {
+ protected:
+  void SetUp() override {
+    NodeSetupTest::SetUp();
+    site.jobs_root = (dir / "jobs").string();
+    site.shares = {{site::Share::Kind::azure_file_share, "myshare", (dir / "share").string()}};
+    fs::create_directories(dir / "jobs/u/job1");
+    job.uid = ::getuid();
+    job.gid = ::getgid();
+    job.node = "node1";
+    job.job_dir = (dir / "jobs/u/job1").string();
+  }
+  std::string refused(const slurm::NodePlan& plan) {
+    job.plan = plan;
+    auto e = mount_volumes(job, site, [](const std::string&) {});
+    return e ? e->code + ": " + e->message : "mounted";
+  }
+  site::SiteConfig site;
+  PrologJob job;
+};
+
+TEST_F(PrologChecks, OnlyTheSitesSharesAreMounted) {
+  fs::create_directories(dir / "secret");
+  EXPECT_EQ(refused(NodePlan{{{"data", (dir / "secret").string()}}}),
+            "MountError: volume 'data' on node1: its source " + (dir / "secret").string() +
+                " is not one of the site's shares");
+  EXPECT_EQ(refused(NodePlan{{{"data", (dir / "share/../secret").string()}}}),
+            "MountError: volume 'data' on node1: its source " + (dir / "share/../secret").string() +
+                " is not one of the site's shares");
+  EXPECT_EQ(refused(NodePlan{{{"../../etc", (dir / "share").string()}}}),
+            "MountError: volume '../../etc' on node1: the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+}
+
+TEST_F(PrologChecks, TheJobDirectoryMustBeTheUsersInsideJobsRoot) {
+  job.job_dir = (dir / "elsewhere").string();
+  EXPECT_EQ(refused(NodePlan{}), "MountError: on node1: the job directory " + job.job_dir +
+                                     " is not in the site's jobsRoot " + (dir / "jobs").string());
+  job.job_dir = (dir / "jobs/u/job1").string();
+  job.uid = ::getuid() + 1;
+  EXPECT_EQ(refused(NodePlan{}), "MountError: on node1: the job directory " + job.job_dir +
+                                     " does not belong to the job's user");
+  // A link in place of the job directory's parent.
+  job.uid = ::getuid();
+  fs::create_directory_symlink(dir / "secret-jobs", dir / "jobs/linked");
+  fs::create_directories(dir / "secret-jobs/job2");
+  job.job_dir = (dir / "jobs/linked/job2").string();
+  EXPECT_EQ(refused(NodePlan{}), "MountError: on node1: cannot open the job directory " + job.job_dir +
+                                     ": 'linked' is a symbolic link or a file");
+}
+
+TEST_F(PrologChecks, ALinkPlantedInTheMountRootIsNotFollowed) {
+  fs::create_directories(dir / "jobs/u/job1/mounts");
+  fs::create_directories(dir / "target");
+  fs::create_directory_symlink(dir / "target", dir / "jobs/u/job1/mounts/data");
+  EXPECT_EQ(refused(NodePlan{{{"data/in", (dir / "share").string()}}}),
+            "MountError: volume 'data/in' on node1: 'data' is a symbolic link or a file");
+  EXPECT_TRUE(fs::is_empty(dir / "target"));
 }
 
 }  // namespace

@@ -337,7 +337,8 @@ TEST(Translate, SubmissionAsksForWholeNodesAndTheirGpus) {
   EXPECT_EQ(r.partition, "gpu");
   EXPECT_EQ(r.work_dir, "/shared/jobs/rg/workspaces/ws/experiments/exp/jobs/job/00000000-0000-4000-8000-000000000000");
   EXPECT_EQ(r.std_out, r.work_dir + "/slurm-%j.out");
-  EXPECT_TRUE(r.prolog_environment.empty());  // no volumes: nothing for a Prolog to mount
+  // No volumes: only the job directory, for the Epilog's cleanup.
+  EXPECT_EQ(r.prolog_environment, std::vector<std::string>{"BATCHAI_JOB_DIR=" + r.work_dir});
 }
 
 TEST(Translate, VolumesReachASitesPrologThroughTheSubmission) {

@@ -17,48 +17,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "slurm/prolog/fd.h"
+
 namespace batchai::prolog {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
 std::optional<std::string> real_path(const std::string& p) {
   char buf[PATH_MAX];
   if (!::realpath(p.c_str(), buf)) return std::nullopt;
   return std::string(buf);
-}
-
-std::vector<std::string> components(std::string_view relative) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= relative.size()) {
-    std::size_t end = relative.find('/', start);
-    if (end == std::string_view::npos) end = relative.size();
-    std::string part(relative.substr(start, end - start));
-    if (!part.empty() && part != ".") parts.emplace_back(std::move(part));
-    start = end + 1;
-  }
-  return parts;
 }
 
 // `rel` below `root` when `path` is `root` or below it.

@@ -9,46 +9,14 @@
 #include <filesystem>
 #include <system_error>
 
+#include "slurm/prolog/fd.h"
+
 namespace batchai::prolog {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-// An open directory descriptor, closed on scope exit.
-class Dir {
- public:
-  explicit Dir(int fd = -1) : fd_(fd) {}
-  Dir(Dir&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Dir& operator=(Dir&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  Dir(const Dir&) = delete;
-  Dir& operator=(const Dir&) = delete;
-  ~Dir() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int fd() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
-
-std::vector<std::string> components(const std::string& relative) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= relative.size()) {
-    std::size_t end = relative.find('/', start);
-    if (end == std::string::npos) end = relative.size();
-    std::string part = relative.substr(start, end - start);
-    if (!part.empty() && part != ".") parts.push_back(std::move(part));
-    start = end + 1;
-  }
-  return parts;
-}
-
-std::optional<NodeError> link_volume(const Dir& root, const slurm::NodeVolume& v, const NodeSetup& setup,
+std::optional<NodeError> link_volume(const Fd& root, const slurm::NodeVolume& v, const NodeSetup& setup,
                                      const Log& log) {
   auto mount_error = [&](const std::string& why) {
     return NodeError{"MountError", "volume '" + v.relative_path + "' on " + setup.node + ": " + why};
@@ -64,12 +32,12 @@ std::optional<NodeError> link_volume(const Dir& root, const slurm::NodeVolume& v
   if (!S_ISDIR(st.st_mode)) return mount_error("its source " + v.source + " is not a directory");
   // Down from the mount root one component at a time, never following a
   // symbolic link: O_NOFOLLOW refuses one in place of a directory.
-  Dir at(::dup(root.fd()));
+  Fd at(::dup(root.get()));
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (::mkdirat(at.fd(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdirat(at.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
       return mount_error("cannot create directory '" + parts[i] + "': " + errno_text());
     }
-    Dir next(::openat(at.fd(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    Fd next(::openat(at.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next.ok()) {
       return mount_error(errno == ELOOP || errno == ENOTDIR
                              ? "'" + parts[i] + "' is a symbolic link or a file, not a directory below the mount root"
@@ -78,14 +46,14 @@ std::optional<NodeError> link_volume(const Dir& root, const slurm::NodeVolume& v
     at = std::move(next);
   }
   const std::string& name = parts.back();
-  if (::symlinkat(v.source.c_str(), at.fd(), name.c_str()) == 0) {
+  if (::symlinkat(v.source.c_str(), at.get(), name.c_str()) == 0) {
     log("volume " + v.relative_path + " -> " + v.source);
     return std::nullopt;
   }
   if (errno != EEXIST) return mount_error("cannot create the link: " + errno_text());
   // Mounted there by the site's Prolog (Prolog mode): the same directory.
   struct stat there {};
-  if (::fstatat(at.fd(), name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(there.st_mode) &&
+  if (::fstatat(at.get(), name.c_str(), &there, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(there.st_mode) &&
       there.st_dev == st.st_dev && there.st_ino == st.st_ino) {
     log("volume " + v.relative_path + " -> " + v.source + " (mounted by the Prolog)");
     return std::nullopt;
@@ -93,7 +61,7 @@ std::optional<NodeError> link_volume(const Dir& root, const slurm::NodeVolume& v
   // Made by another node of this job on a shared job directory, or by an
   // earlier attempt: fine if it is this volume's link.
   std::string existing(4096, '\0');
-  const ssize_t n = ::readlinkat(at.fd(), name.c_str(), existing.data(), existing.size());
+  const ssize_t n = ::readlinkat(at.get(), name.c_str(), existing.data(), existing.size());
   if (n < 0 || static_cast<std::size_t>(n) == existing.size() || existing.substr(0, n) != v.source) {
     return mount_error("'" + v.relative_path + "' already exists and is not a link to " + v.source);
   }
@@ -113,7 +81,7 @@ std::optional<NodeError> set_up_node(const slurm::NodePlan& plan, const NodeSetu
   std::error_code ec;
   std::filesystem::create_directories(setup.mount_root, ec);
   if (ec) return failed(setup.mount_root, ec);
-  Dir root(::open(setup.mount_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd root(::open(setup.mount_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.ok()) {
     return NodeError{"NodeSetupFailed", "on " + setup.node + ": cannot open " + setup.mount_root + ": " + errno_text()};
   }

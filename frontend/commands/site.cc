@@ -18,7 +18,9 @@ std::string prolog_beside_me() {
   if (ec) return "";
   const auto dir = self.parent_path();
   for (const auto& candidate : {dir / "../libexec/batchai/batchai-prolog", dir / "../slurm/batchai-prolog"}) {
-    if (std::filesystem::is_regular_file(candidate, ec)) return std::filesystem::weakly_canonical(candidate, ec).string();
+    // /proc/self/exe is already resolved, so ".." can go lexically, without
+    // a system call per component on every command.
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate.lexically_normal().string();
   }
   return "";
 }

@@ -4,7 +4,7 @@
 
 namespace batchai::frontend {
 
-extern const Command kConfigure;
+extern const Command kCompletion, kConfigure;
 extern const Command kExperimentCreate, kExperimentShow, kExperimentList, kExperimentDelete;
 extern const Command kClusterCreate, kClusterShow, kClusterList, kClusterResize, kClusterAutoScale, kClusterDelete,
     kClusterNodeList, kClusterNodeExec;
@@ -15,7 +15,7 @@ extern const Command kWorkspaceCreate, kWorkspaceShow, kWorkspaceList, kWorkspac
 
 namespace {
 constexpr const Command* kCommands[] = {
-    &kConfigure,
+    &kConfigure, &kCompletion,
     &kWorkspaceCreate, &kWorkspaceShow, &kWorkspaceList, &kWorkspaceDelete,
     &kExperimentCreate, &kExperimentShow, &kExperimentList, &kExperimentDelete,
     &kClusterCreate, &kClusterShow, &kClusterList, &kClusterResize, &kClusterAutoScale, &kClusterDelete,

@@ -3,7 +3,8 @@
 # prefix, then, in a clean shell with Lmod, `module load batchai` from the
 # Lua and from the Tcl modulefile: the tools are on PATH, BATCHAI_ROOT and
 # (when the site has one) BATCHAI_CONF are set, the installed example
-# validates, and `module unload` puts PATH back. Then the tree is moved and
+# validates, the installed bash completion completes, and `module unload`
+# puts PATH back. Then the tree is moved and
 # works once its modulefile names the new place.
 #   modules.sh BUILD_DIR
 set -euo pipefail
@@ -32,6 +33,12 @@ check() {
     batchai --version | grep -q "^batchai $VERSION " || fail "version: $(batchai --version)"
     out=$(batchai job validate -f "$BATCHAI_ROOT/share/batchai/examples/cifar10-horovod.json")
     [ "$out" = valid ] || fail "validate said: $out"
+    # The installed completion, generated from the command table.
+    . "$ROOT/share/bash-completion/completions/batchai"
+    COMP_WORDS=(batchai cluster node e)
+    COMP_CWORD=3
+    _batchai
+    [ "${COMPREPLY[*]}" = exec ] || fail "completion offered: ${COMPREPLY[*]}"
     module unload batchai
     [ "$PATH" = "$before" ] || fail "PATH not restored: $PATH"
     [ -z "${BATCHAI_ROOT:-}" ] || fail "BATCHAI_ROOT left set"

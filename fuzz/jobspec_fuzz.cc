@@ -375,6 +375,9 @@ void check_script(const std::string& script, const slurm::JobPlan& p, bool run_b
   // libslurm takes the script as a C string: a NUL would cut it short.
   check(!contains(script, std::string_view("\0", 1)), "a NUL byte in the script");
   check(contains(script, "\nexport BATCHAI_JOB_DIR='"), "the script does not set BATCHAI_JOB_DIR");
+  // Every node is set up (directories, volumes) before anything else runs.
+  check(contains(script, "\"$batchai_prolog\" setup --job-dir \"$BATCHAI_JOB_DIR\""),
+        "the script does not run batchai-prolog setup");
   // These bodies run as `bash -c "$body"`, one argument each (the launcher,
   // which lists every process, goes through a file instead).
   for (const char* body : {"batchai_node_setup", "batchai_rank"}) {
@@ -392,8 +395,10 @@ void check_script(const std::string& script, const slurm::JobPlan& p, bool run_b
     if (auto text = single_quoted_assignment(script, body)) {
       check(bash_accepts(*text), "bash -n refuses a bash -c body of the script", *text);
     } else {
-      check(std::string_view(body) != "batchai_node_setup" && p.launch == slurm::Launch::mpi,
-            "the script lacks a bash -c body", body);
+      // jobPreparation has its body; per-process toolkits have a launcher.
+      const bool expected = std::string_view(body) == "batchai_node_setup" ? p.job_preparation.has_value()
+                                                                             : p.launch != slurm::Launch::mpi;
+      check(!expected, "the script lacks a bash -c body", body);
     }
   }
 }

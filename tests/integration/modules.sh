@@ -3,7 +3,8 @@
 # prefix, then, in a clean shell with Lmod, `module load batchai` from the
 # Lua and from the Tcl modulefile: the tools are on PATH, BATCHAI_ROOT and
 # (when the site has one) BATCHAI_CONF are set, the installed example
-# validates, the installed bash completion completes, and `module unload`
+# validates, the installed bash completion completes, `man batchai` finds
+# the installed manual, and `module unload`
 # puts PATH back. Then the tree is moved and
 # works once its modulefile names the new place.
 #   modules.sh BUILD_DIR
@@ -39,6 +40,8 @@ check() {
     COMP_CWORD=3
     _batchai
     [ "${COMPREPLY[*]}" = exec ] || fail "completion offered: ${COMPREPLY[*]}"
+    # The installed manual, through the MANPATH the module sets.
+    [ "$(man -w batchai)" = "$ROOT/share/man/man1/batchai.1" ] || fail "man -w batchai: $(man -w batchai 2>&1)"
     module unload batchai
     [ "$PATH" = "$before" ] || fail "PATH not restored: $PATH"
     [ -z "${BATCHAI_ROOT:-}" ] || fail "BATCHAI_ROOT left set"

@@ -51,7 +51,7 @@ class CliFixture : public ::testing::Test {
   "shares": [{"type": "azureFileShare", "name": "myshare", "path": ")" << d << R"(/shares/myshare"}]
 })";
     env = "BATCHAI_CONF=" + (dir / "site.json").string() + " BATCHAI_STATE_DIR=" + (dir / "state").string() +
-          " AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage OMPI_MCA_btl=self,tcp ";
+          " AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo ";
   }
   void TearDown() override {
     if (!dir.empty() && !HasFailure()) fs::remove_all(dir);

@@ -95,8 +95,8 @@ class LocalSite : public ::testing::Test {
     // The emulated nodes share one host, where Open MPI's shared-memory
     // transport mixes up ranks it believes are on different nodes; TCP is
     // what real multi-node jobs use between nodes anyway.
-    const std::string env = "OMPI_MCA_btl=self,tcp BATCHAI_CONF=" + conf.string() + " BATCHAI_STATE_DIR=" +
-                            (dir / "state").string() + " ";
+    const std::string env = "OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo BATCHAI_CONF=" + conf.string() +
+                            " BATCHAI_STATE_DIR=" + (dir / "state").string() + " ";
     // The job's experiment; it exists after the first job of a test.
     run_command(env + BATCHAI_EXE + " workspace create -g rg -n ws");
     run_command(env + BATCHAI_EXE + " experiment create -g rg -w ws -n exp");

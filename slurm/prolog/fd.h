@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +33,9 @@ class Fd {
  private:
   int fd_;
 };
+
+// The current errno as text, for messages.
+inline std::string errno_text() { return std::strerror(errno); }
 
 // "a//b/./c" -> {"a", "b", "c"}; ".." is kept, for the caller to refuse.
 inline std::vector<std::string> components(std::string_view relative) {

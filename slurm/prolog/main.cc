@@ -29,7 +29,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -155,15 +154,11 @@ class NodeLog {
 // errors/<node>.json: the Batch AI error `job show` reports, with the node
 // and its log named in the details.
 void record_error(const Job& job, const batchai::prolog::NodeError& e) {
-  namespace json = boost::json;
-  json::object error{{"code", e.code},
-                     {"message", e.message},
-                     {"details", json::array{json::object{{"name", "node"}, {"value", job.node}},
-                                             json::object{{"name", "log"},
-                                                          {"value", job.stdouterr + "/execution-" + job.node + ".log"}}}}};
+  const std::string text =
+      batchai::prolog::error_json(e, job.node, {{"log", job.stdouterr + "/execution-" + job.node + ".log"}});
   std::error_code ec;
   std::filesystem::create_directories(job.dir + "/errors", ec);
-  (void)batchai::write_file_atomic(job.dir + "/errors/" + job.node + ".json", json::serialize(error) + "\n", 0644);
+  (void)batchai::write_file_atomic(job.dir + "/errors/" + job.node + ".json", text, 0644);
 }
 
 int setup(const Job& job) {

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -21,8 +20,6 @@
 
 namespace batchai::prolog {
 namespace {
-
-std::string errno_text() { return std::strerror(errno); }
 
 std::optional<std::string> real_path(const std::string& p) {
   char buf[PATH_MAX];
@@ -214,13 +211,7 @@ void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, con
   if (!dir) return;
   auto errors = user_dir(*dir, "errors", job);
   if (!errors) return;
-  namespace json = boost::json;
-  const std::string text =
-      json::serialize(json::object{{"code", error.code},
-                                   {"message", error.message},
-                                   {"details", json::array{json::object{{"name", "node"}, {"value", job.node}},
-                                                           json::object{{"name", "step"}, {"value", "Prolog"}}}}}) +
-      "\n";
+  const std::string text = error_json(error, job.node, {{"step", "Prolog"}});
   const std::string name = job.node + ".json";
   Fd fd(::openat(errors->get(), name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd.ok()) return;

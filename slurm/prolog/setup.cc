@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,8 +14,6 @@
 
 namespace batchai::prolog {
 namespace {
-
-std::string errno_text() { return std::strerror(errno); }
 
 std::optional<NodeError> link_volume(const Fd& root, const slurm::NodeVolume& v, const NodeSetup& setup,
                                      const Log& log) {
@@ -70,6 +69,15 @@ std::optional<NodeError> link_volume(const Fd& root, const slurm::NodeVolume& v,
 }
 
 }  // namespace
+
+std::string error_json(const NodeError& error, const std::string& node,
+                       const std::vector<std::pair<std::string, std::string>>& more_details) {
+  namespace json = boost::json;
+  json::array details{json::object{{"name", "node"}, {"value", node}}};
+  for (const auto& [name, value] : more_details) details.push_back(json::object{{"name", name}, {"value", value}});
+  return json::serialize(json::object{{"code", error.code}, {"message", error.message}, {"details", details}}) +
+         "\n";
+}
 
 std::optional<NodeError> set_up_node(const slurm::NodePlan& plan, const NodeSetup& setup, const Log& log) {
   auto failed = [&](const std::string& what, const std::error_code& ec) {

@@ -27,6 +27,11 @@ struct NodeError {
 
 using Log = std::function<void(const std::string&)>;
 
+// The error as errors/<node>.json holds it, Batch AI's BatchAIError:
+// {code, message, details: [{name: "node", value}, {name, value}...]}.
+std::string error_json(const NodeError& error, const std::string& node,
+                       const std::vector<std::pair<std::string, std::string>>& more_details);
+
 // Makes each volume as a link to its source, then the directories. A link
 // that another node of the job already made (on a shared job directory) is
 // accepted when it points at the same source. No symbolic link on the way

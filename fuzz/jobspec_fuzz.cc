@@ -293,13 +293,17 @@ void check_plan(const slurm::JobPlan& p, const jobspec::JobSpec& spec, const sit
   for (const auto& o : p.output_variables) check(names.count(o) == 1, "an output variable not in the environment", o);
 
   std::set<std::string> linked;
-  for (const auto& l : p.links) {
+  for (const auto& l : p.volumes) {
     check(stays_below(l.relative_path), "a link that leaves $AZ_BATCHAI_JOB_MOUNT_ROOT", l.relative_path);
     check(linked.insert(l.relative_path).second, "two volumes linked at one path", l.relative_path);
+    if (!l.refused.empty()) {
+      check(l.source.empty(), "a refused volume with a source", l.source);
+      continue;
+    }
     const bool under_share = std::any_of(site.shares.begin(), site.shares.end(), [&](const site::Share& s) {
-      return l.target == s.path || l.target.starts_with(s.path + "/");
+      return l.source == s.path || l.source.starts_with(s.path + "/");
     });
-    check(under_share, "a link target outside the site's shares", l.target);
+    check(under_share, "a link target outside the site's shares", l.source);
   }
 
   const bool container_expected =

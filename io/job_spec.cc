@@ -204,8 +204,8 @@ MountVolumes parse_mount_volumes(Reader& r, const json::object& o, const std::st
     s.azure_file_url = r.text(e, at, "azureFileUrl", true);
     s.account_key = parse_storage_credentials(r, e, at);
     s.relative_mount_path = r.text(e, at, "relativeMountPath", true);
-    s.file_mode = r.str(e, at, "fileMode", false, "0777");
-    s.directory_mode = r.str(e, at, "directoryMode", false, "0777");
+    s.file_mode = r.str(e, at, "fileMode", false, "");
+    s.directory_mode = r.str(e, at, "directoryMode", false, "");
     m.azure_file_shares.push_back(std::move(s));
   });
   r.objects(o, p, "azureBlobFileSystems", [&](const json::object& e, const std::string& at) {

@@ -41,8 +41,9 @@ struct AzureFileShare {
   std::string azure_file_url;
   std::optional<SecretValue> account_key;  // credentials.accountKey(SecretReference)
   std::string relative_mount_path;
-  std::string file_mode = "0777";
-  std::string directory_mode = "0777";
+  // Octal text as given; empty when absent (Batch AI mounted with 0777).
+  std::string file_mode;
+  std::string directory_mode;
 };
 
 struct AzureBlobFileSystem {

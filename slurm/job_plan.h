@@ -19,6 +19,7 @@
 #include "io/result.h"
 #include "io/site_config.h"
 #include "slurm/client.h"
+#include "slurm/node_plan.h"
 
 namespace batchai::slurm {
 
@@ -69,12 +70,6 @@ struct EnvVar {
   bool expand = false;
 };
 
-// $AZ_BATCHAI_JOB_MOUNT_ROOT/<relative_path> becomes a link to `target`.
-struct Link {
-  std::string relative_path;
-  std::string target;  // absolute, from the site's share map
-};
-
 // A file the CLI writes, mode 0600, before submitting: secrets and
 // registry credentials never appear in the script or its environment.
 struct PrivateFile {
@@ -111,7 +106,9 @@ struct JobPlan {
   // The environment, in order: later values may name earlier ones.
   std::vector<EnvVar> environment;
   std::vector<std::string> output_variables;  // AZ_BATCHAI_OUTPUT_<id>: made at start
-  std::vector<Link> links;
+  // Each appears at $AZ_BATCHAI_JOB_MOUNT_ROOT/<relative_path>, made so
+  // on every node by batchai-prolog.
+  std::vector<NodeVolume> volumes;
 
   std::optional<Container> container;
   std::string prolog_program;                  // batchai-prolog, run on every node first

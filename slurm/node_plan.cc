@@ -9,9 +9,33 @@ namespace json = boost::json;
 std::string node_plan_json(const NodePlan& plan) {
   json::array volumes;
   for (const auto& v : plan.volumes) {
-    volumes.push_back(json::object{{"relativeMountPath", v.relative_path}, {"source", v.source}});
+    json::object o{{"relativeMountPath", v.relative_path}};
+    if (v.refused.empty()) {
+      o["source"] = v.source;
+    } else {
+      o["refused"] = v.refused;
+    }
+    if (v.directory_mode) o["directoryMode"] = mode_text(*v.directory_mode);
+    volumes.push_back(std::move(o));
   }
   return json::serialize(json::object{{"version", 1}, {"volumes", std::move(volumes)}});
+}
+
+std::optional<unsigned> parse_mode(std::string_view text) {
+  if (text.size() == 4 && text.front() == '0') text.remove_prefix(1);
+  if (text.size() != 3) return std::nullopt;
+  unsigned mode = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return std::nullopt;
+    mode = mode * 8 + static_cast<unsigned>(c - '0');
+  }
+  return mode;
+}
+
+std::string mode_text(unsigned mode) {
+  std::string out = "0000";
+  for (int i = 3; i > 0; --i, mode /= 8) out[i] = static_cast<char>('0' + mode % 8);
+  return out;
 }
 
 bool stays_below(std::string_view relative) {
@@ -48,15 +72,26 @@ Result<NodePlan> parse_node_plan(std::string_view text, std::string_view file) {
     const auto* o = volumes->as_array()[i].if_object();
     const json::value* rel = o ? o->if_contains("relativeMountPath") : nullptr;
     const json::value* src = o ? o->if_contains("source") : nullptr;
-    if (!rel || !rel->is_string() || !src || !src->is_string()) {
-      return Error{at + ": expected {\"relativeMountPath\": string, \"source\": string}"};
+    const json::value* refused = o ? o->if_contains("refused") : nullptr;
+    const json::value* mode = o ? o->if_contains("directoryMode") : nullptr;
+    if (!rel || !rel->is_string() || (src && !src->is_string()) || (refused && !refused->is_string()) ||
+        (mode && !mode->is_string()) || (src == nullptr) == (refused == nullptr)) {
+      return Error{at + ": expected {\"relativeMountPath\": string, and \"source\" or \"refused\": string}"};
     }
-    NodeVolume vol{std::string(rel->as_string()), std::string(src->as_string())};
+    NodeVolume vol;
+    vol.relative_path = std::string(rel->as_string());
+    if (src) vol.source = std::string(src->as_string());
+    if (refused) vol.refused = std::string(refused->as_string());
     if (!stays_below(vol.relative_path)) {
       return Error{at + ".relativeMountPath: \"" + vol.relative_path + "\" escapes the job's mount root"};
     }
-    if (vol.source.empty() || vol.source.front() != '/' || vol.source.find('\n') != std::string::npos) {
+    if (src && (vol.source.empty() || vol.source.front() != '/' || vol.source.find('\n') != std::string::npos)) {
       return Error{at + ".source: expected an absolute path, got \"" + vol.source + "\""};
+    }
+    if (refused && vol.refused.empty()) return Error{at + ".refused: expected the reason"};
+    if (mode) {
+      vol.directory_mode = parse_mode(mode->as_string());
+      if (!vol.directory_mode) return Error{at + ".directoryMode: expected an octal mode such as \"0755\""};
     }
     plan.volumes.push_back(std::move(vol));
   }

@@ -10,6 +10,7 @@
 // again where it is used.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,7 +21,15 @@ namespace batchai::slurm {
 
 struct NodeVolume {
   std::string relative_path;  // under the job's mount root
-  std::string source;         // absolute: the site's directory
+  std::string source;         // absolute: the site's directory; empty when refused
+  // job.json's directoryMode: the mode of each directory made on the way
+  // to the volume (a nested relativeMountPath). Unset: 0755. The volume's
+  // own directory is the site's and keeps its modes.
+  std::optional<unsigned> directory_mode;
+  // Why the site will not provide this volume (a mountCommand outside its
+  // allowlist). The node records it as the job's MountError, so the job
+  // fails with its logs, as in Batch AI.
+  std::string refused;
 };
 
 struct NodePlan {
@@ -31,6 +40,10 @@ std::string node_plan_json(const NodePlan& plan);
 
 // Errors name `file` and the JSON path.
 Result<NodePlan> parse_node_plan(std::string_view text, std::string_view file);
+
+// An octal mode as Batch AI wrote them ("0755", "755"), at most 0777.
+std::optional<unsigned> parse_mode(std::string_view text);
+std::string mode_text(unsigned mode);  // "0755"
 
 // A relative path that stays below its root: not empty, not absolute, no
 // ".." component, no newline or NUL. Symbolic links on the way are checked

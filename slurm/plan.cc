@@ -167,9 +167,10 @@ class Planner {
   }
 
   // Each job volume is matched to a directory the site already has, and
-  // appears as a link under $AZ_BATCHAI_JOB_MOUNT_ROOT.
+  // appears as a link (or the Prolog's bind mount) under
+  // $AZ_BATCHAI_JOB_MOUNT_ROOT.
   void mount(site::Share::Kind kind, const std::string& name, const std::string& relative, std::string subdir,
-             const std::string& at, std::string_view what) {
+             const std::string& at, std::string_view what, std::optional<unsigned> directory_mode = {}) {
     if (escapes(relative)) {
       error(at + ".relativeMountPath", "\"" + relative + "\" escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
       return;
@@ -181,14 +182,40 @@ class Planner {
       error(at + ".sourceDirectory", "\"" + subdir + "\" escapes the file server's export");
       return;
     }
+    NodeVolume volume{relative, "", directory_mode, ""};
     auto share = std::find_if(site_.shares.begin(), site_.shares.end(),
                               [&](const site::Share& s) { return s.kind == kind && s.name == name; });
-    if (share == site_.shares.end()) {
+    if (share != site_.shares.end()) {
+      volume.source = subdir.empty() ? share->path : share->path + "/" + subdir;
+    } else if (kind == site::Share::Kind::unmanaged_file_system) {
+      // A mount command is the site's to allow, node by node, as Batch AI
+      // ran it on each node: the job is created and fails there with a
+      // MountError and its logs. Warned now so nobody waits for that.
+      volume.refused = "the mountCommand \"" + name + "\" is not in this site's allowlist (the " +
+                       "unmanagedFileSystem shares in " + site_.source + "); ask an admin to map it";
+      plan_.warnings.push_back(diag::one_line(file_ + ": " + at + ": " + volume.refused +
+                                              "; the job will fail with MountError"));
+    } else {
       error(at, "no " + std::string(what) + " named \"" + name + "\" on this site; an admin maps it to a "
                 "directory under \"shares\" in " + site_.source);
       return;
     }
-    plan_.links.push_back(Link{relative, subdir.empty() ? share->path : share->path + "/" + subdir});
+    plan_.volumes.push_back(std::move(volume));
+  }
+
+  // fileMode and directoryMode were CIFS mount options. Links and bind
+  // mounts show the site's directory with its own modes; the directories
+  // batchai-prolog makes on the way to a nested mount path take
+  // directoryMode. fileMode has nothing to apply to, but a bad one is
+  // still the user's mistake to hear about.
+  std::optional<unsigned> modes(const AzureFileShare& s, const std::string& at) {
+    if (!s.file_mode.empty() && !parse_mode(s.file_mode)) {
+      error(at + ".fileMode", "\"" + s.file_mode + "\" is not an octal mode such as \"0644\"");
+    }
+    if (s.directory_mode.empty()) return std::nullopt;
+    auto mode = parse_mode(s.directory_mode);
+    if (!mode) error(at + ".directoryMode", "\"" + s.directory_mode + "\" is not an octal mode such as \"0755\"");
+    return mode;
   }
 
   void mounts() {
@@ -198,8 +225,9 @@ class Planner {
     using K = site::Share::Kind;
     for (std::size_t i = 0; i < v.azure_file_shares.size(); ++i) {
       const auto& s = v.azure_file_shares[i];
-      mount(K::azure_file_share, last_segment(s.azure_file_url), s.relative_mount_path, "",
-            root + "azureFileShares[" + std::to_string(i) + "]", "Azure file share");
+      const std::string at = root + "azureFileShares[" + std::to_string(i) + "]";
+      mount(K::azure_file_share, last_segment(s.azure_file_url), s.relative_mount_path, "", at, "Azure file share",
+            modes(s, at));
     }
     for (std::size_t i = 0; i < v.azure_blob_file_systems.size(); ++i) {
       const auto& b = v.azure_blob_file_systems[i];
@@ -246,9 +274,9 @@ class Planner {
     if (site_.container_runtime == site::ContainerRuntime::pyxis) {
       // pyxis splits --container-mounts at ',' and ':'; a share path holding
       // one cannot be passed to it.
-      for (const auto& l : plan_.links) {
-        if (l.target.find_first_of(",:") != std::string::npos) {
-          error(at, "pyxis cannot mount the share at \"" + l.target + "\" (it has a ',' or ':')");
+      for (const auto& v : plan_.volumes) {
+        if (v.source.find_first_of(",:") != std::string::npos) {
+          error(at, "pyxis cannot mount the share at \"" + v.source + "\" (it has a ',' or ':')");
         }
       }
       // enroot separates the registry with '#'.

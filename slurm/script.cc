@@ -207,7 +207,9 @@ class Script {
     for (const auto& v : plan_.environment) {
       if (v.name == "AZ_BATCHAI_MOUNT_ROOT" || v.name == "AZ_BATCHAI_JOB_TEMP_DIR") binds.insert(v.value);
     }
-    for (const auto& l : plan_.links) binds.insert(l.target);
+    for (const auto& v : plan_.volumes) {
+      if (!v.source.empty()) binds.insert(v.source);
+    }
     std::string list;
     for (const auto& b : binds) {
       list += (list.empty() ? "" : ",") + b;
@@ -244,7 +246,13 @@ class Script {
          << "batchai_prolog=" << shell_quote(prolog) << "\n"
          << "batchai_cleanup=1\n"
          << each_node << "\"$batchai_prolog\" setup --job-dir \"$BATCHAI_JOB_DIR\"";
-    for (const auto& l : plan_.links) out_ << " \\\n  --volume " << shell_quote(l.relative_path + "=" + l.target);
+    for (const auto& v : plan_.volumes) {
+      out_ << " \\\n  " << (v.refused.empty() ? "--volume " + shell_quote(v.relative_path + "=" + v.source)
+                                                : "--refused " + shell_quote(v.relative_path + "=" + v.refused));
+      if (v.directory_mode) {
+        out_ << " --directory-mode " << shell_quote(v.relative_path + "=" + mode_text(*v.directory_mode));
+      }
+    }
     out_ << "\n"
          << "batchai_rc=$?\n"
          << "if [ \"$batchai_rc\" -ne 0 ]; then\n"
@@ -427,10 +435,8 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
   // For a site whose Prolog and Epilog are batchai-prolog (Prolog mode),
   // which see neither the script nor its arguments.
   r.prolog_environment = {"BATCHAI_JOB_DIR=" + plan.job_dir};
-  if (!plan.links.empty()) {
-    NodePlan volumes;
-    for (const auto& l : plan.links) volumes.volumes.push_back({l.relative_path, l.target});
-    r.prolog_environment.push_back("BATCHAI_VOLUMES=" + node_plan_json(volumes));
+  if (!plan.volumes.empty()) {
+    r.prolog_environment.push_back("BATCHAI_VOLUMES=" + node_plan_json(NodePlan{plan.volumes}));
   }
   return r;
 }

@@ -1,6 +1,7 @@
 // batchai-prolog: prepares a job's nodes before its processes start.
 //
 //   batchai-prolog setup --job-dir DIR [--volume RELATIVE=SOURCE]...
+//                        [--refused RELATIVE=WHY]... [--directory-mode RELATIVE=MODE]...
 //   batchai-prolog cleanup
 //   batchai-prolog prolog|epilog [--conf SITE_JSON]
 //
@@ -29,6 +30,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -62,6 +64,8 @@ using batchai::args::Positional;
 constexpr Option kOptions[] = {
     {"job-dir", 0, "DIR", "the job's directory ($BATCHAI_JOB_DIR)"},
     {"volume", 0, "REL=SOURCE", "link the site directory SOURCE at $AZ_BATCHAI_JOB_MOUNT_ROOT/REL", true},
+    {"refused", 0, "REL=WHY", "a volume the site does not provide: fail with MountError saying WHY", true},
+    {"directory-mode", 0, "REL=MODE", "the octal mode of directories made on the way to volume REL", true},
     {"conf", 0, "FILE", "prolog, epilog: the site configuration (default " BATCHAI_SITE_CONF ")"},
     {"version", 0, "", "print version and exit"},
     {"help", 'h', "", "show this help and exit"},
@@ -96,6 +100,39 @@ struct Job {
   batchai::prolog::NodeSetup setup;
 };
 
+// REL=VALUE, split at the first '=' (a relative path has none that matter
+// here: the script writes them, and a volume's path may not hold one).
+std::optional<std::pair<std::string, std::string>> split_pair(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) return std::nullopt;
+  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+std::optional<Error> read_volumes(const batchai::args::Parsed& p, batchai::slurm::NodePlan& plan) {
+  for (const char* flag : {"volume", "refused"}) {
+    for (const auto& v : p.all(flag)) {
+      auto pair = split_pair(v);
+      if (!pair || pair->second.empty()) {
+        return Error{std::string("--") + flag + ": expected RELATIVE=" + (flag[0] == 'v' ? "SOURCE" : "WHY") +
+                     ", got '" + v + "'"};
+      }
+      batchai::slurm::NodeVolume volume{pair->first, "", std::nullopt, ""};
+      (flag[0] == 'v' ? volume.source : volume.refused) = pair->second;
+      plan.volumes.push_back(std::move(volume));
+    }
+  }
+  for (const auto& m : p.all("directory-mode")) {
+    auto pair = split_pair(m);
+    auto mode = pair ? batchai::slurm::parse_mode(pair->second) : std::nullopt;
+    if (!mode) return Error{"--directory-mode: expected RELATIVE=MODE with an octal MODE, got '" + m + "'"};
+    auto it = std::find_if(plan.volumes.begin(), plan.volumes.end(),
+                           [&](const auto& v) { return v.relative_path == pair->first; });
+    if (it == plan.volumes.end()) return Error{"--directory-mode: no volume at '" + pair->first + "'"};
+    it->directory_mode = mode;
+  }
+  return std::nullopt;
+}
+
 Result<Job> read_job(const batchai::args::Parsed& p) {
   Job job;
   job.dir = p.get("job-dir").value_or("");
@@ -106,11 +143,7 @@ Result<Job> read_job(const batchai::args::Parsed& p) {
     ::gethostname(host, sizeof host - 1);
     job.node = host;
   }
-  for (const auto& v : p.all("volume")) {
-    const auto eq = v.find('=');
-    if (eq == std::string::npos) return Error{"--volume: expected RELATIVE=SOURCE, got '" + v + "'"};
-    job.plan.volumes.push_back({v.substr(0, eq), v.substr(eq + 1)});
-  }
+  if (auto e = read_volumes(p, job.plan)) return *e;
   job.stdouterr = env_or_empty("AZ_BATCHAI_STDOUTERR_DIR");
   job.setup.node = job.node;
   job.setup.mount_root = env_or_empty("AZ_BATCHAI_JOB_MOUNT_ROOT");

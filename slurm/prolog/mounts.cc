@@ -65,23 +65,27 @@ Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
 
 // A directory below `at`, made for the job's user if missing; refuses a
 // link or a directory of someone else's.
-Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job) {
-  if (::mkdirat(at.get(), name.c_str(), 0755) == 0) {
-    if (::fchownat(at.get(), name.c_str(), job.uid, job.gid, AT_SYMLINK_NOFOLLOW) != 0) {
-      return Error{"cannot give '" + name + "' to the job's user: " + errno_text()};
-    }
-  } else if (errno != EEXIST) {
-    return Error{"cannot create '" + name + "': " + errno_text()};
-  }
+Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job,
+                    std::optional<unsigned> mode = std::nullopt) {
+  const bool made = ::mkdirat(at.get(), name.c_str(), 0755) == 0;
+  if (!made && errno != EEXIST) return Error{"cannot create '" + name + "': " + errno_text()};
   Fd fd(::openat(at.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd.ok()) {
     return Error{errno == ELOOP || errno == ENOTDIR ? "'" + name + "' is a symbolic link or a file"
                                                     : "cannot open '" + name + "': " + errno_text()};
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0 || (st.st_uid != job.uid && st.st_uid != 0)) {
-    return Error{"'" + name + "' belongs to another user"};
+  if (::fstat(fd.get(), &st) != 0) return Error{"cannot inspect '" + name + "': " + errno_text()};
+  // Through the descriptor of what was just made, still root's, so no
+  // rename by the user between the calls can redirect the change.
+  if (made && st.st_uid == 0) {
+    if (::fchown(fd.get(), job.uid, job.gid) != 0) {
+      return Error{"cannot give '" + name + "' to the job's user: " + errno_text()};
+    }
+    if (mode && ::fchmod(fd.get(), *mode) != 0) return Error{"cannot set the mode of '" + name + "': " + errno_text()};
+    st.st_uid = job.uid;
   }
+  if (st.st_uid != job.uid && st.st_uid != 0) return Error{"'" + name + "' belongs to another user"};
   return fd;
 }
 
@@ -126,11 +130,16 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
       return mount_error("volume '" + v.relative_path + "' on " + job.node + ": " + why);
     };
     if (!slurm::stays_below(v.relative_path)) return fail("the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+    if (!v.refused.empty()) {
+      // The job's own setup step records why; root has nothing to do.
+      log("volume " + v.relative_path + ": not provided by this site");
+      continue;
+    }
     auto source = site_source(v.source, site);
     if (!source) return fail(source.error().message);
     Fd at(::dup(mounts->get()));
     for (const auto& part : components(v.relative_path)) {
-      auto next = user_dir(at, part, job);
+      auto next = user_dir(at, part, job, v.directory_mode);
       if (!next) return fail(next.error().message);
       at = std::move(*next);
     }

@@ -21,6 +21,7 @@ std::optional<NodeError> link_volume(const Fd& root, const slurm::NodeVolume& v,
     return NodeError{"MountError", "volume '" + v.relative_path + "' on " + setup.node + ": " + why};
   };
   if (!slurm::stays_below(v.relative_path)) return mount_error("the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+  if (!v.refused.empty()) return mount_error(v.refused);
   const auto parts = components(v.relative_path);
   if (parts.empty()) return mount_error("the path names the mount root itself");
   struct stat st {};
@@ -33,7 +34,12 @@ std::optional<NodeError> link_volume(const Fd& root, const slurm::NodeVolume& v,
   // symbolic link: O_NOFOLLOW refuses one in place of a directory.
   Fd at(::dup(root.get()));
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (::mkdirat(at.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdirat(at.get(), parts[i].c_str(), 0755) == 0) {
+      // Set after making it: mkdir's mode is cut by the user's umask.
+      if (v.directory_mode && ::fchmodat(at.get(), parts[i].c_str(), *v.directory_mode, 0) != 0) {
+        return mount_error("cannot set the mode of directory '" + parts[i] + "': " + errno_text());
+      }
+    } else if (errno != EEXIST) {
       return mount_error("cannot create directory '" + parts[i] + "': " + errno_text());
     }
     Fd next(::openat(at.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

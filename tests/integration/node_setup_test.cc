@@ -128,6 +128,29 @@ TEST_F(NodeSetup, AShareWhoseDirectoryIsMissingIsAMountError) {
   EXPECT_FALSE(fs::exists(stdouterr(shown) / "stdout-job_prep-node1.txt"));
 }
 
+TEST_F(NodeSetup, AMountCommandOutsideTheAllowlistFailsTheJobSayingWhy) {
+  const std::string f = write_job("gluster", R"({"nodeCount": 2, "customToolkitSettings": {"commandLine": "true"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+      "mountVolumes": {"unmanagedFileSystems": [{"mountCommand": "mount -t glusterfs 10.0.0.4:/gv0",
+                                                 "relativeMountPath": "gv0"}]},
+      "jobPreparation": {"commandLine": "touch $AZ_BATCHAI_JOB_TEMP/prepared"}})");
+  const batchai::testing::CliOutcome created = batchai("job create -g rg -w ws -e e -n gluster -c c -f " + f);
+  ASSERT_EQ(created.status, 0) << created.err;
+  // Told at once, not only when the job fails.
+  EXPECT_NE(created.err.find("is not in this site's allowlist"), std::string::npos) << created.err;
+  EXPECT_NE(batchai("job wait --interval 1 -g rg -w ws -e e -n gluster").status, 0);
+  const json::value shown = batchai_json("job show -g rg -w ws -e e -n gluster");
+  EXPECT_EQ(shown.at("executionState"), "failed");
+  const auto& errors = shown.at("executionInfo").at("errors").as_array();
+  ASSERT_EQ(errors.size(), 2u) << shown;  // each node refused it
+  EXPECT_EQ(errors[1].at("code"), "MountError");
+  EXPECT_EQ(std::string(errors[1].at("message").as_string()),
+            "volume 'gv0' on node2: the mountCommand \"mount -t glusterfs 10.0.0.4:/gv0\" is not in this site's "
+            "allowlist (the unmanagedFileSystem shares in " + (dir / "site.json").string() + "); ask an admin to map it");
+  EXPECT_NE(read(stdouterr(shown) / "execution-node2.log").find("MountError"), std::string::npos);
+  EXPECT_FALSE(fs::exists(stdouterr(shown) / "stdout-job_prep-node1.txt"));
+}
+
 TEST_F(NodeSetup, AMountPathOutsideTheMountRootIsRefusedAtCreate) {
   const std::string f = job("escape", R"({"azureFileUrl": "https://teststorage.file.core.windows.net/myshare",
                                           "relativeMountPath": "../../etc"})",

@@ -71,7 +71,7 @@ TEST(JobSpec, TypedValuesOfTheTutorialJob) {
   ASSERT_TRUE(s.mount_volumes);
   ASSERT_EQ(s.mount_volumes->azure_file_shares.size(), 1u);
   EXPECT_EQ(s.mount_volumes->azure_file_shares[0].relative_mount_path, "myshare");
-  EXPECT_EQ(s.mount_volumes->azure_file_shares[0].file_mode, "0777");
+  EXPECT_EQ(s.mount_volumes->azure_file_shares[0].file_mode, "");  // absent, not Batch AI's 0777
   ASSERT_TRUE(s.container_settings);
   EXPECT_EQ(s.container_settings->image, "tensorflow/tensorflow:1.8.0-gpu");
   EXPECT_EQ(s.max_wall_clock_seconds, 7 * 86400);  // the default: one week

@@ -18,8 +18,15 @@ namespace fs = std::filesystem;
 using slurm::NodePlan;
 using slurm::NodeVolume;
 
+// A plan of plain volumes: relative path and source.
+NodePlan links(std::initializer_list<std::pair<std::string, std::string>> volumes) {
+  NodePlan plan;
+  for (const auto& [relative, source] : volumes) plan.volumes.push_back({relative, source, std::nullopt, ""});
+  return plan;
+}
+
 TEST(NodePlan, RoundTripsAndRefusesWhatEscapes) {
-  NodePlan plan{{{"myshare", "/lustre/share"}, {"logs/run", "/nfs/logs"}}};
+  NodePlan plan = links({{"myshare", "/lustre/share"}, {"logs/run", "/nfs/logs"}});
   auto back = slurm::parse_node_plan(slurm::node_plan_json(plan), "node-plan.json");
   ASSERT_TRUE(back) << back.error().message;
   ASSERT_EQ(back->volumes.size(), 2u);
@@ -37,6 +44,34 @@ TEST(NodePlan, RoundTripsAndRefusesWhatEscapes) {
   EXPECT_EQ(error(R"({"version": 1, "volumes": [{"relativeMountPath": "a", "source": "x"}]})"),
             "p.json: $.volumes[0].source: expected an absolute path, got \"x\"");
   EXPECT_EQ(error("{"), "p.json: not JSON: incomplete JSON");
+  EXPECT_EQ(error(R"({"version": 1, "volumes": [{"relativeMountPath": "a", "source": "/x", "refused": "no"}]})"),
+            "p.json: $.volumes[0]: expected {\"relativeMountPath\": string, and \"source\" or \"refused\": string}");
+  EXPECT_EQ(error(R"({"version": 1, "volumes": [{"relativeMountPath": "a", "source": "/x", "directoryMode": "999"}]})"),
+            "p.json: $.volumes[0].directoryMode: expected an octal mode such as \"0755\"");
+}
+
+TEST(NodePlan, CarriesRefusalsAndDirectoryModes) {
+  NodePlan plan;
+  plan.volumes.push_back({"a/b", "/lustre/a", 0750u, ""});
+  plan.volumes.push_back({"g", "", std::nullopt, "not in the allowlist"});
+  auto back = slurm::parse_node_plan(slurm::node_plan_json(plan), "node-plan.json");
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->volumes.size(), 2u);
+  EXPECT_EQ(back->volumes[0].directory_mode, 0750u);
+  EXPECT_EQ(back->volumes[1].source, "");
+  EXPECT_EQ(back->volumes[1].refused, "not in the allowlist");
+  EXPECT_FALSE(back->volumes[1].directory_mode);
+}
+
+TEST(NodePlan, ModesAreOctalAsBatchAIWroteThem) {
+  EXPECT_EQ(slurm::parse_mode("0777"), 0777u);
+  EXPECT_EQ(slurm::parse_mode("750"), 0750u);
+  EXPECT_FALSE(slurm::parse_mode("1777"));  // no sticky, setuid or setgid bits
+  EXPECT_FALSE(slurm::parse_mode("0778"));
+  EXPECT_FALSE(slurm::parse_mode("77"));
+  EXPECT_FALSE(slurm::parse_mode(""));
+  EXPECT_EQ(slurm::mode_text(0750), "0750");
+  EXPECT_EQ(slurm::mode_text(05), "0005");
 }
 
 class NodeSetupTest : public ::testing::Test {
@@ -62,7 +97,7 @@ class NodeSetupTest : public ::testing::Test {
 };
 
 TEST_F(NodeSetupTest, MakesTheDirectoriesAndLinksEachVolume) {
-  NodePlan plan{{{"myshare", (dir / "share").string()}, {"deep/er/logs", (dir / "share").string()}}};
+  NodePlan plan = links({{"myshare", (dir / "share").string()}, {"deep/er/logs", (dir / "share").string()}});
   ASSERT_FALSE(run(plan));
   for (const auto& d : setup.directories) EXPECT_TRUE(fs::is_directory(d)) << d;
   EXPECT_EQ(fs::read_symlink(dir / "job/mounts/myshare"), dir / "share");
@@ -84,13 +119,13 @@ TEST_F(NodeSetupTest, MakesTheDirectoriesAndLinksEachVolume) {
 TEST_F(NodeSetupTest, DirectoriesInsideAVolumeAreMadeThroughItsLink) {
   // stdOutErrPathPrefix "$AZ_BATCHAI_JOB_MOUNT_ROOT/logs", as the recipes do.
   setup.directories.push_back(setup.mount_root + "/logs/job/stdouterr");
-  ASSERT_FALSE(run(NodePlan{{{"logs", (dir / "share").string()}}}));
+  ASSERT_FALSE(run(links({{"logs", (dir / "share").string()}})));
   EXPECT_TRUE(fs::is_symlink(dir / "job/mounts/logs"));
   EXPECT_TRUE(fs::is_directory(dir / "share/job/stdouterr"));
 }
 
 TEST_F(NodeSetupTest, AMissingSourceIsAMountErrorNamingIt) {
-  auto e = run(NodePlan{{{"myshare", (dir / "nowhere").string()}}});
+  auto e = run(links({{"myshare", (dir / "nowhere").string()}}));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code, "MountError");
   EXPECT_EQ(e->message, "volume 'myshare' on node1: its source " + (dir / "nowhere").string() +
@@ -99,16 +134,39 @@ TEST_F(NodeSetupTest, AMissingSourceIsAMountErrorNamingIt) {
   EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "job/mounts/myshare")));
 }
 
+TEST_F(NodeSetupTest, DirectoriesOnTheWayToAVolumeTakeItsDirectoryMode) {
+  NodePlan plan = links({{"deep/er/data", (dir / "share").string()}});
+  plan.volumes[0].directory_mode = 0770;
+  const mode_t old = ::umask(077);  // the mode is the job's, not the user's umask
+  auto e = run(plan);
+  ::umask(old);
+  ASSERT_FALSE(e) << e->message;
+  EXPECT_EQ(fs::status(dir / "job/mounts/deep").permissions(), fs::perms(0770));
+  EXPECT_EQ(fs::status(dir / "job/mounts/deep/er").permissions(), fs::perms(0770));
+  // The share itself keeps the site's modes.
+  EXPECT_EQ(fs::status(dir / "share").permissions(), fs::status(dir).permissions());
+}
+
+TEST_F(NodeSetupTest, ARefusedVolumeIsAMountErrorSayingWhy) {
+  NodePlan plan;
+  plan.volumes.push_back({"g/v", "", std::nullopt, "the mountCommand \"mount x\" is not in this site's allowlist"});
+  auto e = run(plan);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, "MountError");
+  EXPECT_EQ(e->message, "volume 'g/v' on node1: the mountCommand \"mount x\" is not in this site's allowlist");
+  EXPECT_FALSE(fs::exists(dir / "job/mounts/g"));
+}
+
 TEST_F(NodeSetupTest, EditedPlansCannotLeaveTheMountRoot) {
   // A path with "..", as a user could write into node-plan.json.
-  auto e = run(NodePlan{{{"../../etc", (dir / "share").string()}}});
+  auto e = run(links({{"../../etc", (dir / "share").string()}}));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, "volume '../../etc' on node1: the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
 
   // A link planted in the mount root, in place of a directory.
   fs::create_directories(dir / "outside");
   fs::create_directory_symlink(dir / "outside", dir / "job/mounts/planted");
-  e = run(NodePlan{{{"planted/x", (dir / "share").string()}}});
+  e = run(links({{"planted/x", (dir / "share").string()}}));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code, "MountError");
   EXPECT_EQ(e->message,
@@ -117,7 +175,7 @@ TEST_F(NodeSetupTest, EditedPlansCannotLeaveTheMountRoot) {
 
   // Something else already at the volume's path.
   fs::create_directory_symlink(dir / "outside", dir / "job/mounts/taken");
-  e = run(NodePlan{{{"taken", (dir / "share").string()}}});
+  e = run(links({{"taken", (dir / "share").string()}}));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->message, "volume 'taken' on node1: 'taken' already exists and is not a link to " +
                             (dir / "share").string());
@@ -154,13 +212,13 @@ class PrologChecks : public NodeSetupTest {
 
 TEST_F(PrologChecks, OnlyTheSitesSharesAreMounted) {
   fs::create_directories(dir / "secret");
-  EXPECT_EQ(refused(NodePlan{{{"data", (dir / "secret").string()}}}),
+  EXPECT_EQ(refused(links({{"data", (dir / "secret").string()}})),
             "MountError: volume 'data' on node1: its source " + (dir / "secret").string() +
                 " is not one of the site's shares");
-  EXPECT_EQ(refused(NodePlan{{{"data", (dir / "share/../secret").string()}}}),
+  EXPECT_EQ(refused(links({{"data", (dir / "share/../secret").string()}})),
             "MountError: volume 'data' on node1: its source " + (dir / "share/../secret").string() +
                 " is not one of the site's shares");
-  EXPECT_EQ(refused(NodePlan{{{"../../etc", (dir / "share").string()}}}),
+  EXPECT_EQ(refused(links({{"../../etc", (dir / "share").string()}})),
             "MountError: volume '../../etc' on node1: the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
 }
 
@@ -185,7 +243,7 @@ TEST_F(PrologChecks, ALinkPlantedInTheMountRootIsNotFollowed) {
   fs::create_directories(dir / "jobs/u/job1/mounts");
   fs::create_directories(dir / "target");
   fs::create_directory_symlink(dir / "target", dir / "jobs/u/job1/mounts/data");
-  EXPECT_EQ(refused(NodePlan{{{"data/in", (dir / "share").string()}}}),
+  EXPECT_EQ(refused(links({{"data/in", (dir / "share").string()}})),
             "MountError: volume 'data/in' on node1: 'data' is a symbolic link or a file");
   EXPECT_TRUE(fs::is_empty(dir / "target"));
 }

@@ -397,12 +397,12 @@ TEST(Translate, VolumesBecomeLinksToTheSitesShares) {
         "fileServers": [{"fileServer": {"id": "/subscriptions/s/fileServers/nfs"}, "sourceDirectory": "/exp/1",
                          "relativeMountPath": "nfs"}],
         "unmanagedFileSystems": [{"mountCommand": "mount -t glusterfs 10.0.0.4:/gv0", "relativeMountPath": "g/v"}]}}})");
-  ASSERT_EQ(p.links.size(), 4u);
-  EXPECT_EQ(p.links[0].target, "/shared/afs/myshare");
-  EXPECT_EQ(p.links[1].target, "/shared/blob/data");
-  EXPECT_EQ(p.links[2].target, "/nfs/exp/1");
-  EXPECT_EQ(p.links[3].relative_path, "g/v");
-  EXPECT_EQ(p.links[3].target, "/gluster/gv0");
+  ASSERT_EQ(p.volumes.size(), 4u);
+  EXPECT_EQ(p.volumes[0].source, "/shared/afs/myshare");
+  EXPECT_EQ(p.volumes[1].source, "/shared/blob/data");
+  EXPECT_EQ(p.volumes[2].source, "/nfs/exp/1");
+  EXPECT_EQ(p.volumes[3].relative_path, "g/v");
+  EXPECT_EQ(p.volumes[3].source, "/gluster/gv0");
 }
 
 TEST(Translate, UnknownSharesAndEscapingPathsAreRefused) {
@@ -421,6 +421,41 @@ TEST(Translate, UnknownSharesAndEscapingPathsAreRefused) {
             "$AZ_BATCHAI_JOB_MOUNT_ROOT\n"
             "job.json: properties.mountVolumes.fileServers[0].sourceDirectory: \"a/../../root\" escapes the file "
             "server's export");
+}
+
+TEST(Translate, AMountCommandOutsideTheAllowlistIsLeftForTheNodesToFail) {
+  // Batch AI ran mount commands on each node and failed the job there; the
+  // site's allowlist plays that part, and the user hears of it at create.
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "mountVolumes": {"unmanagedFileSystems": [{"mountCommand": "mount -t cifs //evil/x", "relativeMountPath": "x"}]}}})");
+  ASSERT_EQ(p.volumes.size(), 1u);
+  EXPECT_EQ(p.volumes[0].source, "");
+  EXPECT_EQ(p.volumes[0].refused,
+            "the mountCommand \"mount -t cifs //evil/x\" is not in this site's allowlist (the unmanagedFileSystem "
+            "shares in test-site.json); ask an admin to map it");
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0], "job.json: properties.mountVolumes.unmanagedFileSystems[0]: " + p.volumes[0].refused +
+                               "; the job will fail with MountError");
+  EXPECT_NE(render_script(p).find("--refused 'x=the mountCommand \"mount -t cifs //evil/x\" is not"), std::string::npos);
+}
+
+TEST(Translate, DirectoryModeReachesTheNodesAndBadModesAreRefused) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "mountVolumes": {"azureFileShares": [{"azureFileUrl": "https://a.file.core.windows.net/myshare",
+        "relativeMountPath": "a/b", "directoryMode": "0750", "fileMode": "0640"}]}}})");
+  ASSERT_EQ(p.volumes.size(), 1u);
+  EXPECT_EQ(p.volumes[0].directory_mode, 0750u);
+  EXPECT_NE(render_script(p).find("--volume 'a/b=/shared/afs/myshare' --directory-mode 'a/b=0750'"), std::string::npos);
+
+  auto bad = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o", "customToolkitSettings": {},
+      "mountVolumes": {"azureFileShares": [{"azureFileUrl": "https://a.file.core.windows.net/myshare",
+        "relativeMountPath": "a", "directoryMode": "rwxr-x---", "fileMode": "08"}]}}})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "job.json: properties.mountVolumes.azureFileShares[0].fileMode: \"08\" is not an octal mode such as "
+            "\"0644\"\n"
+            "job.json: properties.mountVolumes.azureFileShares[0].directoryMode: \"rwxr-x---\" is not an octal mode "
+            "such as \"0755\"");
 }
 
 // --- Containers --------------------------------------------------------------

@@ -42,18 +42,21 @@ as_user workspace create -g rg -n ws >/dev/null
 as_user experiment create -g rg -w ws -n e >/dev/null
 as_user cluster create -g rg -w ws -n c -s STANDARD_NC6 -t 2 >/dev/null
 
-job_json() {  # name, share, preparation
+job_json() {  # name, share, preparation, [relativeMountPath, directoryMode]
+  local mode=
+  [ -z "${5:-}" ] || mode=", \"directoryMode\": \"$5\""
   cat >"$dir/user/$1.json" <<JSON
 {"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "\$AZ_BATCHAI_JOB_TEMP_DIR",
-  "customToolkitSettings": {"commandLine": "cat \$AZ_BATCHAI_JOB_MOUNT_ROOT/data/seed.txt"},
+  "customToolkitSettings": {"commandLine": "cat \$AZ_BATCHAI_JOB_MOUNT_ROOT/${4:-data}/seed.txt"},
   "mountVolumes": {"azureFileShares": [
-    {"azureFileUrl": "https://acct.file.core.windows.net/$2", "relativeMountPath": "data"}]},
+    {"azureFileUrl": "https://acct.file.core.windows.net/$2", "relativeMountPath": "${4:-data}"$mode}]},
   "jobPreparation": {"commandLine": "$3"}}}
 JSON
   chown "$user" "$dir/user/$1.json"
 }
 job_json mounted myshare \
-  'id -un > $AZ_BATCHAI_JOB_MOUNT_ROOT/data/user-$SLURMD_NODENAME; mountpoint -q $AZ_BATCHAI_JOB_MOUNT_ROOT/data && echo yes > $AZ_BATCHAI_JOB_MOUNT_ROOT/data/mounted-$SLURMD_NODENAME'
+  'id -un > $AZ_BATCHAI_JOB_MOUNT_ROOT/in/data/user-$SLURMD_NODENAME; mountpoint -q $AZ_BATCHAI_JOB_MOUNT_ROOT/in/data && echo yes > $AZ_BATCHAI_JOB_MOUNT_ROOT/in/data/mounted-$SLURMD_NODENAME' \
+  in/data 0750
 as_user job create -g rg -w ws -e e -n mounted -c c -f "$dir/user/mounted.json" >/dev/null
 as_user job wait --interval 1 -g rg -w ws -e e -n mounted >/dev/null || fail "the job failed: $(as_user job show -g rg -w ws -e e -n mounted)"
 for node in node1 node2; do
@@ -64,6 +67,9 @@ done
 jobdir=$(as_user job show -g rg -w ws -e e -n mounted --query jobOutputDirectoryPathSegment -o tsv)
 log=$(cat "$dir/tmp/$jobdir/stdouterr/execution-node1.log")
 grep -q "mounted by the Prolog" <<<"$log" || fail "the job's first step did not see the Prolog's mount: $log"
+# Root made the directory on the way to the volume: the user's, with the job's directoryMode.
+made=$(find "$dir/jobs" -path '*/mounts/in' -type d | head -n 1)
+[ "$(stat -c '%U %a' "$made")" = "$user 750" ] || fail "$made is $(stat -c '%U %a' "$made"), expected '$user 750'"
 # The Epilog runs once the job has ended.
 for _ in $(seq 1 50); do grep -q " $dir/jobs/" /proc/self/mountinfo || break; sleep 0.2; done
 grep -q " $dir/jobs/" /proc/self/mountinfo && fail "the Epilog left mounts: $(grep " $dir/jobs/" /proc/self/mountinfo)"

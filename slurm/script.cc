@@ -260,33 +260,65 @@ class Script {
             "$AZ_BATCHAI_STDOUTERR_DIR\"\n"
          << "  batchai_finish \"$batchai_rc\"\n"
          << "fi\n\n";
-    if (!plan_.job_preparation) return;
-    // The error names the node and the file with the command's output; both
-    // are plain words (Slurm node names), so printf makes valid JSON.
-    const std::string body =
+    if (!plan_.job_preparation && !plan_.container) return;
+    // In a container, the step's first act marks that the container
+    // started on this node; a node left unmarked when the step fails is
+    // the job's ContainerStartFailed, with the runtime's own words in
+    // stderr-container-<node>.txt.
+    std::string body =
         "log=\"$AZ_BATCHAI_STDOUTERR_DIR/execution-$SLURMD_NODENAME.log\"\n"
-        "say() { printf '%s %s\\n' \"" + std::string(kNow) + "\" \"$*\" >>\"$log\"; }\n"
-        "say \"jobPreparation started\"\n"
-        "bash -c " + shell_quote(*plan_.job_preparation) +
-        " >>\"$AZ_BATCHAI_STDOUTERR_DIR/stdout-job_prep-$SLURMD_NODENAME.txt\""
-        " 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-job_prep-$SLURMD_NODENAME.txt\"\n"
-        "rc=$?\n"
-        "say \"jobPreparation ended with exit code $rc\"\n"
-        "if [ \"$rc\" -ne 0 ]; then\n"
-        "  mkdir -p \"$BATCHAI_JOB_DIR/errors\"\n"
-        "  printf '{\"code\":\"JobPreparationFailed\",\"message\":\"jobPreparation exited with code %s on %s\","
-        "\"details\":[{\"name\":\"node\",\"value\":\"%s\"},{\"name\":\"stderr\",\"value\":"
-        "\"stderr-job_prep-%s.txt\"}]}\\n' \"$rc\" \"$SLURMD_NODENAME\" \"$SLURMD_NODENAME\" \"$SLURMD_NODENAME\" "
-        ">\"$BATCHAI_JOB_DIR/errors/$SLURMD_NODENAME.json\"\n"
-        "fi\n"
-        "exit $rc\n";
-    out_ << "# Every node: jobPreparation.\n"
-         << "batchai_node_setup=" << shell_quote(body) << "\n"
-         << each_node << "--output=/dev/null "
+        "say() { printf '%s %s\\n' \"" + std::string(kNow) + "\" \"$*\" >>\"$log\"; }\n";
+    if (plan_.container) {
+      body += "mkdir -p \"$BATCHAI_JOB_DIR/containers\" && : >\"$BATCHAI_JOB_DIR/containers/$SLURMD_NODENAME\"\n"
+              "say \"container started\"\n";
+    }
+    if (plan_.job_preparation) {
+      // The error names the node and the file with the command's output;
+      // both are plain words (Slurm node names), so printf makes valid JSON.
+      body +=
+          "say \"jobPreparation started\"\n"
+          "bash -c " + shell_quote(*plan_.job_preparation) +
+          " >>\"$AZ_BATCHAI_STDOUTERR_DIR/stdout-job_prep-$SLURMD_NODENAME.txt\""
+          " 2>>\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-job_prep-$SLURMD_NODENAME.txt\"\n"
+          "rc=$?\n"
+          "say \"jobPreparation ended with exit code $rc\"\n"
+          "if [ \"$rc\" -ne 0 ]; then\n"
+          "  mkdir -p \"$BATCHAI_JOB_DIR/errors\"\n"
+          "  printf '{\"code\":\"JobPreparationFailed\",\"message\":\"jobPreparation exited with code %s on %s\","
+          "\"details\":[{\"name\":\"node\",\"value\":\"%s\"},{\"name\":\"stderr\",\"value\":"
+          "\"stderr-job_prep-%s.txt\"}]}\\n' \"$rc\" \"$SLURMD_NODENAME\" \"$SLURMD_NODENAME\" \"$SLURMD_NODENAME\" "
+          ">\"$BATCHAI_JOB_DIR/errors/$SLURMD_NODENAME.json\"\n"
+          "fi\n"
+          "exit $rc\n";
+    }
+    const char* what = plan_.job_preparation ? "jobPreparation" : "starting the container";
+    out_ << "# Every node: " << (plan_.container ? "the job's container" : "")
+         << (plan_.container && plan_.job_preparation ? ", then " : "") << (plan_.job_preparation ? "jobPreparation" : "")
+         << ".\n"
+         << "batchai_node_setup=" << shell_quote(body) << "\n";
+    if (plan_.container) out_ << "rm -rf \"$BATCHAI_JOB_DIR/containers\"\n";
+    // The runtime's errors, per node. srun names files by node index (%n):
+    // its %N is the host's name, which need not be Slurm's node name.
+    out_ << each_node << "--output=/dev/null "
+         << (plan_.container ? "--error=\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-container-%n.txt\" " : "")
          << "\"${batchai_container[@]}\" \"${batchai_exec[@]}\" bash -c \"$batchai_node_setup\"\n"
-         << "batchai_rc=$?\n"
-         << "if [ \"$batchai_rc\" -ne 0 ]; then\n"
-         << "  batchai_log \"jobPreparation failed with exit code $batchai_rc; see $AZ_BATCHAI_STDOUTERR_DIR\"\n"
+         << "batchai_rc=$?\n";
+    if (plan_.container) {
+      out_ << "for batchai_i in \"${!batchai_nodes[@]}\"; do\n"
+           << "  batchai_f=\"$AZ_BATCHAI_STDOUTERR_DIR/stderr-container-$batchai_i.txt\"\n"
+           << "  if [ -s \"$batchai_f\" ]; then\n"
+           << "    mv -f \"$batchai_f\" \"$AZ_BATCHAI_STDOUTERR_DIR/stderr-container-${batchai_nodes[$batchai_i]}.txt\"\n"
+           << "  else\n"
+           << "    rm -f \"$batchai_f\"\n"
+           << "  fi\n"
+           << "done\n";
+    }
+    out_ << "if [ \"$batchai_rc\" -ne 0 ]; then\n";
+    if (plan_.container) {
+      out_ << "  \"$batchai_prolog\" container-failed --job-dir \"$BATCHAI_JOB_DIR\" --image "
+           << shell_quote(plan_.container->image) << " \"${batchai_nodes[@]/#/--node=}\"\n";
+    }
+    out_ << "  batchai_log \"" << what << " failed with exit code $batchai_rc; see $AZ_BATCHAI_STDOUTERR_DIR\"\n"
          << "  batchai_finish \"$batchai_rc\"\n"
          << "fi\n\n";
   }

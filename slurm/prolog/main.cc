@@ -3,6 +3,7 @@
 //   batchai-prolog setup --job-dir DIR [--volume RELATIVE=SOURCE]...
 //                        [--refused RELATIVE=WHY]... [--directory-mode RELATIVE=MODE]...
 //   batchai-prolog cleanup
+//   batchai-prolog container-failed --job-dir DIR --image IMAGE --node NODE...
 //   batchai-prolog prolog|epilog [--conf SITE_JSON]
 //
 // The job script runs it once on every node (srun --ntasks-per-node=1), as
@@ -13,7 +14,9 @@
 // errors/<node>.json in the job directory, where `batchai job show` finds
 // it, and exits 1, which fails the job and drains nothing. `cleanup`, at the
 // job's end, removes the node's scratch ($AZ_BATCHAI_JOB_TEMP); outputs and
-// logs stay.
+// logs stay. `container-failed`, run by the script when the step in the
+// job's container failed, records ContainerStartFailed for each node whose
+// container never started.
 //
 // As the site's Slurm Prolog and Epilog (Prolog mode, PrologFlags=Alloc),
 // it runs as root at allocation and at the end on every node, with no
@@ -45,6 +48,7 @@
 #include "io/files.h"
 #include "io/version.h"
 #include "slurm/node_plan.h"
+#include "slurm/prolog/container.h"
 #include "slurm/prolog/mounts.h"
 #include "slurm/prolog/setup.h"
 
@@ -66,13 +70,16 @@ constexpr Option kOptions[] = {
     {"volume", 0, "REL=SOURCE", "link the site directory SOURCE at $AZ_BATCHAI_JOB_MOUNT_ROOT/REL", true},
     {"refused", 0, "REL=WHY", "a volume the site does not provide: fail with MountError saying WHY", true},
     {"directory-mode", 0, "REL=MODE", "the octal mode of directories made on the way to volume REL", true},
+    {"image", 0, "IMAGE", "container-failed: the job's container image"},
+    {"node", 0, "NODE", "container-failed: one of the job's nodes", true},
     {"conf", 0, "FILE", "prolog, epilog: the site configuration (default " BATCHAI_SITE_CONF ")"},
     {"version", 0, "", "print version and exit"},
     {"help", 'h', "", "show this help and exit"},
 };
 constexpr Positional kPositionals[] = {
     {"STEP",
-     "setup: the job's directories and volumes on this node; cleanup: remove its scratch; prolog, epilog: "
+     "setup: the job's directories and volumes on this node; cleanup: remove its scratch; container-failed: "
+     "record which nodes' containers did not start; prolog, epilog: "
      "as Slurm's Prolog and Epilog (the default when Slurm runs it as one)",
      false},
 };
@@ -254,6 +261,29 @@ int cleanup() {
   return 0;
 }
 
+int container_failed(const batchai::args::Parsed& p) {
+  batchai::prolog::ContainerStep step;
+  step.job_dir = p.get("job-dir").value_or("");
+  step.image = p.get("image").value_or("");
+  step.nodes = p.all("node");
+  step.stdouterr = env_or_empty("AZ_BATCHAI_STDOUTERR_DIR");
+  step.now = now_iso();
+  if (step.job_dir.empty() || step.job_dir.front() != '/') {
+    batchai::diag::error("--job-dir: expected the job's absolute directory");
+    return 2;
+  }
+  for (const auto& node : step.nodes) {
+    if (node.empty() || node.find('/') != std::string::npos || node.starts_with(".")) {
+      batchai::diag::error("--node: '" + node + "' is not a node name");
+      return 2;
+    }
+  }
+  for (const auto& node : batchai::prolog::record_container_failures(step)) {
+    batchai::diag::error("the job's container did not start on " + node);
+  }
+  return 0;
+}
+
 // Prolog mode. What Slurm gives a Prolog: the job's ids, and the
 // submission's spank_job_env with a SPANK_ prefix.
 std::optional<batchai::prolog::PrologJob> prolog_job() {
@@ -341,8 +371,10 @@ int main(int argc, char** argv) {
   }
   if (step == "prolog" || step == "epilog") return slurm_prolog(*parsed, step == "epilog");
   if (step == "cleanup") return cleanup();
+  if (step == "container-failed") return container_failed(*parsed);
   if (step != "setup") {
-    batchai::diag::error("STEP: expected setup, cleanup, prolog or epilog, got '" + step + "' (try --help)");
+    batchai::diag::error("STEP: expected setup, cleanup, container-failed, prolog or epilog, got '" + step +
+                         "' (try --help)");
     return 2;
   }
   auto job = read_job(*parsed);

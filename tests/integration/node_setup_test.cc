@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -149,6 +150,74 @@ TEST_F(NodeSetup, AMountCommandOutsideTheAllowlistFailsTheJobSayingWhy) {
             "allowlist (the unmanagedFileSystem shares in " + (dir / "site.json").string() + "); ask an admin to map it");
   EXPECT_NE(read(stdouterr(shown) / "execution-node2.log").find("MountError"), std::string::npos);
   EXPECT_FALSE(fs::exists(stdouterr(shown) / "stdout-job_prep-node1.txt"));
+}
+
+// No container runtime is packaged for Debian 12 (Apptainer is not), so a
+// stand-in `apptainer` on PATH plays the runtime: everything around it,
+// the script, Slurm, the marks and the error records, is the real path.
+class ContainerStart : public NodeSetup {
+ protected:
+  void SetUp() override {
+    NodeSetup::SetUp();
+    if (IsSkipped()) return;
+    const std::string d = dir.string();
+    std::ofstream(dir / "site.json") << R"({
+  "jobsRoot": ")" << d << R"(/jobs", "nodeTempRoot": ")" << d << R"(/tmp",
+  "vmSizes": [{"name": "STANDARD_NC6", "partition": "batch"}],
+  "containers": {"runtime": "apptainer"}
+})";
+    fs::create_directories(dir / "bin");
+    env += "PATH=" + (dir / "bin").string() + ":" + std::getenv("PATH") + " ";
+  }
+
+  void runtime(const std::string& body) {
+    std::ofstream(dir / "bin/apptainer") << "#!/bin/bash\n" << body;
+    fs::permissions(dir / "bin/apptainer", fs::perms(0755));
+  }
+
+  std::string container_job(const std::string& name) {
+    return write_job(name, R"({"nodeCount": 2, "customToolkitSettings": {"commandLine": "true"},
+        "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+        "containerSettings": {"imageSourceRegistry": {"image": "nosuch/image:1"}},
+        "jobPreparation": {"commandLine": "touch $AZ_BATCHAI_JOB_TEMP/prepared"}})");
+  }
+};
+
+TEST_F(ContainerStart, AContainerThatDoesNotStartIsContainerStartFailedOnEachNode) {
+  runtime("echo 'FATAL: while making image from oci registry: nosuch/image:1: not found' >&2\nexit 255\n");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n broken -c c -f " + container_job("broken")).status, 0);
+  EXPECT_NE(batchai("job wait --interval 1 -g rg -w ws -e e -n broken").status, 0);
+  const json::value shown = batchai_json("job show -g rg -w ws -e e -n broken");
+  EXPECT_EQ(shown.at("executionState"), "failed");
+  const auto& errors = shown.at("executionInfo").at("errors").as_array();
+  ASSERT_EQ(errors.size(), 2u) << shown;
+  EXPECT_EQ(errors[0].at("code"), "ContainerStartFailed");
+  EXPECT_EQ(std::string(errors[0].at("message").as_string()),
+            "the job's container (image docker://nosuch/image:1) did not start on node1; see "
+            "stderr-container-node1.txt");
+  EXPECT_EQ(errors[1].at("details").at(0).at("value"), "node2");
+  // The runtime's own words, and the node's log, are kept.
+  EXPECT_NE(read(stdouterr(shown) / "stderr-container-node2.txt").find("FATAL: while making image"),
+            std::string::npos);
+  EXPECT_NE(read(stdouterr(shown) / "execution-node2.log").find("ContainerStartFailed"), std::string::npos);
+  EXPECT_FALSE(fs::exists(stdouterr(shown) / "stdout-job_prep-node1.txt"));
+}
+
+TEST_F(ContainerStart, AContainerThatStartsRunsJobPreparationInIt) {
+  // Runs what follows the image, as `apptainer exec [options] IMAGE CMD...` does.
+  runtime("while [ $# -gt 0 ] && [[ $1 != docker://* ]]; do shift; done\nshift\n"
+          "export BATCHAI_IN_CONTAINER=1\nexec \"$@\"\n");
+  const std::string f = write_job("works", R"({"nodeCount": 2,
+      "customToolkitSettings": {"commandLine": "echo main $BATCHAI_IN_CONTAINER"},
+      "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+      "containerSettings": {"imageSourceRegistry": {"image": "nosuch/image:1"}},
+      "jobPreparation": {"commandLine": "echo prep $BATCHAI_IN_CONTAINER"}})");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n works -c c -f " + f).status, 0);
+  EXPECT_EQ(batchai("job wait --interval 1 -g rg -w ws -e e -n works").status, 0);
+  const json::value shown = batchai_json("job show -g rg -w ws -e e -n works");
+  EXPECT_EQ(shown.at("executionState"), "succeeded") << shown;
+  EXPECT_EQ(read(stdouterr(shown) / "stdout-job_prep-node2.txt"), "prep 1\n");
+  EXPECT_NE(read(stdouterr(shown) / "execution-node1.log").find("container started"), std::string::npos);
 }
 
 TEST_F(NodeSetup, AMountPathOutsideTheMountRootIsRefusedAtCreate) {

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "slurm/node_plan.h"
+#include "slurm/prolog/container.h"
 #include "slurm/prolog/mounts.h"
 #include "slurm/prolog/setup.h"
 
@@ -155,6 +156,33 @@ TEST_F(NodeSetupTest, ARefusedVolumeIsAMountErrorSayingWhy) {
   EXPECT_EQ(e->code, "MountError");
   EXPECT_EQ(e->message, "volume 'g/v' on node1: the mountCommand \"mount x\" is not in this site's allowlist");
   EXPECT_FALSE(fs::exists(dir / "job/mounts/g"));
+}
+
+TEST_F(NodeSetupTest, OnlyNodesWhoseContainerLeftNoMarkAreContainerStartFailed) {
+  fs::create_directories(dir / "job/containers");
+  fs::create_directories(dir / "logs");
+  std::ofstream(dir / "job/containers/node1").close();
+  ContainerStep step{(dir / "job").string(), (dir / "logs").string(), "docker://x:1", {"node1", "node2"}, "T"};
+  EXPECT_EQ(record_container_failures(step), std::vector<std::string>{"node2"});
+  EXPECT_FALSE(fs::exists(dir / "job/errors/node1.json"));
+  std::ifstream in(dir / "job/errors/node2.json");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line,
+            R"({"code":"ContainerStartFailed","message":"the job's container (image docker://x:1) did not start on )"
+            R"(node2; see stderr-container-node2.txt","details":[{"name":"node","value":"node2"},)"
+            R"({"name":"image","value":"docker://x:1"},{"name":"stderr","value":"stderr-container-node2.txt"}]})");
+  std::ifstream log(dir / "logs/execution-node2.log");
+  std::getline(log, line);
+  EXPECT_EQ(line.substr(0, 46), "T batchai-prolog: ContainerStartFailed: the jo");
+
+  // A node that recorded its own failure (jobPreparation) explains the
+  // step's; the others were killed by Slurm, not by their containers.
+  fs::remove_all(dir / "job/errors");
+  fs::create_directories(dir / "job/errors");
+  std::ofstream(dir / "job/errors/node1.json") << "{}";
+  fs::remove(dir / "job/containers/node1");
+  EXPECT_TRUE(record_container_failures(step).empty());
 }
 
 TEST_F(NodeSetupTest, EditedPlansCannotLeaveTheMountRoot) {

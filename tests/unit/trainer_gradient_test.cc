@@ -1,0 +1,166 @@
+// The CPU backend's gradients against finite differences, layer by layer:
+// each kind of layer sits in a small network between a convolution (whose
+// kernel gradient carries the layer's backward pass) and a dense softmax
+// head, and every parameter's analytic gradient must match the central
+// difference of the batch's mean loss. Dropout keeps its mask between the
+// evaluations: it is a function of the example's key.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "trainer/backend.h"
+#include "trainer/model.h"
+
+namespace batchai::trainer {
+namespace {
+
+using K = LayerKind;
+
+LayerSpec conv(int filters, bool same) { return {K::conv2d, filters, 3, same, "", 0.0f}; }
+LayerSpec act(const char* f) { return {K::activation, 0, 0, false, f, 0.0f}; }
+LayerSpec pool() { return {K::max_pooling2d, 0, 0, false, "", 0.0f}; }
+LayerSpec drop(float rate) { return {K::dropout, 0, 0, false, "", rate}; }
+LayerSpec flatten() { return {K::flatten, 0, 0, false, "", 0.0f}; }
+LayerSpec dense(int units) { return {K::dense, units, 0, false, "", 0.0f}; }
+
+struct Fixture {
+  Model model;
+  std::vector<std::uint8_t> images, labels;
+  std::vector<std::uint32_t> index;
+  std::vector<std::uint64_t> keys;
+  std::vector<Augmentation> shifts;
+  Batch batch;
+};
+
+Fixture make(const std::vector<LayerSpec>& specs, Shape input, std::size_t n, bool augment) {
+  Fixture f;
+  auto m = build_model(specs, input);
+  EXPECT_TRUE(m) << m.error().message;
+  f.model = *m;
+  std::mt19937 gen(7);
+  f.images.resize(n * input.size());
+  for (auto& v : f.images) v = static_cast<std::uint8_t>(gen() % 256);
+  for (std::size_t e = 0; e < n; ++e) {
+    f.labels.push_back(static_cast<std::uint8_t>(gen() % f.model.classes));
+    f.index.push_back(static_cast<std::uint32_t>(e));
+    f.keys.push_back(1000 + e);
+    f.shifts.push_back({0.37f * static_cast<float>(e) - 0.5f, 1.3f - 0.9f * static_cast<float>(e), e % 2 == 1});
+  }
+  f.batch = {f.images.data(), f.labels.data(), f.index.data(), augment ? f.shifts.data() : nullptr, f.keys.data(), n};
+  return f;
+}
+
+// Max over parameters of |analytic - numeric| / tolerance: below 1 passes.
+double worst_gradient_error(Fixture& f, std::string* where) {
+  auto backend = make_cpu_backend(f.model, {f.batch.n, 1});
+  std::vector<float> params(f.model.parameter_count);
+  std::mt19937 gen(11);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  for (auto& p : params) p = u(gen);
+  backend->set_parameters(params);
+  backend->train_batch(f.batch);
+  std::vector<float> analytic(params.size());
+  backend->get_gradients(analytic);
+
+  auto loss = [&](std::size_t i, float value) {
+    const float saved = params[i];
+    params[i] = value;
+    backend->set_parameters(params);
+    params[i] = saved;
+    return backend->train_batch(f.batch).loss_sum / static_cast<double>(f.batch.n);
+  };
+  double worst = 0.0;
+  std::size_t checked = 0, kinks = 0;
+  for (const Layer& l : f.model.layers) {
+    if (!l.has_weights()) continue;
+    for (std::size_t i = l.kernel_offset; i < l.bias_offset + l.bias_size; ++i) {
+      auto central = [&](float h) { return (loss(i, params[i] + h) - loss(i, params[i] - h)) / (2.0 * h); };
+      // Small steps: a ReLU or a max crossing its kink within the step
+      // makes the difference meaningless, and two step sizes that disagree
+      // reveal it. float32 forward passes limit the steps' precision to
+      // about 1e-3 here, hence the absolute part of the tolerance.
+      auto tolerance = [](double v) { return 2e-3 + 0.02 * std::abs(v); };
+      const double numeric = central(2e-4f);
+      if (std::abs(numeric - central(1e-4f)) > tolerance(numeric)) {
+        ++kinks;
+        continue;
+      }
+      ++checked;
+      const double err = std::abs(analytic[i] - numeric) / tolerance(numeric);
+      if (err > worst) {
+        worst = err;
+        *where = l.name + " parameter " + std::to_string(i - l.kernel_offset) + ": analytic " +
+                 std::to_string(analytic[i]) + ", numeric " + std::to_string(numeric);
+      }
+    }
+  }
+  EXPECT_LT(kinks * 10, checked) << kinks << " parameters near a kink, " << checked << " checked";
+  return worst;
+}
+
+void expect_gradients_match(const std::vector<LayerSpec>& specs, Shape input, bool augment = false) {
+  Fixture f = make(specs, input, 3, augment);
+  std::string where;
+  EXPECT_LT(worst_gradient_error(f, &where), 1.0) << where;
+}
+
+TEST(TrainerGradients, DenseAndSoftmaxCrossEntropy) {
+  expect_gradients_match({flatten(), dense(5), act("relu"), dense(4), act("softmax")}, {2, 2, 3});
+}
+
+TEST(TrainerGradients, SameConvolution) {
+  expect_gradients_match({conv(3, true), flatten(), dense(4), act("softmax")}, {5, 5, 2});
+}
+
+TEST(TrainerGradients, ValidConvolutionFeedingAnother) {
+  // The second conv's input gradient reaches the first conv's kernel.
+  expect_gradients_match({conv(3, true), conv(2, false), flatten(), dense(3), act("softmax")}, {6, 6, 2});
+}
+
+TEST(TrainerGradients, Relu) {
+  expect_gradients_match({conv(3, true), act("relu"), conv(2, false), flatten(), dense(3), act("softmax")},
+                         {5, 5, 2});
+}
+
+TEST(TrainerGradients, MaxPoolingWithAnOddInput) {
+  // 7x7 pools to 3x3 and drops the last row and column, as Keras floors.
+  expect_gradients_match({conv(3, true), pool(), flatten(), dense(3), act("softmax")}, {7, 7, 2});
+}
+
+TEST(TrainerGradients, Dropout) {
+  expect_gradients_match({conv(4, true), drop(0.5f), flatten(), dense(3), act("softmax")}, {4, 4, 2});
+}
+
+TEST(TrainerGradients, TheTutorialsLayerSequenceOnASmallImage) {
+  expect_gradients_match({conv(4, true), act("relu"), conv(4, false), act("relu"), pool(), drop(0.25f), flatten(),
+                          dense(6), act("relu"), drop(0.5f), dense(3), act("softmax")},
+                         {8, 8, 3}, true);
+}
+
+TEST(TrainerModel, TheTutorialNetworkHasKerasNamesShapesAndParameterCount) {
+  auto m = build_model(cifar10_cnn(), {32, 32, 3});
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->parameter_count, 1'250'858u);
+  ASSERT_EQ(m->layers.size(), 18u);
+  EXPECT_EQ(m->layers[0].name, "conv2d_1");
+  EXPECT_EQ(m->layers[10].name, "max_pooling2d_2");
+  EXPECT_EQ(m->layers[15].name, "dropout_3");
+  EXPECT_EQ(m->layers[17].name, "activation_6");
+  EXPECT_EQ(m->layers[12].out.c, 2304);  // 6x6x64: the pool floors 13 to 6
+  EXPECT_EQ(m->layers[13].kernel_shape, (std::vector<std::size_t>{2304, 512}));
+  EXPECT_EQ(m->classes, 10);
+}
+
+TEST(TrainerModel, LayersThatCannotFollowTheirInputAreNamed) {
+  auto m = build_model({conv(4, false), conv(4, false), flatten(), dense(2), act("softmax")}, {3, 3, 1});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().message, "layer 2 (Conv2D conv2d_2): a 3x3 valid kernel is larger than its input");
+  m = build_model({dense(2), act("softmax")}, {4, 4, 1});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().message, "layer 1 (Dense dense_1): needs a flat input (add a Flatten)");
+}
+
+}  // namespace
+}  // namespace batchai::trainer

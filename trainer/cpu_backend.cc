@@ -1,0 +1,451 @@
+// The CPU backend, and the reference the CUDA backend is checked against.
+//
+// Activations are NHWC with the batch folded into the rows, so a 3x3
+// convolution is one GEMM per layer: the im2col matrix (rows: batch x
+// output pixels; columns: ky, kx, input channel) times the Keras kernel
+// (kh*kw*in, out), used as stored, gives the NHWC output directly. GEMMs go
+// to OpenBLAS; the loops around them are OpenMP over the batch. Every
+// buffer is sized for the largest batch when the backend is made, so a
+// step allocates nothing.
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "trainer/backend.h"
+#include "trainer/random.h"
+
+extern "C" {
+// OpenBLAS' own; not in every cblas.h.
+void openblas_set_num_threads(int);
+char* openblas_get_config(void);
+}
+
+namespace batchai::trainer {
+namespace {
+
+using Floats = std::vector<float>;
+
+// Per layer, what backward needs from forward.
+struct LayerState {
+  Floats out;                        // the layer's output, batch x out.size()
+  Floats col;                        // conv2d: the im2col matrix
+  std::vector<std::uint8_t> argmax;  // max_pooling2d: which of the 4 inputs won
+  Floats mask;                       // dropout: 0 or 1/(1-rate) per element
+};
+
+class CpuBackend final : public Backend {
+ public:
+  CpuBackend(const Model& model, const BackendOptions& options)
+      : model_(model), max_batch_(options.max_batch), threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
+    omp_set_num_threads(threads_);
+    openblas_set_num_threads(threads_);
+    params_.assign(model_.parameter_count, 0.0f);
+    grads_.assign(model_.parameter_count, 0.0f);
+    accum_.assign(model_.parameter_count, 0.0f);
+    input_.assign(max_batch_ * model_.input.size(), 0.0f);
+    state_.resize(model_.layers.size());
+    std::size_t largest = model_.input.size(), largest_col = 0;
+    for (std::size_t i = 0; i < model_.layers.size(); ++i) {
+      const Layer& l = model_.layers[i];
+      state_[i].out.assign(max_batch_ * l.out.size(), 0.0f);
+      largest = std::max(largest, l.out.size());
+      if (l.spec.kind == LayerKind::conv2d) {
+        const std::size_t col = max_batch_ * l.out.h * l.out.w * l.kernel_shape[0] * l.kernel_shape[1] * l.in.c;
+        state_[i].col.assign(col, 0.0f);
+        largest_col = std::max(largest_col, col);
+      }
+      if (l.spec.kind == LayerKind::max_pooling2d) state_[i].argmax.assign(max_batch_ * l.out.size(), 0);
+      if (l.spec.kind == LayerKind::dropout) state_[i].mask.assign(max_batch_ * l.out.size(), 1.0f);
+    }
+    for (auto& g : delta_) g.assign(max_batch_ * largest, 0.0f);
+    dcol_.assign(largest_col, 0.0f);
+  }
+
+  std::string describe() const override {
+    return "cpu (" + std::to_string(threads_) + " thread" + (threads_ == 1 ? "" : "s") + ", " +
+           openblas_get_config() + ")";
+  }
+  std::size_t max_batch() const override { return max_batch_; }
+
+  void set_parameters(std::span<const float> v) override { std::copy(v.begin(), v.end(), params_.begin()); }
+  void get_parameters(std::span<float> out) const override { std::copy(params_.begin(), params_.end(), out.begin()); }
+  void set_accumulators(std::span<const float> v) override { std::copy(v.begin(), v.end(), accum_.begin()); }
+  void get_accumulators(std::span<float> out) const override {
+    std::copy(accum_.begin(), accum_.end(), out.begin());
+  }
+  void get_gradients(std::span<float> out) const override { std::copy(grads_.begin(), grads_.end(), out.begin()); }
+
+  BatchStats train_batch(const Batch& batch) override {
+    load_input(batch);
+    forward(batch, true);
+    const BatchStats stats = loss_and_logit_gradient(batch);
+    backward(batch.n);
+    return stats;
+  }
+
+  void reduce_gradients(Reducer& reducer) override { reducer.sum(grads_); }
+
+  void apply(const RmspropStep& s) override {
+    const std::size_t n = params_.size();
+    float* p = params_.data();
+    float* a = accum_.data();
+    const float* g = grads_.data();
+#pragma omp parallel for simd schedule(static)
+    for (std::size_t i = 0; i < n; ++i) {
+      const float gi = g[i] * s.scale;
+      const float ai = s.rho * a[i] + (1.0f - s.rho) * gi * gi;
+      a[i] = ai;
+      p[i] -= s.lr * gi / (std::sqrt(ai) + s.epsilon);
+    }
+  }
+
+  BatchStats evaluate(const Batch& batch) override {
+    Batch plain = batch;
+    plain.augment = nullptr;
+    load_input(plain);
+    forward(plain, false);
+    return score(batch);
+  }
+
+ private:
+  // uint8 images to float [0, 1], with the shift and flip when given.
+  void load_input(const Batch& b) {
+    const Shape s = model_.input;
+    const std::size_t size = s.size();
+#pragma omp parallel for schedule(static)
+    for (std::size_t e = 0; e < b.n; ++e) {
+      const std::uint8_t* src = b.images + static_cast<std::size_t>(b.index[e]) * size;
+      float* dst = input_.data() + e * size;
+      if (!b.augment) {
+        for (std::size_t i = 0; i < size; ++i) dst[i] = src[i] * (1.0f / 255.0f);
+        continue;
+      }
+      augment(src, dst, s, b.augment[e]);
+    }
+  }
+
+  // Bilinear sampling of a translated image, coordinates clamped to the
+  // edge (scipy's mode='nearest'). A pure shift has the same weights on
+  // every row and every column, so they are worked out once per image.
+  static void augment(const std::uint8_t* src, float* dst, const Shape& s, const Augmentation& a) {
+    constexpr int kMax = 256;
+    int r0[kMax], r1[kMax], c0[kMax], c1[kMax];
+    float fr[kMax], fc[kMax];
+    auto weights = [](int n, float shift, int* i0, int* i1, float* f) {
+      for (int i = 0; i < n; ++i) {
+        const float x = static_cast<float>(i) + shift;
+        const float fl = std::floor(x);
+        f[i] = x - fl;
+        const int lo = static_cast<int>(fl);
+        i0[i] = std::clamp(lo, 0, n - 1);
+        i1[i] = std::clamp(lo + 1, 0, n - 1);
+      }
+    };
+    weights(s.h, a.dy, r0, r1, fr);
+    weights(s.w, a.dx, c0, c1, fc);
+    const int c = s.c;
+    for (int r = 0; r < s.h; ++r) {
+      const std::uint8_t* top0 = src + static_cast<std::size_t>(r0[r]) * s.w * c;
+      const std::uint8_t* top1 = src + static_cast<std::size_t>(r1[r]) * s.w * c;
+      for (int col = 0; col < s.w; ++col) {
+        const int from = a.flip ? s.w - 1 - col : col;  // flipped after the shift
+        float* out = dst + (static_cast<std::size_t>(r) * s.w + col) * c;
+        for (int ch = 0; ch < c; ++ch) {
+          const float p00 = top0[c0[from] * c + ch], p01 = top0[c1[from] * c + ch];
+          const float p10 = top1[c0[from] * c + ch], p11 = top1[c1[from] * c + ch];
+          const float upper = p00 + (p01 - p00) * fc[from];
+          const float lower = p10 + (p11 - p10) * fc[from];
+          out[ch] = (upper + (lower - upper) * fr[r]) * (1.0f / 255.0f);
+        }
+      }
+    }
+  }
+
+  const float* input_of(std::size_t i) const { return i == 0 ? input_.data() : state_[i - 1].out.data(); }
+
+  void forward(const Batch& b, bool training) {
+    const std::size_t n = b.n;
+    for (std::size_t i = 0; i < model_.layers.size(); ++i) {
+      const Layer& l = model_.layers[i];
+      LayerState& st = state_[i];
+      const float* in = input_of(i);
+      float* out = st.out.data();
+      const std::size_t in_size = l.in.size(), out_size = l.out.size();
+      switch (l.spec.kind) {
+        case LayerKind::conv2d: conv_forward(l, st, in, n); break;
+        case LayerKind::dense: {
+          const int k = static_cast<int>(in_size), m = static_cast<int>(out_size);
+          const float* bias = params_.data() + l.bias_offset;
+          for (std::size_t e = 0; e < n; ++e) std::copy(bias, bias + m, out + e * m);
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), m, k, 1.0f, in, k,
+                      params_.data() + l.kernel_offset, m, 1.0f, out, m);
+          break;
+        }
+        case LayerKind::activation:
+          if (l.spec.activation == "relu") {
+            const std::size_t total = n * out_size;
+#pragma omp parallel for simd schedule(static)
+            for (std::size_t j = 0; j < total; ++j) out[j] = in[j] > 0.0f ? in[j] : 0.0f;
+          } else {
+            softmax(in, out, n, out_size);
+          }
+          break;
+        case LayerKind::max_pooling2d: pool_forward(l, st, in, n); break;
+        case LayerKind::dropout: {
+          if (!training || l.spec.rate == 0.0f) {
+            std::copy(in, in + n * out_size, out);
+            std::fill(st.mask.begin(), st.mask.begin() + n * out_size, 1.0f);
+            break;
+          }
+          // Inverted dropout: kept units scaled by 1/(1-rate), as TF does.
+          const float keep_scale = 1.0f / (1.0f - l.spec.rate);
+          const float rate = l.spec.rate;
+#pragma omp parallel for schedule(static)
+          for (std::size_t e = 0; e < n; ++e) {
+            const std::uint64_t base = rng::key(b.example_key[e], rng::kDropout, i);
+            float* mask = st.mask.data() + e * out_size;
+            for (std::size_t j = 0; j < out_size; ++j) {
+              mask[j] = rng::uniform(rng::mix(base + j)) >= rate ? keep_scale : 0.0f;
+              out[e * out_size + j] = in[e * out_size + j] * mask[j];
+            }
+          }
+          break;
+        }
+        case LayerKind::flatten: std::copy(in, in + n * in_size, out); break;
+      }
+    }
+  }
+
+  static void softmax(const float* in, float* out, std::size_t n, std::size_t k) {
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* x = in + e * k;
+      float* p = out + e * k;
+      const float top = *std::max_element(x, x + k);
+      float sum = 0.0f;
+      for (std::size_t j = 0; j < k; ++j) sum += p[j] = std::exp(x[j] - top);
+      for (std::size_t j = 0; j < k; ++j) p[j] /= sum;
+    }
+  }
+
+  void conv_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
+    const int k = static_cast<int>(l.kernel_shape[0]);
+    const int pad = l.spec.same ? k / 2 : 0;
+    const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+    const std::size_t kk = static_cast<std::size_t>(k) * k * ci;
+    float* col = st.col.data();
+#pragma omp parallel for schedule(static)
+    for (std::size_t e = 0; e < n; ++e) {
+      const float* image = in + e * l.in.size();
+      for (int oy = 0; oy < ho; ++oy) {
+        for (int ox = 0; ox < wo; ++ox) {
+          float* row = col + ((e * ho + oy) * wo + ox) * kk;
+          for (int ky = 0; ky < k; ++ky) {
+            const int iy = oy + ky - pad;
+            for (int kx = 0; kx < k; ++kx) {
+              const int ix = ox + kx - pad;
+              float* dst = row + (ky * k + kx) * ci;
+              if (iy < 0 || iy >= hi || ix < 0 || ix >= wi) {
+                std::fill(dst, dst + ci, 0.0f);
+              } else {
+                std::memcpy(dst, image + (static_cast<std::size_t>(iy) * wi + ix) * ci, ci * sizeof(float));
+              }
+            }
+          }
+        }
+      }
+    }
+    const int rows = static_cast<int>(n) * ho * wo;
+    float* out = st.out.data();
+    const float* bias = params_.data() + l.bias_offset;
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < rows; ++r) std::copy(bias, bias + co, out + static_cast<std::size_t>(r) * co);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, co, static_cast<int>(kk), 1.0f, col,
+                static_cast<int>(kk), params_.data() + l.kernel_offset, co, 1.0f, out, co);
+  }
+
+  void pool_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
+    const int c = l.in.c, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+    float* out = st.out.data();
+#pragma omp parallel for schedule(static)
+    for (std::size_t e = 0; e < n; ++e) {
+      for (int oy = 0; oy < ho; ++oy) {
+        for (int ox = 0; ox < wo; ++ox) {
+          const std::size_t o = ((e * ho + oy) * wo + ox) * c;
+          const float* p00 = in + e * l.in.size() + ((2 * oy) * static_cast<std::size_t>(wi) + 2 * ox) * c;
+          const float* corners[4] = {p00, p00 + c, p00 + static_cast<std::size_t>(wi) * c,
+                                     p00 + static_cast<std::size_t>(wi) * c + c};
+          for (int ch = 0; ch < c; ++ch) {
+            // The first maximum wins a tie, in row-major order.
+            std::uint8_t best = 0;
+            float v = corners[0][ch];
+            for (std::uint8_t q = 1; q < 4; ++q) {
+              if (corners[q][ch] > v) v = corners[q][ch], best = q;
+            }
+            out[o + ch] = v;
+            st.argmax[o + ch] = best;
+          }
+        }
+      }
+    }
+  }
+
+  BatchStats score(const Batch& b) const {
+    BatchStats s;
+    const float* p = state_.back().out.data();
+    const std::size_t k = static_cast<std::size_t>(model_.classes);
+    for (std::size_t e = 0; e < b.n; ++e) {
+      const float* pe = p + e * k;
+      const std::uint8_t y = b.labels[b.index[e]];
+      // Keras clips probabilities to [1e-7, 1 - 1e-7] before the log.
+      s.loss_sum -= std::log(std::clamp(static_cast<double>(pe[y]), 1e-7, 1.0 - 1e-7));
+      if (static_cast<std::size_t>(std::max_element(pe, pe + k) - pe) == y) ++s.correct;
+    }
+    return s;
+  }
+
+  // Softmax and cross-entropy together: d(mean loss)/d(logits) = (p - y)/n.
+  BatchStats loss_and_logit_gradient(const Batch& b) {
+    const BatchStats s = score(b);
+    const std::size_t k = static_cast<std::size_t>(model_.classes);
+    const float* p = state_.back().out.data();
+    float* d = delta_[0].data();
+    const float inv = 1.0f / static_cast<float>(b.n);
+    for (std::size_t e = 0; e < b.n; ++e) {
+      const std::uint8_t y = b.labels[b.index[e]];
+      for (std::size_t j = 0; j < k; ++j) d[e * k + j] = (p[e * k + j] - (j == y ? 1.0f : 0.0f)) * inv;
+    }
+    return s;
+  }
+
+  // From the logits' gradient back to the first layer's weights; delta_
+  // ping-pongs between the gradient of a layer's output and its input's.
+  void backward(std::size_t n) {
+    int cur = 0;
+    const std::size_t last = model_.layers.size() - 1;  // the softmax, already folded in
+    for (std::size_t i = last; i-- > 0;) {
+      const Layer& l = model_.layers[i];
+      LayerState& st = state_[i];
+      const float* dy = delta_[cur].data();
+      float* dx = delta_[1 - cur].data();
+      const float* in = input_of(i);
+      const std::size_t in_size = l.in.size(), out_size = l.out.size();
+      const bool need_dx = i > 0;
+      switch (l.spec.kind) {
+        case LayerKind::conv2d: conv_backward(l, st, in, dy, need_dx ? dx : nullptr, n); break;
+        case LayerKind::dense: {
+          const int k = static_cast<int>(in_size), m = static_cast<int>(out_size), rows = static_cast<int>(n);
+          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, rows, 1.0f, in, k, dy, m, 0.0f,
+                      grads_.data() + l.kernel_offset, m);
+          bias_gradient(dy, n, static_cast<std::size_t>(m), grads_.data() + l.bias_offset);
+          if (need_dx) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, m, 1.0f, dy, m,
+                        params_.data() + l.kernel_offset, m, 0.0f, dx, k);
+          }
+          break;
+        }
+        case LayerKind::activation: {  // relu; the softmax is never reached here
+          const float* y = st.out.data();
+          const std::size_t total = n * out_size;
+#pragma omp parallel for simd schedule(static)
+          for (std::size_t j = 0; j < total; ++j) dx[j] = y[j] > 0.0f ? dy[j] : 0.0f;
+          break;
+        }
+        case LayerKind::max_pooling2d: pool_backward(l, st, dy, dx, n); break;
+        case LayerKind::dropout: {
+          const float* mask = st.mask.data();
+          const std::size_t total = n * out_size;
+#pragma omp parallel for simd schedule(static)
+          for (std::size_t j = 0; j < total; ++j) dx[j] = dy[j] * mask[j];
+          break;
+        }
+        case LayerKind::flatten: std::copy(dy, dy + n * in_size, dx); break;
+      }
+      cur = 1 - cur;
+    }
+  }
+
+  static void bias_gradient(const float* dy, std::size_t rows, std::size_t m, float* db) {
+    std::fill(db, db + m, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* row = dy + r * m;
+      for (std::size_t j = 0; j < m; ++j) db[j] += row[j];
+    }
+  }
+
+  void conv_backward(const Layer& l, LayerState& st, const float* /*in*/, const float* dy, float* dx, std::size_t n) {
+    const int k = static_cast<int>(l.kernel_shape[0]);
+    const int pad = l.spec.same ? k / 2 : 0;
+    const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+    const int kk = k * k * ci;
+    const int rows = static_cast<int>(n) * ho * wo;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, co, rows, 1.0f, st.col.data(), kk, dy, co, 0.0f,
+                grads_.data() + l.kernel_offset, co);
+    bias_gradient(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), grads_.data() + l.bias_offset);
+    if (!dx) return;
+    float* dcol = dcol_.data();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, co, 1.0f, dy, co, params_.data() + l.kernel_offset,
+                co, 0.0f, dcol, kk);
+    // col2im: each image's rows add into that image only, so images run in parallel.
+#pragma omp parallel for schedule(static)
+    for (std::size_t e = 0; e < n; ++e) {
+      float* image = dx + e * l.in.size();
+      std::fill(image, image + l.in.size(), 0.0f);
+      for (int oy = 0; oy < ho; ++oy) {
+        for (int ox = 0; ox < wo; ++ox) {
+          const float* row = dcol + ((e * ho + oy) * wo + ox) * static_cast<std::size_t>(kk);
+          for (int ky = 0; ky < k; ++ky) {
+            const int iy = oy + ky - pad;
+            if (iy < 0 || iy >= hi) continue;
+            for (int kx = 0; kx < k; ++kx) {
+              const int ix = ox + kx - pad;
+              if (ix < 0 || ix >= wi) continue;
+              float* to = image + (static_cast<std::size_t>(iy) * wi + ix) * ci;
+              const float* from = row + (ky * k + kx) * ci;
+              for (int ch = 0; ch < ci; ++ch) to[ch] += from[ch];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  void pool_backward(const Layer& l, const LayerState& st, const float* dy, float* dx, std::size_t n) {
+    const int c = l.in.c, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+#pragma omp parallel for schedule(static)
+    for (std::size_t e = 0; e < n; ++e) {
+      float* image = dx + e * l.in.size();
+      std::fill(image, image + l.in.size(), 0.0f);  // the floored last row and column get nothing
+      for (int oy = 0; oy < ho; ++oy) {
+        for (int ox = 0; ox < wo; ++ox) {
+          const std::size_t o = ((e * ho + oy) * wo + ox) * c;
+          for (int ch = 0; ch < c; ++ch) {
+            const int q = st.argmax[o + ch];
+            const std::size_t y = 2 * oy + (q >> 1), x = 2 * ox + (q & 1);
+            image[(y * wi + x) * c + ch] = dy[o + ch];
+          }
+        }
+      }
+    }
+  }
+
+  const Model model_;
+  const std::size_t max_batch_;
+  const int threads_;
+  Floats params_, grads_, accum_;
+  Floats input_;
+  std::vector<LayerState> state_;
+  Floats delta_[2];
+  Floats dcol_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(const Model& model, const BackendOptions& options) {
+  return std::make_unique<CpuBackend>(model, options);
+}
+
+}  // namespace batchai::trainer

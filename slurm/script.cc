@@ -239,9 +239,11 @@ class Script {
   // either failing fails the job.
   void node_setup() {
     const std::string prolog = plan_.prolog_program.empty() ? "batchai-prolog" : plan_.prolog_program;
+    // No --kill-on-bad-exit: each node finishes its own preparation and
+    // records how it went, as Batch AI prepared nodes independently; one
+    // node's failure must not turn another's into a kill with no record.
     const std::string each_node = "srun --nodes=" + std::to_string(plan_.nodes) +
-                                  " --ntasks=" + std::to_string(plan_.nodes) +
-                                  " --ntasks-per-node=1 --kill-on-bad-exit=1 ";
+                                  " --ntasks=" + std::to_string(plan_.nodes) + " --ntasks-per-node=1 ";
     out_ << "# Every node: directories and volumes (batchai-prolog).\n"
          << "batchai_prolog=" << shell_quote(prolog) << "\n"
          << "batchai_cleanup=1\n"

@@ -22,8 +22,7 @@ struct ContainerStep {
 // Records ContainerStartFailed in errors/<node>.json, and a line in the
 // node's execution log, for each node whose container left no mark. Does
 // nothing when any node already recorded an error: then jobPreparation
-// failed, and Slurm killed the other nodes' steps, started or not. Returns
-// the nodes it recorded.
+// failed, which explains the step's failure. Returns the nodes it recorded.
 std::vector<std::string> record_container_failures(const ContainerStep& step);
 
 }  // namespace batchai::prolog

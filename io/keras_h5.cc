@@ -67,7 +67,8 @@ Status check_model(const KerasModelFile& model) {
   const std::pair<const char*, const std::string*> strings[] = {{"keras_version", &model.keras_version},
                                                                 {"backend", &model.backend},
                                                                 {"model_config", &model.model_config_json},
-                                                                {"training_config", &model.training_config_json}};
+                                                                {"training_config", &model.training_config_json},
+                                                                {"batchai_training_state", &model.batchai_state_json}};
   for (const auto& [name, value] : strings) {
     if (auto ascii = check_ascii(name, *value); !ascii) return ascii;
   }
@@ -189,6 +190,9 @@ Status write_contents(hid_t file, const KerasModelFile& model) {
   if (!model.training_config_json.empty()) {
     if (auto ok = write_string(file, "/", "training_config", model.training_config_json); !ok) return ok;
   }
+  if (!model.batchai_state_json.empty()) {
+    if (auto ok = write_string(file, "/", "batchai_training_state", model.batchai_state_json); !ok) return ok;
+  }
 
   auto lcpl = hdf5::plist(H5Pcreate(H5P_LINK_CREATE));
   if (!lcpl || H5Pset_create_intermediate_group(lcpl.get(), 1) < 0) return failed("making the link properties");
@@ -248,6 +252,11 @@ class Reader {
       auto value = string_attr(file_, "/", "training_config");
       if (!value) return value.error();
       model.training_config_json = std::move(*value);
+    }
+    if (H5Aexists(file_, "batchai_training_state") > 0) {
+      auto value = string_attr(file_, "/", "batchai_training_state");
+      if (!value) return value.error();
+      model.batchai_state_json = std::move(*value);
     }
 
     if (!link_exists(file_, "model_weights")) {

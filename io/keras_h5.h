@@ -43,6 +43,10 @@ struct KerasModelFile {
   std::string training_config_json;      // "" when read from a file saved without one
   std::vector<LayerWeights> layers;      // every layer, in model order
   std::vector<Tensor> optimizer_weights;  // e.g. RMSprop accumulators, in the optimizer's order
+  // batchai-train's own state for --resume (epoch, seed, ...), as the root
+  // attribute "batchai_training_state"; Keras' loaders ignore attributes
+  // they do not know. "" when absent.
+  std::string batchai_state_json;
 };
 
 // Writes `model` to `path` atomically: into "<path>.tmp-<pid>" first, then

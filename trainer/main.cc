@@ -1,26 +1,65 @@
-// batchai-train: the native CIFAR-10 trainer (training arrives with its own
-// issue; today it reports its build and checks the MPI world).
+// batchai-train: the tutorial's Keras + Horovod CIFAR-10 training, native.
+//
+//   srun --mpi=pmix -n 4 batchai-train --dir $AZ_BATCHAI_OUTPUT_MODEL
+//
+// main reads as the run: parse the flags, start MPI, settle the
+// configuration (Horovod's lr and epoch scaling), load the data, build the
+// network and its backend, train, report. Every rank runs the same steps;
+// only rank 0 prints and writes files.
 #include <mpi.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "io/args.h"
+#include "io/cifar10.h"
 #include "io/diag.h"
 #include "io/version.h"
+#include "trainer/backend.h"
+#include "trainer/comm.h"
 #include "trainer/device.h"
+#include "trainer/model.h"
+#include "trainer/training.h"
 #include "trainer/world.h"
 
 namespace {
 
+using batchai::Error;
+using batchai::Result;
 using batchai::args::Option;
 
 constexpr Option kOptions[] = {
+    {"dir", 0, "DIR", "where checkpoints, saved_models/, metrics.jsonl and training.svg go (default .)"},
+    {"data", 0, "DIR", "cifar-10-batches-bin (default $BATCHAI_DATA, else ~/.keras/datasets/cifar-10-batches-bin)"},
+    {"epochs", 0, "N", "epochs to train (default ceil(100 / ranks), as the tutorial)"},
+    {"batch-size", 0, "N", "images per rank per step (default 32)"},
+    {"lr", 0, "RATE", "RMSprop learning rate (default 1e-4 x ranks, as the tutorial)"},
+    {"no-augmentation", 0, "", "train on the images as they are (no shifts or flips)"},
+    {"seed", 0, "N", "seed for initial weights, shuffling, augmentation and dropout (default 1)"},
+    {"shard", 0, "", "split each epoch over the ranks (default: every rank sees every image, as the tutorial)"},
+    {"resume", 0, "", "continue from the newest checkpoint-<epoch>.h5 in --dir"},
+    {"backend", 0, "auto|cpu|cuda", "where to compute (default auto: cuda when this build and node have a GPU)"},
+    {"threads", 0, "N", "CPU threads per rank (default: this rank's share of the node's cores)"},
+    {"train-images", 0, "N", "use only the first N training images (quick runs and tests)"},
+    {"test-images", 0, "N", "use only the first N test images"},
     {"world-check", 0, "", "check the MPI world: print each rank's node and GPU, allreduce, exit"},
     {"devices", 0, "", "list the accelerators this process can use and exit"},
     {"version", 0, "", "print version and build features, then exit"},
     {"help", 'h', "", "show this help and exit"},
+};
+
+struct Config {
+  batchai::trainer::TrainOptions train;
+  std::string data;
+  std::string backend = "auto";
+  int threads = 0;
+  std::size_t train_images = 0, test_images = 0;
 };
 
 void print_version() {
@@ -44,22 +83,160 @@ int print_devices() {
   return 0;
 }
 
-// Runs the world check under MPI; every rank must get here.
 int run_world_check() {
-  MPI_Init(nullptr, nullptr);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   auto lines = batchai::trainer::world_check();
-  int rc = 0;
   if (!lines) {
     batchai::diag::error(lines.error().message);
-    rc = 1;
-  } else if (rank == 0) {
+    return 1;
+  }
+  if (rank == 0) {
     for (const auto& l : *lines) std::printf("%s\n", l.c_str());
     std::printf("world check passed: %zu ranks\n", lines->size());
   }
-  MPI_Finalize();
-  return rc;
+  return 0;
+}
+
+Result<long> number(const batchai::args::Parsed& p, const char* flag, long low) {
+  const std::string text = *p.get(flag);
+  char* end = nullptr;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v < low) {
+    return Error{std::string("--") + flag + ": expected a whole number of at least " + std::to_string(low) +
+                 ", got '" + text + "'"};
+  }
+  return v;
+}
+
+// The flags, with the tutorial's defaults scaled by the number of ranks.
+Result<Config> configure(const batchai::args::Parsed& p, int ranks) {
+  Config c;
+  auto& t = c.train;
+  t.dir = p.get("dir").value_or(".");
+  if (const char* data = std::getenv("BATCHAI_DATA"); data && *data) c.data = data;
+  if (c.data.empty()) c.data = std::string(std::getenv("HOME") ? std::getenv("HOME") : "") +
+                               "/.keras/datasets/cifar-10-batches-bin";
+  c.data = p.get("data").value_or(c.data);
+  t.epochs = static_cast<int>(std::ceil(100.0 / ranks));
+  t.optimizer.lr = 1e-4f * static_cast<float>(ranks);
+  for (auto [flag, out, low] : {std::tuple{"epochs", &t.epochs, 1L}, std::tuple{"threads", &c.threads, 1L}}) {
+    if (!p.has(flag)) continue;
+    auto v = number(p, flag, low);
+    if (!v) return v.error();
+    *out = static_cast<int>(*v);
+  }
+  for (auto [flag, out] : {std::pair{"batch-size", &t.batch}, std::pair{"train-images", &c.train_images},
+                           std::pair{"test-images", &c.test_images}}) {
+    if (!p.has(flag)) continue;
+    auto v = number(p, flag, 1);
+    if (!v) return v.error();
+    *out = static_cast<std::size_t>(*v);
+  }
+  if (p.has("seed")) {
+    auto v = number(p, "seed", 0);
+    if (!v) return v.error();
+    t.seed = static_cast<std::uint64_t>(*v);
+  } else {
+    t.seed = 1;
+  }
+  if (p.has("lr")) {
+    const std::string text = *p.get("lr");
+    char* end = nullptr;
+    const float lr = std::strtof(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(lr > 0.0f) || !std::isfinite(lr)) {
+      return Error{"--lr: expected a positive number, got '" + text + "'"};
+    }
+    t.optimizer.lr = lr;
+  }
+  t.augmentation = !p.has("no-augmentation");
+  t.shard = p.has("shard");
+  t.resume = p.has("resume");
+  c.backend = p.get("backend").value_or("auto");
+  if (c.backend != "auto" && c.backend != "cpu" && c.backend != "cuda") {
+    return Error{"--backend: expected auto, cpu or cuda, got '" + c.backend + "'"};
+  }
+  if (c.backend == "cuda" && !batchai::build::kCuda) {
+    return Error{"--backend cuda: this build has no CUDA backend (configure with BATCHAI_CUDA=ON)"};
+  }
+  return c;
+}
+
+// This rank's share of the cores it may run on, so that ranks sharing a
+// node do not oversubscribe it.
+int default_threads() {
+  cpu_set_t set;
+  int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int local = 1;
+  MPI_Comm_size(node, &local);
+  MPI_Comm_free(&node);
+  // With a cpuset per task (Slurm's task/affinity), the set is already ours.
+  if (std::getenv("SLURM_CPUS_PER_TASK") && sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+  return std::max(1, cpus / local);
+}
+
+Result<std::pair<batchai::Cifar10Set, batchai::Cifar10Set>> load_data(const Config& c) {
+  auto train = batchai::load_cifar10_train(c.data);
+  if (!train) return train.error();
+  auto test = batchai::load_cifar10_test(c.data);
+  if (!test) return test.error();
+  auto keep_first = [](batchai::Cifar10Set& s, std::size_t n) {
+    if (n == 0 || n >= s.count) return;
+    s.count = n;
+    s.images.resize(n * batchai::cifar10::kImageBytes);
+    s.labels.resize(n);
+  };
+  keep_first(*train, c.train_images);
+  keep_first(*test, c.test_images);
+  return std::pair{std::move(*train), std::move(*test)};
+}
+
+void print_configuration(const Config& c, int ranks, const std::string& backend) {
+  const auto& t = c.train;
+  std::printf(
+      "batchai-train %s: %d rank(s), backend %s\n"
+      "  data %s, dir %s\n"
+      "  epochs %d, batch %zu per rank, lr %g (rho %g, decay %g, epsilon %g), seed %llu\n"
+      "  augmentation %s, %s%s\n",
+      batchai::build::kVersion, ranks, backend.c_str(), c.data.c_str(), t.dir.c_str(), t.epochs, t.batch,
+      static_cast<double>(t.optimizer.lr), static_cast<double>(t.optimizer.rho),
+      static_cast<double>(t.optimizer.decay), t.optimizer.epsilon, static_cast<unsigned long long>(t.seed),
+      t.augmentation ? "on" : "off", t.shard ? "each epoch split over the ranks" : "every rank sees every image",
+      t.resume ? ", resuming" : "");
+  std::fflush(stdout);
+}
+
+int train(const batchai::args::Parsed& parsed) {
+  batchai::trainer::Comm comm;
+  const bool leader = comm.rank() == 0;
+  // Every rank checks; rank 0 speaks for all, so the log has one message.
+  auto fail = [&](const std::string& message) {
+    if (leader) batchai::diag::error(message);
+    return 1;
+  };
+  auto config = configure(parsed, comm.size());
+  if (!config) return fail(config.error().message + " (try --help)");
+  std::error_code ec;
+  if (leader) std::filesystem::create_directories(config->train.dir, ec);
+  if (!comm.all_ok(!ec)) return fail("--dir: cannot create " + config->train.dir + ": " + ec.message());
+  auto data = load_data(*config);
+  if (!comm.all_ok(static_cast<bool>(data))) return fail(data ? "another rank could not load the data" : data.error().message);
+  auto model = batchai::trainer::build_model(batchai::trainer::cifar10_cnn(), {32, 32, 3});
+  if (!model) return fail(model.error().message);
+  const int threads = config->threads > 0 ? config->threads : default_threads();
+  auto backend = batchai::trainer::make_cpu_backend(*model, {config->train.batch, threads});
+  config->train.tty = leader && ::isatty(STDOUT_FILENO);
+  if (leader) print_configuration(*config, comm.size(), backend->describe());
+  auto result = batchai::trainer::train(config->train, *model, *backend, comm, data->first, data->second);
+  if (!result) return fail(result.error().message);
+  if (leader) {
+    std::printf("Test loss: %.6f\nTest accuracy: %.6f\n", result->test_loss, result->test_accuracy);
+    std::fflush(stdout);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -73,15 +250,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (parsed->has("help")) {
-    std::fputs(batchai::args::help("batchai-train [OPTIONS]", "Native CIFAR-10 trainer for Slurm clusters.",
-                                   kOptions, {})
+    std::fputs(batchai::args::help("batchai-train [OPTIONS]",
+                                   "The tutorial's Keras + Horovod CIFAR-10 training, native, on MPI.", kOptions, {})
                    .c_str(),
                stdout);
     return 0;
   }
   if (parsed->has("version")) return print_version(), 0;
   if (parsed->has("devices")) return print_devices();
-  if (parsed->has("world-check")) return run_world_check();
-  batchai::diag::error("training is not implemented in this build yet; try --world-check or --help");
-  return 2;
+  MPI_Init(&argc, &argv);
+  const int rc = parsed->has("world-check") ? run_world_check() : train(*parsed);
+  MPI_Finalize();
+  return rc;
 }

@@ -1,0 +1,74 @@
+#include "trainer/report.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <sstream>
+
+#include "io/files.h"
+
+namespace batchai::trainer {
+
+std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs) {
+  std::string out;
+  for (const auto& e : epochs) {
+    out += boost::json::serialize(boost::json::object{{"epoch", e.epoch},
+                                                      {"loss", e.loss},
+                                                      {"acc", e.acc},
+                                                      {"val_loss", e.val_loss},
+                                                      {"val_acc", e.val_acc},
+                                                      {"seconds", e.seconds},
+                                                      {"images_per_second", e.images_per_second}}) +
+           "\n";
+  }
+  return out;
+}
+
+namespace {
+
+// One panel: a series per line, x = epoch, y scaled to [0, top].
+void panel(std::ostringstream& s, const std::vector<EpochMetrics>& epochs, int x0, const char* title,
+           double EpochMetrics::*a, double EpochMetrics::*b, const char* a_name, const char* b_name) {
+  constexpr int kW = 360, kH = 220, kPad = 40;
+  double top = 1e-9;
+  for (const auto& e : epochs) top = std::max({top, e.*a, e.*b});
+  const std::size_t n = epochs.size();
+  auto x = [&](std::size_t i) { return x0 + kPad + (n > 1 ? static_cast<double>(i) * (kW - 2 * kPad) / (n - 1) : 0.0); };
+  auto y = [&](double v) { return kH - kPad + 10 - v / top * (kH - 2 * kPad); };
+  s << "<text x=\"" << x0 + kW / 2 << "\" y=\"20\" text-anchor=\"middle\">" << title << "</text>\n";
+  s << "<line x1=\"" << x0 + kPad << "\" y1=\"" << y(0) << "\" x2=\"" << x0 + kW - kPad << "\" y2=\"" << y(0)
+    << "\" stroke=\"#888\"/>\n";
+  char label[64];
+  std::snprintf(label, sizeof label, "%.3g", top);
+  s << "<text x=\"" << x0 + 4 << "\" y=\"" << y(top) + 4 << "\" font-size=\"10\">" << label << "</text>\n";
+  s << "<text x=\"" << x0 + kW - kPad << "\" y=\"" << y(0) + 16 << "\" font-size=\"10\" text-anchor=\"end\">epoch "
+    << (n ? epochs.back().epoch : 0) << "</text>\n";
+  const std::pair<double EpochMetrics::*, const char*> series[] = {{a, "#1f77b4"}, {b, "#ff7f0e"}};
+  for (const auto& [field, colour] : series) {
+    s << "<polyline fill=\"none\" stroke=\"" << colour << "\" stroke-width=\"2\" points=\"";
+    for (std::size_t i = 0; i < n; ++i) s << x(i) << "," << y(epochs[i].*field) << " ";
+    s << "\"/>\n";
+  }
+  s << "<text x=\"" << x0 + kPad << "\" y=\"" << kH + 5 << "\" font-size=\"11\" fill=\"#1f77b4\">" << a_name
+    << "</text><text x=\"" << x0 + kPad + 90 << "\" y=\"" << kH + 5 << "\" font-size=\"11\" fill=\"#ff7f0e\">"
+    << b_name << "</text>\n";
+}
+
+}  // namespace
+
+std::string training_svg(const std::vector<EpochMetrics>& epochs) {
+  std::ostringstream s;
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"240\" font-family=\"sans-serif\" "
+       "font-size=\"13\">\n";
+  panel(s, epochs, 0, "loss", &EpochMetrics::loss, &EpochMetrics::val_loss, "loss", "val_loss");
+  panel(s, epochs, 360, "accuracy", &EpochMetrics::acc, &EpochMetrics::val_acc, "acc", "val_acc");
+  s << "</svg>\n";
+  return s.str();
+}
+
+Status write_report(const std::string& dir, const std::vector<EpochMetrics>& epochs) {
+  if (auto ok = write_file_atomic(dir + "/metrics.jsonl", metrics_jsonl(epochs), 0644); !ok) return ok;
+  return write_file_atomic(dir + "/training.svg", training_svg(epochs), 0644);
+}
+
+}  // namespace batchai::trainer

@@ -1,0 +1,24 @@
+// What a run leaves in --dir besides its checkpoints: metrics.jsonl, one
+// JSON record per epoch, and training.svg, loss and accuracy per epoch,
+// both rewritten whole (temp file, rename) after every epoch.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "io/result.h"
+
+namespace batchai::trainer {
+
+struct EpochMetrics {
+  int epoch = 0;
+  double loss = 0, acc = 0, val_loss = 0, val_acc = 0;
+  double seconds = 0;           // the epoch's training loop on rank 0
+  double images_per_second = 0;  // all ranks' training images / seconds
+};
+
+std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs);
+std::string training_svg(const std::vector<EpochMetrics>& epochs);
+Status write_report(const std::string& dir, const std::vector<EpochMetrics>& epochs);
+
+}  // namespace batchai::trainer

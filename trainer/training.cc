@@ -1,0 +1,193 @@
+#include "trainer/training.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <vector>
+
+#include "trainer/checkpoint.h"
+#include "trainer/progress.h"
+#include "trainer/random.h"
+#include "trainer/report.h"
+
+namespace batchai::trainer {
+namespace {
+
+// Sums of an evaluation over every rank's slice of the test set.
+struct Score {
+  double loss = 0, accuracy = 0;
+};
+
+Score evaluate(Backend& backend, Comm& comm, const Cifar10Set& set) {
+  // The test set is split over the ranks and the sums added up: the same
+  // figures every rank would get alone, in 1/size of the time.
+  const std::size_t per_rank = (set.count + comm.size() - 1) / comm.size();
+  const std::size_t begin = std::min(set.count, per_rank * comm.rank());
+  const std::size_t end = std::min(set.count, begin + per_rank);
+  std::vector<std::uint32_t> index(backend.max_batch());
+  double sums[2] = {0, 0};
+  for (std::size_t at = begin; at < end; at += index.size()) {
+    const std::size_t n = std::min(index.size(), end - at);
+    for (std::size_t e = 0; e < n; ++e) index[e] = static_cast<std::uint32_t>(at + e);
+    const BatchStats s = backend.evaluate({set.images.data(), set.labels.data(), index.data(), nullptr, nullptr, n});
+    sums[0] += s.loss_sum;
+    sums[1] += static_cast<double>(s.correct);
+  }
+  comm.sum(std::span<double>(sums, 2));
+  const double count = static_cast<double>(std::max<std::size_t>(set.count, 1));
+  return {sums[0] / count, sums[1] / count};
+}
+
+// ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1,
+// horizontal_flip=True): continuous shifts of up to a tenth of the side.
+Augmentation augmentation_for(std::uint64_t example_key, const Shape& s) {
+  const std::uint64_t k = rng::key(example_key, rng::kAugment);
+  return {(rng::uniform(rng::key(k, 0)) * 2.0f - 1.0f) * 0.1f * static_cast<float>(s.h),
+          (rng::uniform(rng::key(k, 1)) * 2.0f - 1.0f) * 0.1f * static_cast<float>(s.w),
+          rng::uniform(rng::key(k, 2)) < 0.5f};
+}
+
+}  // namespace
+
+std::vector<float> initial_parameters(const Model& model, std::uint64_t seed) {
+  std::vector<float> p(model.parameter_count, 0.0f);
+  for (const Layer& l : model.layers) {
+    if (!l.has_weights()) continue;
+    // fan_in and fan_out over the receptive field, as Keras counts them.
+    std::size_t receptive = 1;
+    for (std::size_t d = 0; d + 2 < l.kernel_shape.size(); ++d) receptive *= l.kernel_shape[d];
+    const double fan_in = static_cast<double>(receptive * l.kernel_shape[l.kernel_shape.size() - 2]);
+    const double fan_out = static_cast<double>(receptive * l.kernel_shape.back());
+    const float limit = static_cast<float>(std::sqrt(6.0 / (fan_in + fan_out)));
+    const std::uint64_t k = rng::key(seed, rng::kInit, l.kernel_offset);
+    for (std::size_t i = 0; i < l.kernel_size; ++i) {
+      p[l.kernel_offset + i] = (rng::uniform(rng::key(k, i)) * 2.0f - 1.0f) * limit;
+    }
+  }
+  return p;
+}
+
+Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& backend, Comm& comm,
+                          const Cifar10Set& train_set, const Cifar10Set& test_set) {
+  const bool leader = comm.rank() == 0;
+  const std::size_t size = static_cast<std::size_t>(comm.size());
+  Checkpoint state;
+  state.state = {0, o.seed, comm.size(), o.shard, 0};
+  state.parameters = initial_parameters(model, o.seed);
+  state.accumulators.assign(model.parameter_count, 0.0f);
+  std::vector<EpochMetrics> history;
+
+  // --resume: rank 0 reads the newest checkpoint; its weights and
+  // accumulators reach the others with the broadcast below.
+  int start[1] = {0};
+  if (o.resume) {
+    std::string error;
+    if (leader) {
+      const std::string path = newest_checkpoint(o.dir);
+      if (!path.empty()) {
+        auto loaded = load_checkpoint(path, model);
+        if (!loaded) {
+          error = loaded.error().message;
+        } else if (loaded->state.seed != o.seed || loaded->state.ranks != comm.size() ||
+                   loaded->state.shard != o.shard) {
+          error = path + ": written by a run with another --seed, rank count or --shard; resuming would not "
+                         "continue it";
+        } else {
+          state = std::move(*loaded);
+          start[0] = state.state.epoch;
+        }
+      }
+    }
+    if (!comm.all_ok(error.empty())) return Error{error.empty() ? "rank 0 could not resume" : error};
+    float e = static_cast<float>(start[0]);
+    comm.broadcast(std::span<float>(&e, 1));
+    start[0] = static_cast<int>(e);
+    state.state.epoch = start[0];
+  }
+  comm.broadcast(state.parameters);
+  comm.broadcast(state.accumulators);
+  backend.set_parameters(state.parameters);
+  backend.set_accumulators(state.accumulators);
+
+  const std::size_t n = train_set.count;
+  const std::size_t batch = o.batch;
+  const std::size_t steps = o.shard ? (n + batch * size - 1) / (batch * size) : (n + batch - 1) / batch;
+  // Which example gets which shift, flip and dropout: with --shard a
+  // function of its place in the epoch, whichever rank it lands on.
+  const std::uint64_t run = o.shard ? rng::key(o.seed, 0) : rng::key(o.seed, 1 + comm.rank());
+  std::vector<std::uint32_t> index(batch);
+  std::vector<std::uint64_t> keys(batch);
+  std::vector<Augmentation> shifts(batch);
+  Progress progress(o.out, o.tty);
+  std::int64_t iterations = static_cast<std::int64_t>(start[0]) * static_cast<std::int64_t>(steps);
+  TrainResult result;
+
+  for (int epoch = start[0] + 1; epoch <= o.epochs; ++epoch) {
+    const auto order = rng::permutation(n, rng::key(run, rng::kShuffle, static_cast<std::uint64_t>(epoch)));
+    if (leader) progress.start_epoch(epoch, o.epochs, steps);
+    double loss_sum = 0, correct = 0, seen = 0;
+    for (std::size_t step = 0; step < steps; ++step) {
+      const std::size_t first = o.shard ? (step * size + comm.rank()) * batch : step * batch;
+      const std::size_t count = first < n ? std::min(batch, n - first) : 0;
+      for (std::size_t e = 0; e < count; ++e) {
+        index[e] = order[first + e];
+        keys[e] = rng::key(run, static_cast<std::uint64_t>(epoch), first + e);
+        if (o.augmentation) shifts[e] = augmentation_for(keys[e], model.input);
+      }
+      const Batch b{train_set.images.data(), train_set.labels.data(), index.data(),
+                    o.augmentation ? shifts.data() : nullptr, keys.data(), count};
+      const BatchStats s = backend.train_batch(b);
+      backend.reduce_gradients(comm);
+      // Keras 2.2: lr / (1 + decay * iterations), iterations counted from 0.
+      const float lr = o.optimizer.lr / (1.0f + o.optimizer.decay * static_cast<float>(iterations));
+      backend.apply({lr, o.optimizer.rho, static_cast<float>(o.optimizer.epsilon), 1.0f / static_cast<float>(size)});
+      ++iterations;
+      loss_sum += s.loss_sum;
+      correct += static_cast<double>(s.correct);
+      seen += static_cast<double>(count);
+      if (leader) progress.step(step + 1, loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0));
+    }
+    const double seconds = leader ? progress.epoch_seconds() : 0.0;
+    const Score val = evaluate(backend, comm, test_set);
+    ++result.epochs_run;
+
+    backend.get_parameters(state.parameters);
+    backend.get_accumulators(state.accumulators);
+    state.state.epoch = epoch;
+    state.state.iterations = iterations;
+    std::string error;
+    if (leader) {
+      progress.end_epoch(loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0), val.loss, val.accuracy);
+      const double images = o.shard ? static_cast<double>(n) : static_cast<double>(n) * static_cast<double>(size);
+      history.push_back({epoch, loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0), val.loss,
+                         val.accuracy, seconds, images / std::max(seconds, 1e-9)});
+      const std::string path = o.dir + "/checkpoint-" + std::to_string(epoch) + ".h5";
+      if (auto ok = save_checkpoint(path, model, o.optimizer, state); !ok) {
+        error = ok.error().message;
+      } else if (auto report = write_report(o.dir, history); !report) {
+        error = report.error().message;
+      }
+    }
+    if (!comm.all_ok(error.empty())) return Error{error.empty() ? "rank 0 could not write its files" : error};
+  }
+
+  // The tutorial's last steps: save the model, then score the test set.
+  std::string error;
+  if (leader) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.dir + "/saved_models", ec);
+    backend.get_parameters(state.parameters);
+    backend.get_accumulators(state.accumulators);
+    if (auto ok = save_checkpoint(o.dir + "/saved_models/keras_cifar10_trained_model.h5", model, o.optimizer, state);
+        !ok) {
+      error = ok.error().message;
+    }
+  }
+  if (!comm.all_ok(error.empty())) return Error{error.empty() ? "rank 0 could not save the model" : error};
+  const Score test = evaluate(backend, comm, test_set);
+  result.test_loss = test.loss;
+  result.test_accuracy = test.accuracy;
+  return result;
+}
+
+}  // namespace batchai::trainer

@@ -1,0 +1,45 @@
+// The tutorial's training run with Horovod's semantics, on any backend:
+// rank 0's initial weights broadcast to all, each step's gradients averaged
+// over the ranks, lr scaled by the rank count and decayed per step as
+// Keras 2.2's RMSprop does, checkpoints and the final model from rank 0
+// only. Library code: it reports through its result and `out`, never exits.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "io/cifar10.h"
+#include "io/result.h"
+#include "trainer/backend.h"
+#include "trainer/comm.h"
+#include "trainer/model.h"
+
+namespace batchai::trainer {
+
+struct TrainOptions {
+  std::string dir;  // checkpoints, saved_models/, metrics.jsonl, training.svg
+  int epochs = 0;   // total, counting those a resumed run already did
+  std::size_t batch = 32;  // per rank
+  RmspropConfig optimizer;  // lr already scaled by the rank count
+  bool augmentation = true;
+  std::uint64_t seed = 0;
+  bool shard = false;  // split each epoch over the ranks instead of each rank seeing all of it
+  bool resume = false;
+  std::FILE* out = stdout;  // rank 0's progress
+  bool tty = false;
+};
+
+struct TrainResult {
+  int epochs_run = 0;  // by this invocation
+  double test_loss = 0, test_accuracy = 0;
+};
+
+Result<TrainResult> train(const TrainOptions& options, const Model& model, Backend& backend, Comm& comm,
+                          const Cifar10Set& train_set, const Cifar10Set& test_set);
+
+// Keras' glorot_uniform for every kernel, zero biases; a function of the
+// seed only.
+std::vector<float> initial_parameters(const Model& model, std::uint64_t seed);
+
+}  // namespace batchai::trainer

@@ -29,6 +29,52 @@ namespace {
 
 using Floats = std::vector<float>;
 
+// GEMMs split over the OpenMP threads by hand, each part a single-threaded
+// OpenBLAS call: OpenBLAS' own threads spin between calls and fight the
+// OpenMP threads of the loops around them for the same few cores.
+std::pair<int, int> share(int total) {
+  const int parts = omp_get_num_threads(), me = omp_get_thread_num();
+  const int each = (total + parts - 1) / parts;
+  return {std::min(total, me * each), std::min(total, (me + 1) * each)};
+}
+
+// C (M x N) = A (M x K) * B (K x N) + beta * C, rows split.
+void gemm_rows(int m, int n, int k, const float* a, const float* b, float beta, float* c) {
+#pragma omp parallel
+  {
+    const auto [lo, hi] = share(m);
+    if (hi > lo) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, n, k, 1.0f, a + static_cast<std::size_t>(lo) * k,
+                  k, b, n, beta, c + static_cast<std::size_t>(lo) * n, n);
+    }
+  }
+}
+
+// C (M x K) = A (M x N) * B^T, B being K x N: rows split.
+void gemm_rows_bt(int m, int k, int n, const float* a, const float* b, float* c) {
+#pragma omp parallel
+  {
+    const auto [lo, hi] = share(m);
+    if (hi > lo) {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, k, n, 1.0f, a + static_cast<std::size_t>(lo) * n,
+                  n, b, n, 0.0f, c + static_cast<std::size_t>(lo) * k, k);
+    }
+  }
+}
+
+// C (K x N) = A^T * B, A being M x K and B M x N: the rows of C (columns
+// of A) split, so no thread's part needs adding to another's.
+void gemm_at_b(int k, int n, int m, const float* a, const float* b, float* c) {
+#pragma omp parallel
+  {
+    const auto [lo, hi] = share(k);
+    if (hi > lo) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, n, m, 1.0f, a + lo, k, b, n, 0.0f,
+                  c + static_cast<std::size_t>(lo) * n, n);
+    }
+  }
+}
+
 // Per layer, what backward needs from forward.
 struct LayerState {
   Floats out;                        // the layer's output, batch x out.size()
@@ -42,7 +88,7 @@ class CpuBackend final : public Backend {
   CpuBackend(const Model& model, const BackendOptions& options)
       : model_(model), max_batch_(options.max_batch), threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
     omp_set_num_threads(threads_);
-    openblas_set_num_threads(threads_);
+    openblas_set_num_threads(1);
     params_.assign(model_.parameter_count, 0.0f);
     grads_.assign(model_.parameter_count, 0.0f);
     accum_.assign(model_.parameter_count, 0.0f);
@@ -181,8 +227,7 @@ class CpuBackend final : public Backend {
           const int k = static_cast<int>(in_size), m = static_cast<int>(out_size);
           const float* bias = params_.data() + l.bias_offset;
           for (std::size_t e = 0; e < n; ++e) std::copy(bias, bias + m, out + e * m);
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), m, k, 1.0f, in, k,
-                      params_.data() + l.kernel_offset, m, 1.0f, out, m);
+          gemm_rows(static_cast<int>(n), m, k, in, params_.data() + l.kernel_offset, 1.0f, out);
           break;
         }
         case LayerKind::activation:
@@ -263,8 +308,7 @@ class CpuBackend final : public Backend {
     const float* bias = params_.data() + l.bias_offset;
 #pragma omp parallel for schedule(static)
     for (int r = 0; r < rows; ++r) std::copy(bias, bias + co, out + static_cast<std::size_t>(r) * co);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, co, static_cast<int>(kk), 1.0f, col,
-                static_cast<int>(kk), params_.data() + l.kernel_offset, co, 1.0f, out, co);
+    gemm_rows(rows, co, static_cast<int>(kk), col, params_.data() + l.kernel_offset, 1.0f, out);
   }
 
   void pool_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
@@ -338,12 +382,10 @@ class CpuBackend final : public Backend {
         case LayerKind::conv2d: conv_backward(l, st, in, dy, need_dx ? dx : nullptr, n); break;
         case LayerKind::dense: {
           const int k = static_cast<int>(in_size), m = static_cast<int>(out_size), rows = static_cast<int>(n);
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, rows, 1.0f, in, k, dy, m, 0.0f,
-                      grads_.data() + l.kernel_offset, m);
+          gemm_at_b(k, m, rows, in, dy, grads_.data() + l.kernel_offset);
           bias_gradient(dy, n, static_cast<std::size_t>(m), grads_.data() + l.bias_offset);
           if (need_dx) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, m, 1.0f, dy, m,
-                        params_.data() + l.kernel_offset, m, 0.0f, dx, k);
+            gemm_rows_bt(rows, k, m, dy, params_.data() + l.kernel_offset, dx);
           }
           break;
         }
@@ -382,13 +424,11 @@ class CpuBackend final : public Backend {
     const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
     const int kk = k * k * ci;
     const int rows = static_cast<int>(n) * ho * wo;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, co, rows, 1.0f, st.col.data(), kk, dy, co, 0.0f,
-                grads_.data() + l.kernel_offset, co);
+    gemm_at_b(kk, co, rows, st.col.data(), dy, grads_.data() + l.kernel_offset);
     bias_gradient(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), grads_.data() + l.bias_offset);
     if (!dx) return;
     float* dcol = dcol_.data();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, co, 1.0f, dy, co, params_.data() + l.kernel_offset,
-                co, 0.0f, dcol, kk);
+    gemm_rows_bt(rows, kk, co, dy, params_.data() + l.kernel_offset, dcol);
     // col2im: each image's rows add into that image only, so images run in parallel.
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {

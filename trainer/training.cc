@@ -73,7 +73,9 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
   const std::size_t size = static_cast<std::size_t>(comm.size());
   Checkpoint state;
   state.state = {0, o.seed, comm.size(), o.shard, 0};
-  state.parameters = initial_parameters(model, o.seed);
+  // Each rank draws its own initial weights, as each Keras process did,
+  // and rank 0's reach the others with the broadcast below.
+  state.parameters = initial_parameters(model, rng::key(o.seed, static_cast<std::uint64_t>(comm.rank())));
   state.accumulators.assign(model.parameter_count, 0.0f);
   std::vector<EpochMetrics> history;
 

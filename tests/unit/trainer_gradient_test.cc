@@ -139,6 +139,28 @@ TEST(TrainerGradients, TheTutorialsLayerSequenceOnASmallImage) {
                          {8, 8, 3}, true);
 }
 
+TEST(TrainerOptimizer, RmspropIsKeras22sWithTheAveragingScaleFoldedIn) {
+  Fixture f = make({flatten(), dense(3), act("softmax")}, {2, 2, 1}, 2, false);
+  auto backend = make_cpu_backend(f.model, {2, 1});
+  std::vector<float> p(f.model.parameter_count), a(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) p[i] = 0.1f * static_cast<float>(i % 7) - 0.3f, a[i] = 0.01f * (i % 3);
+  backend->set_parameters(p);
+  backend->set_accumulators(a);
+  backend->train_batch(f.batch);
+  std::vector<float> g(p.size()), p2(p.size()), a2(p.size());
+  backend->get_gradients(g);
+  // A gradient summed over 2 ranks, averaged by the update's scale.
+  backend->apply({0.01f, 0.9f, 1e-7f, 0.5f});
+  backend->get_parameters(p2);
+  backend->get_accumulators(a2);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double gi = 0.5 * g[i];
+    const double ai = 0.9 * a[i] + 0.1 * gi * gi;  // rho * a + (1 - rho) * g^2
+    EXPECT_NEAR(a2[i], ai, 1e-7) << i;
+    EXPECT_NEAR(p2[i], p[i] - 0.01 * gi / (std::sqrt(ai) + 1e-7), 1e-6) << i;  // epsilon outside the root
+  }
+}
+
 TEST(TrainerModel, TheTutorialNetworkHasKerasNamesShapesAndParameterCount) {
   auto m = build_model(cifar10_cnn(), {32, 32, 3});
   ASSERT_TRUE(m) << m.error().message;

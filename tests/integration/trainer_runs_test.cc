@@ -1,0 +1,208 @@
+// batchai-train as users run it: real MPI ranks (mpirun), real CIFAR-10
+// (a small slice of it, for time), real HDF5 files. Each test compares the
+// weights in the files runs leave behind. Skips, saying why, without the
+// data set (.ci/run makes it from ../shared/data/cifar10).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "io/keras_h5.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kNoLeakCheck = "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" ";
+
+struct Outcome {
+  int status = -1;
+  std::string out, err;
+};
+
+class TrainerRuns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(fs::path(BATCHAI_TEST_DATA) / "data_batch_1.bin")) {
+      GTEST_SKIP() << "no CIFAR-10 at " << BATCHAI_TEST_DATA << " (make it with ../shared/data/cifar10/make-cifar10-bin)";
+    }
+    dir = fs::temp_directory_path() /
+          ("batchai-train-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  void TearDown() override {
+    if (!dir.empty() && !HasFailure()) fs::remove_all(dir);
+  }
+
+  // `ranks` processes of batchai-train on this host, 1 thread each, on
+  // 256 training images unless `args` says otherwise.
+  Outcome train(int ranks, const std::string& out, const std::string& args) {
+    const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
+    // Under ASan, leak checking is off for the ranks: Open MPI keeps what it
+    // allocated until exit, from code without symbols that no suppression
+    // can name. The trainer's own code runs leak-checked in the unit tests.
+    const std::string command =
+        std::string(kNoLeakCheck) +
+        "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
+        "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n " + std::to_string(ranks) +
+        " " BATCHAI_TRAIN_EXE " --data " BATCHAI_TEST_DATA " --dir " + (dir / out).string() +
+        " --threads 1 --test-images 64 " + (args.find("--train-images") == std::string::npos ? "--train-images 256 " : "") +
+        args + " >" + o + " 2>" + e;
+    Outcome r;
+    const int raw = std::system(command.c_str());
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = slurp(o);
+    r.err = slurp(e);
+    return r;
+  }
+
+  static std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+  // Every kernel and bias of a saved model, in order.
+  std::vector<float> weights(const fs::path& file) {
+    auto f = batchai::keras::read_keras_h5(file.string());
+    EXPECT_TRUE(f) << (f ? "" : f.error().message);
+    std::vector<float> all;
+    if (!f) return all;
+    for (const auto& layer : f->layers) {
+      for (const auto& t : layer.weights) all.insert(all.end(), t.data.begin(), t.data.end());
+    }
+    return all;
+  }
+
+  std::vector<float> final_weights(const std::string& out) {
+    return weights(dir / out / "saved_models/keras_cifar10_trained_model.h5");
+  }
+
+  static double max_difference(const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size() || a.empty()) return INFINITY;
+    double worst = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+    return worst;
+  }
+
+  fs::path dir;
+};
+
+TEST_F(TrainerRuns, TwoRanksOfSixteenAreOneRankOfThirtyTwo) {
+  // --shard splits each step's 32 images over the ranks, and averaging the
+  // two ranks' gradients of 16 gives the gradient of 32. Augmentation and
+  // dropout stay on: both follow the image, not the rank. One step: the
+  // ranks add floats in another order, and from the second step on, a
+  // ReLU or a max that tips the other way at a near-tie changes a
+  // gradient by far more than rounding, so the runs drift apart as any
+  // two float orders would (measured: 1e-5 to 1e-4 after 4 steps, 1e-2
+  // after 16).
+  const std::string common = " --shard --epochs 1 --train-images 32 --lr 0.0005 --seed 3";
+  ASSERT_EQ(train(1, "one", "--batch-size 32" + common).status, 0);
+  const Outcome two = train(2, "two", "--batch-size 16" + common);
+  ASSERT_EQ(two.status, 0) << two.err;
+  const auto a = final_weights("one"), b = final_weights("two");
+  // The step moves a weight by up to lr x sqrt(10) = 1.6e-3 (RMSprop's
+  // first step is nearly lr x sign(g) / sqrt(1 - rho)); they agree to
+  // about 1% of that (where g is near epsilon, g / (sqrt(a) + eps) turns
+  // rounding in g into a few 1e-6).
+  EXPECT_LT(max_difference(a, b), 2e-5);
+  // And the runs did train: another seed lands far away.
+  ASSERT_EQ(train(1, "other", "--batch-size 32 --shard --epochs 1 --train-images 32 --lr 0.0005 --seed 4").status, 0);
+  EXPECT_GT(max_difference(a, final_weights("other")), 1e-2);
+}
+
+TEST_F(TrainerRuns, TheSameSeedAndRankCountGiveTheSameWeights) {
+  ASSERT_EQ(train(2, "a", "--epochs 1 --seed 9").status, 0);
+  ASSERT_EQ(train(2, "b", "--epochs 1 --seed 9").status, 0);
+  EXPECT_EQ(final_weights("a"), final_weights("b"));
+}
+
+TEST_F(TrainerRuns, AResumedRunEndsWhereAnUninterruptedOneDoes) {
+  ASSERT_EQ(train(2, "straight", "--epochs 3 --seed 5").status, 0);
+  // Stopped after epoch 2 (its checkpoint is all that survives a kill)...
+  ASSERT_EQ(train(2, "resumed", "--epochs 2 --seed 5").status, 0);
+  fs::remove_all(dir / "resumed/saved_models");
+  // ...and resumed for the third.
+  const Outcome resumed = train(2, "resumed", "--epochs 3 --seed 5 --resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_EQ(resumed.out.find("Epoch 1/3"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("Epoch 3/3"), std::string::npos) << resumed.out;
+  EXPECT_EQ(final_weights("straight"), final_weights("resumed"));
+  EXPECT_EQ(weights(dir / "straight/checkpoint-3.h5"), weights(dir / "resumed/checkpoint-3.h5"));
+}
+
+TEST_F(TrainerRuns, OnlyRankZeroWritesAndPrints) {
+  const Outcome r = train(4, "four", "--epochs 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "four")) files.push_back(e.path().lexically_relative(dir / "four").string());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"checkpoint-1.h5", "checkpoint-2.h5", "metrics.jsonl", "saved_models",
+                                             "saved_models/keras_cifar10_trained_model.h5", "training.svg"}));
+  // One stream: one configuration, one header per epoch, one result.
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = r.out.find(what); at != std::string::npos; at = r.out.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("batchai-train 0"), 1u) << r.out;
+  EXPECT_NE(r.out.find("4 rank(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(count("Epoch 1/2\n"), 1u) << r.out;
+  EXPECT_EQ(count("val_acc"), 2u) << r.out;
+  EXPECT_EQ(count("Test accuracy: "), 1u) << r.out;
+  EXPECT_EQ(r.err, "");
+  // metrics.jsonl: a record per epoch.
+  const std::string metrics = slurp(dir / "four/metrics.jsonl");
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;
+  EXPECT_NE(metrics.find("\"epoch\":2"), std::string::npos) << metrics;
+}
+
+TEST_F(TrainerRuns, CheckpointsAreKerasFilesAsH5pyReadsThem) {
+  if (std::system("/usr/bin/python3 -c 'import h5py' 2>/dev/null") != 0) {
+    GTEST_SKIP() << "Debian's python3-h5py is not installed";
+  }
+  ASSERT_EQ(train(2, "run", "--epochs 1").status, 0);
+  for (const char* file : {"checkpoint-1.h5", "saved_models/keras_cifar10_trained_model.h5"}) {
+    const std::string command = "/usr/bin/python3 " BATCHAI_TRAINER_CHECKS "/check_keras_checkpoint.py " +
+                                (dir / "run" / file).string() + " 2 >" + (dir / "py").string() + " 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << slurp(dir / "py");
+  }
+}
+
+TEST_F(TrainerRuns, ADamagedCheckpointIsRefusedByName) {
+  ASSERT_EQ(train(1, "run", "--epochs 1").status, 0);
+  const fs::path checkpoint = dir / "run/checkpoint-1.h5";
+  fs::resize_file(checkpoint, fs::file_size(checkpoint) / 2);
+  const Outcome r = train(1, "run", "--epochs 2 --resume");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("batchai-train: error: " + checkpoint.string(), 0), 0u) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "run/checkpoint-2.h5"));
+}
+
+TEST_F(TrainerRuns, BadFlagsAndMissingDataSayWhere) {
+  Outcome r = train(1, "x", "--epochs zero");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("--epochs: expected a whole number of at least 1, got 'zero'"), std::string::npos) << r.err;
+  const std::string command = std::string(kNoLeakCheck) +
+                              "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " BATCHAI_TRAIN_EXE
+                              " --data " + (dir / "nowhere").string() + " --dir " + (dir / "y").string() + " 2>" +
+                              (dir / "err").string();
+  const int raw = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(raw), 1);
+  const std::string err = slurp(dir / "err");
+  EXPECT_NE(err.find((dir / "nowhere/data_batch_1.bin").string()), std::string::npos) << err;
+  EXPECT_NE(err.find("hint:"), std::string::npos) << err;
+}
+
+}  // namespace

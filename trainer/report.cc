@@ -1,7 +1,6 @@
 #include "trainer/report.h"
 
 #include <algorithm>
-#include <boost/json.hpp>
 #include <cstdio>
 #include <sstream>
 
@@ -10,16 +9,16 @@
 namespace batchai::trainer {
 
 std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs) {
+  // By hand rather than Boost.JSON, which writes 0.4172 as 4.172E-1:
+  // valid, but this file is read by people too.
   std::string out;
+  char line[512];
   for (const auto& e : epochs) {
-    out += boost::json::serialize(boost::json::object{{"epoch", e.epoch},
-                                                      {"loss", e.loss},
-                                                      {"acc", e.acc},
-                                                      {"val_loss", e.val_loss},
-                                                      {"val_acc", e.val_acc},
-                                                      {"seconds", e.seconds},
-                                                      {"images_per_second", e.images_per_second}}) +
-           "\n";
+    std::snprintf(line, sizeof line,
+                  "{\"epoch\": %d, \"loss\": %.6g, \"acc\": %.6g, \"val_loss\": %.6g, \"val_acc\": %.6g, "
+                  "\"seconds\": %.3f, \"images_per_second\": %.1f}\n",
+                  e.epoch, e.loss, e.acc, e.val_loss, e.val_acc, e.seconds, e.images_per_second);
+    out += line;
   }
   return out;
 }

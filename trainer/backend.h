@@ -90,6 +90,8 @@ class Backend {
 struct BackendOptions {
   std::size_t max_batch = 32;
   int threads = 0;  // 0: all the cores this process may use
+  // BLAS for every GEMM, as on CPUs without AVX-512 (tests run both paths).
+  bool blas_only = false;
 };
 
 std::unique_ptr<Backend> make_cpu_backend(const Model& model, const BackendOptions& options);

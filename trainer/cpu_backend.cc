@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "trainer/backend.h"
+#include "trainer/narrow_gemm.h"
 #include "trainer/random.h"
 
 extern "C" {
@@ -75,6 +76,16 @@ void gemm_at_b(int k, int n, int m, const float* a, const float* b, float* c) {
   }
 }
 
+// The same three products through the AVX-512 kernel, rows split over the
+// threads.
+void narrow(const NarrowGemm& g) {
+#pragma omp parallel
+  {
+    const auto [lo, hi] = share(g.rows);
+    if (hi > lo) narrow_gemm(g, lo, hi);
+  }
+}
+
 // Per layer, what backward needs from forward.
 struct LayerState {
   Floats out;                        // the layer's output, batch x out.size()
@@ -86,7 +97,10 @@ struct LayerState {
 class CpuBackend final : public Backend {
  public:
   CpuBackend(const Model& model, const BackendOptions& options)
-      : model_(model), max_batch_(options.max_batch), threads_(options.threads > 0 ? options.threads : omp_get_max_threads()) {
+      : model_(model),
+        max_batch_(options.max_batch),
+        threads_(options.threads > 0 ? options.threads : omp_get_max_threads()),
+        narrow_(!options.blas_only && narrow_gemm_available()) {
     omp_set_num_threads(threads_);
     openblas_set_num_threads(1);
     params_.assign(model_.parameter_count, 0.0f);
@@ -108,12 +122,17 @@ class CpuBackend final : public Backend {
       if (l.spec.kind == LayerKind::dropout) state_[i].mask.assign(max_batch_ * l.out.size(), 1.0f);
     }
     for (auto& g : delta_) g.assign(max_batch_ * largest, 0.0f);
+    std::size_t largest_kernel = 0;
+    for (const Layer& l : model_.layers) {
+      if (l.spec.kind == LayerKind::conv2d) largest_kernel = std::max(largest_kernel, l.kernel_size);
+    }
+    transposed_.assign(largest_kernel, 0.0f);
     dcol_.assign(largest_col, 0.0f);
   }
 
   std::string describe() const override {
     return "cpu (" + std::to_string(threads_) + " thread" + (threads_ == 1 ? "" : "s") + ", " +
-           openblas_get_config() + ")";
+           (narrow_ ? "AVX-512 convolution GEMMs, " : "") + openblas_get_config() + ")";
   }
   std::size_t max_batch() const override { return max_batch_; }
 
@@ -306,9 +325,21 @@ class CpuBackend final : public Backend {
     const int rows = static_cast<int>(n) * ho * wo;
     float* out = st.out.data();
     const float* bias = params_.data() + l.bias_offset;
+    if (!(narrow_ && co % 16 == 0)) {
 #pragma omp parallel for schedule(static)
-    for (int r = 0; r < rows; ++r) std::copy(bias, bias + co, out + static_cast<std::size_t>(r) * co);
-    gemm_rows(rows, co, static_cast<int>(kk), col, params_.data() + l.kernel_offset, 1.0f, out);
+      for (int r = 0; r < rows; ++r) std::copy(bias, bias + co, out + static_cast<std::size_t>(r) * co);
+    }
+    if (narrow_ && co % 16 == 0) {
+      narrow({rows, co, static_cast<int>(kk), col, static_cast<std::ptrdiff_t>(kk), 1,
+              params_.data() + l.kernel_offset, co, out, co});
+#pragma omp parallel for schedule(static)
+      for (int r = 0; r < rows; ++r) {
+        float* o = out + static_cast<std::size_t>(r) * co;
+        for (int j = 0; j < co; ++j) o[j] += bias[j];
+      }
+    } else {
+      gemm_rows(rows, co, static_cast<int>(kk), col, params_.data() + l.kernel_offset, 1.0f, out);
+    }
   }
 
   void pool_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
@@ -424,11 +455,25 @@ class CpuBackend final : public Backend {
     const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
     const int kk = k * k * ci;
     const int rows = static_cast<int>(n) * ho * wo;
-    gemm_at_b(kk, co, rows, st.col.data(), dy, grads_.data() + l.kernel_offset);
+    const float* w = params_.data() + l.kernel_offset;
+    if (narrow_ && co % 16 == 0) {
+      narrow({kk, co, rows, st.col.data(), 1, kk, dy, co, grads_.data() + l.kernel_offset, co});
+    } else {
+      gemm_at_b(kk, co, rows, st.col.data(), dy, grads_.data() + l.kernel_offset);
+    }
     bias_gradient(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), grads_.data() + l.bias_offset);
     if (!dx) return;
     float* dcol = dcol_.data();
-    gemm_rows_bt(rows, kk, co, dy, params_.data() + l.kernel_offset, dcol);
+    if (narrow_ && kk % 16 == 0) {
+      // dY (rows x co) times the kernel transposed, made once per step.
+      float* wt = transposed_.data();
+      for (int i = 0; i < kk; ++i) {
+        for (int j = 0; j < co; ++j) wt[static_cast<std::size_t>(j) * kk + i] = w[static_cast<std::size_t>(i) * co + j];
+      }
+      narrow({rows, kk, co, dy, co, 1, wt, kk, dcol, kk});
+    } else {
+      gemm_rows_bt(rows, kk, co, dy, w, dcol);
+    }
     // col2im: each image's rows add into that image only, so images run in parallel.
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
@@ -475,7 +520,9 @@ class CpuBackend final : public Backend {
   const Model model_;
   const std::size_t max_batch_;
   const int threads_;
+  const bool narrow_;  // the AVX-512 kernel for the convolutions' GEMMs
   Floats params_, grads_, accum_;
+  Floats transposed_;  // a conv kernel transposed, for its input gradient
   Floats input_;
   std::vector<LayerState> state_;
   Floats delta_[2];

@@ -12,6 +12,8 @@
 
 #include "trainer/backend.h"
 #include "trainer/model.h"
+#include "trainer/narrow_gemm.h"
+#include "trainer/training.h"
 
 namespace batchai::trainer {
 namespace {
@@ -53,11 +55,11 @@ Fixture make(const std::vector<LayerSpec>& specs, Shape input, std::size_t n, bo
 }
 
 // Max over parameters of |analytic - numeric| / tolerance: below 1 passes.
-double worst_gradient_error(Fixture& f, std::string* where) {
-  auto backend = make_cpu_backend(f.model, {f.batch.n, 1});
+double worst_gradient_error(Fixture& f, std::string* where, bool blas_only) {
+  auto backend = make_cpu_backend(f.model, {f.batch.n, 1, blas_only});
   std::vector<float> params(f.model.parameter_count);
   std::mt19937 gen(11);
-  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::uniform_real_distribution<float> u(-0.2f, 0.2f);
   for (auto& p : params) p = u(gen);
   backend->set_parameters(params);
   backend->train_batch(f.batch);
@@ -100,10 +102,13 @@ double worst_gradient_error(Fixture& f, std::string* where) {
   return worst;
 }
 
+// Both GEMM paths: BLAS, and the AVX-512 kernel where this CPU has it.
 void expect_gradients_match(const std::vector<LayerSpec>& specs, Shape input, bool augment = false) {
   Fixture f = make(specs, input, 3, augment);
-  std::string where;
-  EXPECT_LT(worst_gradient_error(f, &where), 1.0) << where;
+  for (bool blas_only : {true, false}) {
+    std::string where;
+    EXPECT_LT(worst_gradient_error(f, &where, blas_only), 1.0) << (blas_only ? "BLAS: " : "default: ") << where;
+  }
 }
 
 TEST(TrainerGradients, DenseAndSoftmaxCrossEntropy) {
@@ -137,6 +142,34 @@ TEST(TrainerGradients, TheTutorialsLayerSequenceOnASmallImage) {
   expect_gradients_match({conv(4, true), act("relu"), conv(4, false), act("relu"), pool(), drop(0.25f), flatten(),
                           dense(6), act("relu"), drop(0.5f), dense(3), act("softmax")},
                          {8, 8, 3}, true);
+}
+
+TEST(TrainerGradients, SixteenChannelConvolutionsTakeTheNarrowKernel) {
+  // Widths that are multiples of 16, as the tutorial's 32 and 64 are.
+  expect_gradients_match({conv(16, true), act("relu"), conv(16, false), flatten(), dense(3), act("softmax")},
+                         {5, 5, 3});
+}
+
+TEST(TrainerBackends, TheAvx512PathComputesWhatBlasDoesOnTheTutorialNetwork) {
+  if (!narrow_gemm_available()) GTEST_SKIP() << "this CPU has no AVX-512: only the BLAS path runs here";
+  Fixture f = make(cifar10_cnn(), {32, 32, 3}, 8, true);
+  std::vector<float> params = initial_parameters(f.model, 5);
+  std::vector<std::vector<float>> grads;
+  std::vector<double> losses;
+  for (bool blas_only : {true, false}) {
+    auto backend = make_cpu_backend(f.model, {8, 2, blas_only});
+    backend->set_parameters(params);
+    losses.push_back(backend->train_batch(f.batch).loss_sum);
+    grads.emplace_back(params.size());
+    backend->get_gradients(grads.back());
+  }
+  EXPECT_NEAR(losses[0], losses[1], 1e-4);
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    worst = std::max(worst, static_cast<double>(std::abs(grads[0][i] - grads[1][i])));
+    scale = std::max(scale, static_cast<double>(std::abs(grads[0][i])));
+  }
+  EXPECT_LT(worst, 1e-4 * scale) << "largest gradient " << scale;
 }
 
 TEST(TrainerOptimizer, RmspropIsKeras22sWithTheAveragingScaleFoldedIn) {

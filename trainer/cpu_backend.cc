@@ -86,6 +86,76 @@ void narrow(const NarrowGemm& g) {
   }
 }
 
+// The loops around the GEMMs. (Compiled for AVX-512 as well, with
+// target_clones, they ran no faster in an A/B run: memory, not arithmetic,
+// bounds them.)
+// One image's im2col rows: for each output pixel, the k x k x ci input
+// patch, zeros where it hangs over the edge.
+struct ConvGeometry {
+  int k, pad, ci, hi, wi, ho, wo;
+};
+
+void im2col_image(const ConvGeometry& g, const float* image, float* col) {
+  const std::size_t kk = static_cast<std::size_t>(g.k) * g.k * g.ci;
+  for (int oy = 0; oy < g.ho; ++oy) {
+    for (int ox = 0; ox < g.wo; ++ox) {
+      float* row = col + (static_cast<std::size_t>(oy) * g.wo + ox) * kk;
+      for (int ky = 0; ky < g.k; ++ky) {
+        const int iy = oy + ky - g.pad;
+        for (int kx = 0; kx < g.k; ++kx) {
+          const int ix = ox + kx - g.pad;
+          float* dst = row + (ky * g.k + kx) * g.ci;
+          if (iy < 0 || iy >= g.hi || ix < 0 || ix >= g.wi) {
+            for (int c = 0; c < g.ci; ++c) dst[c] = 0.0f;
+          } else {
+            const float* src = image + (static_cast<std::size_t>(iy) * g.wi + ix) * g.ci;
+            for (int c = 0; c < g.ci; ++c) dst[c] = src[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+// The reverse: each row's patch gradient added back where it came from.
+void col2im_image(const ConvGeometry& g, const float* dcol, float* image) {
+  const std::size_t kk = static_cast<std::size_t>(g.k) * g.k * g.ci;
+  std::fill(image, image + static_cast<std::size_t>(g.hi) * g.wi * g.ci, 0.0f);
+  for (int oy = 0; oy < g.ho; ++oy) {
+    for (int ox = 0; ox < g.wo; ++ox) {
+      const float* row = dcol + (static_cast<std::size_t>(oy) * g.wo + ox) * kk;
+      for (int ky = 0; ky < g.k; ++ky) {
+        const int iy = oy + ky - g.pad;
+        if (iy < 0 || iy >= g.hi) continue;
+        for (int kx = 0; kx < g.k; ++kx) {
+          const int ix = ox + kx - g.pad;
+          if (ix < 0 || ix >= g.wi) continue;
+          float* to = image + (static_cast<std::size_t>(iy) * g.wi + ix) * g.ci;
+          const float* from = row + (ky * g.k + kx) * g.ci;
+          for (int c = 0; c < g.ci; ++c) to[c] += from[c];
+        }
+      }
+    }
+  }
+}
+
+void column_sums(const float* dy, std::size_t rows, std::size_t m, float* sums) {
+  std::fill(sums, sums + m, 0.0f);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = dy + r * m;
+    for (std::size_t j = 0; j < m; ++j) sums[j] += row[j];
+  }
+}
+
+void rmsprop(float* p, float* a, const float* g, std::size_t n, const RmspropStep& s) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float gi = g[i] * s.scale;
+    const float ai = s.rho * a[i] + (1.0f - s.rho) * gi * gi;
+    a[i] = ai;
+    p[i] -= s.lr * gi / (std::sqrt(ai) + s.epsilon);
+  }
+}
+
 // Per layer, what backward needs from forward.
 struct LayerState {
   Floats out;                        // the layer's output, batch x out.size()
@@ -155,16 +225,10 @@ class CpuBackend final : public Backend {
   void reduce_gradients(Reducer& reducer) override { reducer.sum(grads_); }
 
   void apply(const RmspropStep& s) override {
-    const std::size_t n = params_.size();
-    float* p = params_.data();
-    float* a = accum_.data();
-    const float* g = grads_.data();
-#pragma omp parallel for simd schedule(static)
-    for (std::size_t i = 0; i < n; ++i) {
-      const float gi = g[i] * s.scale;
-      const float ai = s.rho * a[i] + (1.0f - s.rho) * gi * gi;
-      a[i] = ai;
-      p[i] -= s.lr * gi / (std::sqrt(ai) + s.epsilon);
+#pragma omp parallel
+    {
+      const auto [lo, hi] = share(static_cast<int>(params_.size()));
+      if (hi > lo) rmsprop(params_.data() + lo, accum_.data() + lo, grads_.data() + lo, hi - lo, s);
     }
   }
 
@@ -301,26 +365,10 @@ class CpuBackend final : public Backend {
     const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
     const std::size_t kk = static_cast<std::size_t>(k) * k * ci;
     float* col = st.col.data();
+    const ConvGeometry geometry{k, pad, ci, hi, wi, ho, wo};
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
-      const float* image = in + e * l.in.size();
-      for (int oy = 0; oy < ho; ++oy) {
-        for (int ox = 0; ox < wo; ++ox) {
-          float* row = col + ((e * ho + oy) * wo + ox) * kk;
-          for (int ky = 0; ky < k; ++ky) {
-            const int iy = oy + ky - pad;
-            for (int kx = 0; kx < k; ++kx) {
-              const int ix = ox + kx - pad;
-              float* dst = row + (ky * k + kx) * ci;
-              if (iy < 0 || iy >= hi || ix < 0 || ix >= wi) {
-                std::fill(dst, dst + ci, 0.0f);
-              } else {
-                std::memcpy(dst, image + (static_cast<std::size_t>(iy) * wi + ix) * ci, ci * sizeof(float));
-              }
-            }
-          }
-        }
-      }
+      im2col_image(geometry, in + e * l.in.size(), col + e * ho * wo * kk);
     }
     const int rows = static_cast<int>(n) * ho * wo;
     float* out = st.out.data();
@@ -442,11 +490,7 @@ class CpuBackend final : public Backend {
   }
 
   static void bias_gradient(const float* dy, std::size_t rows, std::size_t m, float* db) {
-    std::fill(db, db + m, 0.0f);
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* row = dy + r * m;
-      for (std::size_t j = 0; j < m; ++j) db[j] += row[j];
-    }
+    column_sums(dy, rows, m, db);
   }
 
   void conv_backward(const Layer& l, LayerState& st, const float* /*in*/, const float* dy, float* dx, std::size_t n) {
@@ -475,26 +519,10 @@ class CpuBackend final : public Backend {
       gemm_rows_bt(rows, kk, co, dy, w, dcol);
     }
     // col2im: each image's rows add into that image only, so images run in parallel.
+    const ConvGeometry geometry{k, pad, ci, hi, wi, ho, wo};
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
-      float* image = dx + e * l.in.size();
-      std::fill(image, image + l.in.size(), 0.0f);
-      for (int oy = 0; oy < ho; ++oy) {
-        for (int ox = 0; ox < wo; ++ox) {
-          const float* row = dcol + ((e * ho + oy) * wo + ox) * static_cast<std::size_t>(kk);
-          for (int ky = 0; ky < k; ++ky) {
-            const int iy = oy + ky - pad;
-            if (iy < 0 || iy >= hi) continue;
-            for (int kx = 0; kx < k; ++kx) {
-              const int ix = ox + kx - pad;
-              if (ix < 0 || ix >= wi) continue;
-              float* to = image + (static_cast<std::size_t>(iy) * wi + ix) * ci;
-              const float* from = row + (ky * k + kx) * ci;
-              for (int ch = 0; ch < ci; ++ch) to[ch] += from[ch];
-            }
-          }
-        }
-      }
+      col2im_image(geometry, dcol + e * ho * wo * static_cast<std::size_t>(kk), dx + e * l.in.size());
     }
   }
 

@@ -133,6 +133,9 @@ TEST_F(TrainerRuns, AResumedRunEndsWhereAnUninterruptedOneDoes) {
   // Stopped after epoch 2 (its checkpoint is all that survives a kill)...
   ASSERT_EQ(train(2, "resumed", "--epochs 2 --seed 5").status, 0);
   fs::remove_all(dir / "resumed/saved_models");
+  // A kill during the next save leaves only a temporary file, which
+  // resuming must not take for a checkpoint.
+  std::ofstream(dir / "resumed/checkpoint-3.h5.tmp-12345") << "half a file";
   // ...and resumed for the third.
   const Outcome resumed = train(2, "resumed", "--epochs 3 --seed 5 --resume");
   ASSERT_EQ(resumed.status, 0) << resumed.err;

@@ -4,39 +4,13 @@
 #include <string_view>
 
 #include "frontend/cli.h"
+#include "io/man.h"
 #include "io/version.h"
 
 namespace batchai::frontend {
-namespace {
 
-// Text as roff shows it: backslashes escaped, minus signs as \-, and a line
-// that would start with a control character made plain.
-std::string roff(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\') {
-      out += "\\e";
-    } else if (c == '-') {
-      out += "\\-";
-    } else {
-      out += c;
-    }
-  }
-  if (!out.empty() && (out.front() == '.' || out.front() == '\'')) out.insert(0, "\\&");
-  return out;
-}
-
-void options(std::ostringstream& s, std::span<const args::Option> table) {
-  for (const auto& o : table) {
-    s << ".TP\n";
-    if (o.short_name) s << "\\fB\\-" << o.short_name << "\\fR, ";
-    s << "\\fB\\-\\-" << roff(o.name) << "\\fR";
-    if (!o.value_name.empty()) s << " \\fI" << roff(o.value_name) << "\\fR";
-    s << "\n" << roff(o.help) << (o.repeatable ? " (may be repeated)" : "") << "\n";
-  }
-}
-
-}  // namespace
+using man::options;
+using man::roff;
 
 std::string man_page() {
   std::ostringstream s;

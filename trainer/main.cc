@@ -20,6 +20,7 @@
 #include "io/args.h"
 #include "io/cifar10.h"
 #include "io/diag.h"
+#include "io/man.h"
 #include "io/version.h"
 #include "trainer/backend.h"
 #include "trainer/comm.h"
@@ -51,8 +52,35 @@ constexpr Option kOptions[] = {
     {"world-check", 0, "", "check the MPI world: print each rank's node and GPU, allreduce, exit"},
     {"devices", 0, "", "list the accelerators this process can use and exit"},
     {"version", 0, "", "print version and build features, then exit"},
+    {"man", 0, "", "print the manual page (roff) and exit"},
     {"help", 'h', "", "show this help and exit"},
 };
+
+std::string manual() {
+  return batchai::man::page({
+      "batchai-train",
+      1,
+      "the Batch AI tutorial's Keras + Horovod CIFAR-10 training, native, on MPI",
+      "\\fBsrun\\fR \\fB\\-\\-mpi=pmix\\fR ... \\fBbatchai-train\\fR [\\fIoptions\\fR]\n.br\n"
+      "\\fBmpirun\\fR \\fB\\-n\\fR \\fIranks\\fR \\fBbatchai-train\\fR [\\fIoptions\\fR]",
+      {"batchai-train trains the tutorial's network on CIFAR-10 as its Keras script did with Horovod: rank 0's "
+       "initial weights are broadcast, gradients are averaged over the ranks every step, the learning rate is "
+       "1e-4 times the number of ranks with Keras 2.2's RMSprop decay, and each rank iterates the whole training "
+       "set with its own shuffle (--shard splits it instead), 32 images a step.",
+       "Rank 0 alone prints (the configuration, a Keras-style progress line, each epoch's val_loss and val_acc, "
+       "then the test loss and accuracy) and writes files in --dir: checkpoint-<epoch>.h5 after each epoch, "
+       "saved_models/keras_cifar10_trained_model.h5 at the end (both Keras 2.2.4 model files that "
+       "keras.models.load_model opens), metrics.jsonl and training.svg.",
+       "The data is the binary CIFAR-10 release (data_batch_1.bin .. data_batch_5.bin, test_batch.bin)."},
+      kOptions,
+      {},
+      {{"BATCHAI_DATA", "The cifar-10-batches-bin directory when --data is not given."},
+       {"SLURM_CPUS_PER_TASK", "When set, each rank uses the CPUs Slurm bound it to."},
+       {"OPENBLAS_CORETYPE", "Which OpenBLAS kernels the GEMMs outside the convolutions use."}},
+      "0 when training finished; 1 with a one-line message from rank 0 on failure; 2 for a command line that "
+      "cannot be parsed.",
+      ".BR batchai (1),\n.BR srun (1),\n.BR mpirun (1)"});
+}
 
 struct Config {
   batchai::trainer::TrainOptions train;
@@ -258,6 +286,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (parsed->has("version")) return print_version(), 0;
+  if (parsed->has("man")) return std::fputs(manual().c_str(), stdout), 0;
   if (parsed->has("devices")) return print_devices();
   MPI_Init(&argc, &argv);
   const int rc = parsed->has("world-check") ? run_world_check() : train(*parsed);

@@ -46,6 +46,7 @@
 #include "io/args.h"
 #include "io/diag.h"
 #include "io/files.h"
+#include "io/man.h"
 #include "io/version.h"
 #include "slurm/node_plan.h"
 #include "slurm/prolog/container.h"
@@ -74,6 +75,7 @@ constexpr Option kOptions[] = {
     {"node", 0, "NODE", "container-failed: one of the job's nodes", true},
     {"conf", 0, "FILE", "prolog, epilog: the site configuration (default " BATCHAI_SITE_CONF ")"},
     {"version", 0, "", "print version and exit"},
+    {"man", 0, "", "print the manual page (roff) and exit"},
     {"help", 'h', "", "show this help and exit"},
 };
 constexpr Positional kPositionals[] = {
@@ -83,6 +85,36 @@ constexpr Positional kPositionals[] = {
      "as Slurm's Prolog and Epilog (the default when Slurm runs it as one)",
      false},
 };
+
+std::string manual() {
+  return batchai::man::page({
+      "batchai-prolog",
+      8,
+      "prepare the nodes of a batchai job: volumes, directories, logs, errors",
+      "\\fBbatchai-prolog\\fR \\fBsetup\\fR \\fB\\-\\-job-dir\\fR \\fIdir\\fR [\\fIoptions\\fR]\n.br\n"
+      "\\fBbatchai-prolog\\fR \\fBcleanup\\fR | \\fBcontainer-failed\\fR ...\n.br\n"
+      "\\fBbatchai-prolog\\fR [\\fBprolog\\fR | \\fBepilog\\fR] [\\fB\\-\\-conf\\fR \\fIsite.json\\fR]",
+      {"The script batchai writes for a job runs batchai-prolog setup once on every node, as the job's user, "
+       "before jobPreparation: it links each volume's site directory under $AZ_BATCHAI_JOB_MOUNT_ROOT, makes the "
+       "job's directories, logs each step to execution-<node>.log and, on failure, records Batch AI's error "
+       "(MountError, NodeSetupFailed) in errors/<node>.json in the job directory, where batchai job show finds it. "
+       "cleanup removes the node's scratch at the end; container-failed records ContainerStartFailed for the nodes "
+       "whose container never started.",
+       "A site may install it as Slurm's Prolog and Epilog (PrologFlags=Alloc; see etc/batchai/slurm-prolog.conf). "
+       "Then it runs as root at allocation and bind-mounts each volume, checked against the site's own site.json; "
+       "it runs nothing of the user's, and always exits 0, recording failures as the job's MountError so that "
+       "Slurm drains no node over a user's mistake. The Epilog unmounts the volumes and removes the scratch of a "
+       "cancelled job."},
+      kOptions,
+      kPositionals,
+      {{"BATCHAI_JOB_DIR, AZ_BATCHAI_*", "setup and cleanup: the job's directories, as the job script exports them."},
+       {"SLURM_SCRIPT_CONTEXT", "prolog_slurmd or epilog_slurmd: the step, when Slurm runs it with no arguments."},
+       {"SPANK_BATCHAI_JOB_DIR, SPANK_BATCHAI_VOLUMES", "Prolog mode: the job's directory and volumes, from its "
+        "submission."}},
+      "setup: 0, or 1 when the node could not be prepared (the job fails). prolog and epilog: always 0. 2 for a "
+      "command line that cannot be parsed.",
+      ".BR batchai (1),\n.BR slurm.conf (5)"});
+}
 
 std::string env_or_empty(const char* name) {
   const char* v = std::getenv(name);
@@ -359,6 +391,7 @@ int main(int argc, char** argv) {
                stdout);
     return 0;
   }
+  if (parsed->has("man")) return std::fputs(manual().c_str(), stdout), 0;
   if (parsed->has("version")) {
     std::printf("batchai-prolog %s (%s)\n", batchai::build::kVersion, batchai::build::kGitRevision);
     return 0;

@@ -4,7 +4,7 @@
 # Lua and from the Tcl modulefile: the tools are on PATH, BATCHAI_ROOT and
 # (when the site has one) BATCHAI_CONF are set, the installed example
 # validates, the installed bash completion completes, `man batchai` finds
-# the installed manual, and `module unload`
+# the installed manuals (batchai, batchai-train, batchai-prolog), and `module unload`
 # puts PATH back. Then the tree is moved and
 # works once its modulefile names the new place.
 #   modules.sh BUILD_DIR
@@ -42,6 +42,11 @@ check() {
     [ "${COMPREPLY[*]}" = exec ] || fail "completion offered: ${COMPREPLY[*]}"
     # The installed manual, through the MANPATH the module sets.
     [ "$(man -w batchai)" = "$ROOT/share/man/man1/batchai.1" ] || fail "man -w batchai: $(man -w batchai 2>&1)"
+    [ "$(man -w batchai-train)" = "$ROOT/share/man/man1/batchai-train.1" ] || fail "man -w batchai-train: $(man -w batchai-train 2>&1)"
+    [ "$(man -w 8 batchai-prolog)" = "$ROOT/share/man/man8/batchai-prolog.8" ] || fail "man -w 8 batchai-prolog: $(man -w 8 batchai-prolog 2>&1)"
+    # Each page lists its program'"'"'s options, and renders without a warning.
+    man batchai-train 2>&1 | grep -q -- "--resume" || fail "batchai-train(1) lacks --resume"
+    [ -z "$(MANWIDTH=80 man --warnings=w 8 batchai-prolog 2>&1 >/dev/null)" ] || fail "batchai-prolog(8) has groff warnings"
     module unload batchai
     [ "$PATH" = "$before" ] || fail "PATH not restored: $PATH"
     [ -z "${BATCHAI_ROOT:-}" ] || fail "BATCHAI_ROOT left set"

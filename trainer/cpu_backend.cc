@@ -507,9 +507,29 @@ class CpuBackend final : public Backend {
     }
     bias_gradient(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), grads_.data() + l.bias_offset);
     if (!dx) return;
+    if (narrow_ && kk % 16 == 0 && ci % 16 == 0) {
+      // dY (rows x co) times the kernel transposed (made once per step),
+      // each row's patch gradient added straight into the image gradient:
+      // no im2col-shaped intermediate to write and read back. Threads take
+      // whole images, whose rows add into the same pixels.
+      float* wt = transposed_.data();
+      for (int i = 0; i < kk; ++i) {
+        for (int j = 0; j < co; ++j) wt[static_cast<std::size_t>(j) * kk + i] = w[static_cast<std::size_t>(i) * co + j];
+      }
+      const NarrowGemm g{rows, kk, co, dy, co, 1, wt, kk, nullptr, 0};
+      const PatchGeometry patch{k, pad, ci, hi, wi, ho, wo};
+#pragma omp parallel
+      {
+        const auto [e0, e1] = share(static_cast<int>(n));
+        if (e1 > e0) {
+          std::fill(dx + e0 * l.in.size(), dx + e1 * l.in.size(), 0.0f);
+          narrow_gemm_into_image(g, patch, dx, e0 * ho * wo, e1 * ho * wo);
+        }
+      }
+      return;
+    }
     float* dcol = dcol_.data();
     if (narrow_ && kk % 16 == 0) {
-      // dY (rows x co) times the kernel transposed, made once per step.
       float* wt = transposed_.data();
       for (int i = 0; i < kk; ++i) {
         for (int j = 0; j < co; ++j) wt[static_cast<std::size_t>(j) * kk + i] = w[static_cast<std::size_t>(i) * co + j];

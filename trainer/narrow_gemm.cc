@@ -8,12 +8,34 @@ namespace batchai::trainer {
 namespace {
 
 // R rows x V vectors of 16 columns, the whole depth, in registers.
+// Where a finished tile goes: into C, or added into an image (below).
+struct StoreToC {
+  __attribute__((target("avx512f"))) void operator()(const NarrowGemm& g, int row, int col, __m512 v) const {
+    _mm512_storeu_ps(g.c + row * g.c_row + col, v);
+  }
+};
+
+struct AddToImage {
+  const PatchGeometry* p;
+  float* dx;
+  __attribute__((target("avx512f"))) void operator()(const NarrowGemm&, int row, int col, __m512 v) const {
+    const int pixels = p->ho * p->wo;
+    const int image = row / pixels, at = row % pixels, oy = at / p->wo, ox = at % p->wo;
+    const int position = col / p->ci, channel = col % p->ci;  // column = (ky * k + kx) * ci + channel
+    const int iy = oy + position / p->k - p->pad, ix = ox + position % p->k - p->pad;
+    if (iy < 0 || iy >= p->hi || ix < 0 || ix >= p->wi) return;  // the padding's gradient goes nowhere
+    float* to = dx + ((static_cast<std::ptrdiff_t>(image) * p->hi + iy) * p->wi + ix) * p->ci + channel;
+    _mm512_storeu_ps(to, _mm512_add_ps(_mm512_loadu_ps(to), v));
+  }
+};
+
 // Depth [t0, t1); adds to C when `add`, else overwrites it.
-template <int R, int V>
-__attribute__((target("avx512f"))) void tile(const NarrowGemm& g, int r0, int c0, int t0, int t1, bool add) {
+template <int R, int V, typename Store = StoreToC>
+__attribute__((target("avx512f"))) void tile(const NarrowGemm& g, int r0, int c0, int t0, int t1, bool add,
+                                             const Store& store = {}) {
   // Fully unrolled, so the accumulators live in registers.
   __m512 acc[R][V];
-#pragma GCC unroll 16
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
@@ -27,18 +49,17 @@ __attribute__((target("avx512f"))) void tile(const NarrowGemm& g, int r0, int c0
     __m512 bv[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
-#pragma GCC unroll 16
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512 x = _mm512_set1_ps(a[r * a_row]);
 #pragma GCC unroll 4
       for (int v = 0; v < V; ++v) acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
     }
   }
-#pragma GCC unroll 16
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    float* out = g.c + (r0 + r) * g.c_row + c0;
 #pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) _mm512_storeu_ps(out + 16 * v, acc[r][v]);
+    for (int v = 0; v < V; ++v) store(g, r0 + r, c0 + 16 * v, acc[r][v]);
   }
 }
 
@@ -59,6 +80,22 @@ void block(const NarrowGemm& g, int first, int last, int c0) {
 }
 
 }  // namespace
+
+void narrow_gemm_into_image(const NarrowGemm& g, const PatchGeometry& p, float* dx, int first, int last) {
+  const AddToImage into{&p, dx};
+  // The whole depth (the output channels, 32 or 64) at once: one pass.
+  int c0 = 0;
+  for (; c0 + 64 <= g.cols; c0 += 64) {
+    int r = first;
+    for (; r + 4 <= last; r += 4) tile<4, 4>(g, r, c0, 0, g.depth, false, into);
+    for (; r < last; ++r) tile<1, 4>(g, r, c0, 0, g.depth, false, into);
+  }
+  for (; c0 + 16 <= g.cols; c0 += 16) {
+    int r = first;
+    for (; r + 8 <= last; r += 8) tile<8, 1>(g, r, c0, 0, g.depth, false, into);
+    for (; r < last; ++r) tile<1, 1>(g, r, c0, 0, g.depth, false, into);
+  }
+}
 
 bool narrow_gemm_available() {
   __builtin_cpu_init();

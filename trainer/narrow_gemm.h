@@ -36,4 +36,15 @@ bool narrow_gemm_available();
 // Computes rows [first, last) of C; threads take disjoint ranges.
 void narrow_gemm(const NarrowGemm& g, int first, int last);
 
+// A convolution's input gradient without its im2col-shaped intermediate:
+// each row of the product (an output pixel's patch gradient, columns ky,
+// kx, input channel) is added straight into the image gradient `dx`
+// (NHWC, zeroed by the caller) instead of being stored. `g.c` is unused.
+// Rows of one image must not be split between threads: they add into the
+// same pixels. Needs ci % 16 == 0.
+struct PatchGeometry {
+  int k, pad, ci, hi, wi, ho, wo;
+};
+void narrow_gemm_into_image(const NarrowGemm& g, const PatchGeometry& p, float* dx, int first, int last);
+
 }  // namespace batchai::trainer

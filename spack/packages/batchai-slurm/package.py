@@ -30,7 +30,10 @@ class BatchaiSlurm(CMakePackage, CudaPackage):
     depends_on("hdf5~mpi")
     depends_on("mpi")
     depends_on("sqlite")
-    depends_on("blas")
+    # The CPU trainer keeps OpenBLAS single-threaded under its own OpenMP
+    # threads (openblas_set_num_threads), so it needs OpenBLAS itself, not
+    # any BLAS; the compiler provides OpenMP.
+    depends_on("openblas")
     depends_on("nccl", when="+nccl")
     depends_on("googletest", type="test")
 

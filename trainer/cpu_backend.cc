@@ -89,13 +89,11 @@ void narrow(const NarrowGemm& g) {
 // The loops around the GEMMs. (Compiled for AVX-512 as well, with
 // target_clones, they ran no faster in an A/B run: memory, not arithmetic,
 // bounds them.)
+
 // One image's im2col rows: for each output pixel, the k x k x ci input
 // patch, zeros where it hangs over the edge.
-struct ConvGeometry {
-  int k, pad, ci, hi, wi, ho, wo;
-};
 
-void im2col_image(const ConvGeometry& g, const float* image, float* col) {
+void im2col_image(const PatchGeometry& g, const float* image, float* col) {
   const std::size_t kk = static_cast<std::size_t>(g.k) * g.k * g.ci;
   for (int oy = 0; oy < g.ho; ++oy) {
     for (int ox = 0; ox < g.wo; ++ox) {
@@ -118,7 +116,7 @@ void im2col_image(const ConvGeometry& g, const float* image, float* col) {
 }
 
 // The reverse: each row's patch gradient added back where it came from.
-void col2im_image(const ConvGeometry& g, const float* dcol, float* image) {
+void col2im_image(const PatchGeometry& g, const float* dcol, float* image) {
   const std::size_t kk = static_cast<std::size_t>(g.k) * g.k * g.ci;
   std::fill(image, image + static_cast<std::size_t>(g.hi) * g.wi * g.ci, 0.0f);
   for (int oy = 0; oy < g.ho; ++oy) {
@@ -365,7 +363,7 @@ class CpuBackend final : public Backend {
     const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
     const std::size_t kk = static_cast<std::size_t>(k) * k * ci;
     float* col = st.col.data();
-    const ConvGeometry geometry{k, pad, ci, hi, wi, ho, wo};
+    const PatchGeometry geometry{k, pad, ci, hi, wi, ho, wo};
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
       im2col_image(geometry, in + e * l.in.size(), col + e * ho * wo * kk);
@@ -461,7 +459,12 @@ class CpuBackend final : public Backend {
         case LayerKind::conv2d: conv_backward(l, st, in, dy, need_dx ? dx : nullptr, n); break;
         case LayerKind::dense: {
           const int k = static_cast<int>(in_size), m = static_cast<int>(out_size), rows = static_cast<int>(n);
-          gemm_at_b(k, m, rows, in, dy, grads_.data() + l.kernel_offset);
+          if (narrow_ && m % 16 == 0) {
+            // in^T (k x batch) times dY: the batch is the short depth.
+            narrow({k, m, rows, in, 1, k, dy, m, grads_.data() + l.kernel_offset, m});
+          } else {
+            gemm_at_b(k, m, rows, in, dy, grads_.data() + l.kernel_offset);
+          }
           bias_gradient(dy, n, static_cast<std::size_t>(m), grads_.data() + l.bias_offset);
           if (need_dx) {
             gemm_rows_bt(rows, k, m, dy, params_.data() + l.kernel_offset, dx);
@@ -539,7 +542,7 @@ class CpuBackend final : public Backend {
       gemm_rows_bt(rows, kk, co, dy, w, dcol);
     }
     // col2im: each image's rows add into that image only, so images run in parallel.
-    const ConvGeometry geometry{k, pad, ci, hi, wi, ho, wo};
+    const PatchGeometry geometry{k, pad, ci, hi, wi, ho, wo};
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
       col2im_image(geometry, dcol + e * ho * wo * static_cast<std::size_t>(kk), dx + e * l.in.size());

@@ -40,6 +40,7 @@ constexpr Option kOptions[] = {
     {"data", 0, "DIR", "cifar-10-batches-bin (default $BATCHAI_DATA, else ~/.keras/datasets/cifar-10-batches-bin)"},
     {"epochs", 0, "N", "epochs to train (default ceil(100 / ranks), as the tutorial)"},
     {"batch-size", 0, "N", "images per rank per step (default 32)"},
+    {"steps-per-epoch", 0, "N", "steps per epoch, as Keras' steps_per_epoch (default: one pass over the data)"},
     {"lr", 0, "RATE", "RMSprop learning rate (default 1e-4 x ranks, as the tutorial)"},
     {"no-augmentation", 0, "", "train on the images as they are (no shifts or flips)"},
     {"seed", 0, "N", "seed for initial weights, shuffling, augmentation and dropout (default 1)"},
@@ -154,7 +155,8 @@ Result<Config> configure(const batchai::args::Parsed& p, int ranks) {
     if (!v) return v.error();
     *out = static_cast<int>(*v);
   }
-  for (auto [flag, out] : {std::pair{"batch-size", &t.batch}, std::pair{"train-images", &c.train_images},
+  for (auto [flag, out] : {std::pair{"batch-size", &t.batch}, std::pair{"steps-per-epoch", &t.steps_per_epoch},
+                           std::pair{"train-images", &c.train_images},
                            std::pair{"test-images", &c.test_images}}) {
     if (!p.has(flag)) continue;
     auto v = number(p, flag, 1);

@@ -113,7 +113,8 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
 
   const std::size_t n = train_set.count;
   const std::size_t batch = o.batch;
-  const std::size_t steps = o.shard ? (n + batch * size - 1) / (batch * size) : (n + batch - 1) / batch;
+  const std::size_t pass = o.shard ? (n + batch * size - 1) / (batch * size) : (n + batch - 1) / batch;
+  const std::size_t steps = o.steps_per_epoch ? std::min(o.steps_per_epoch, pass) : pass;
   // Which example gets which shift, flip and dropout: with --shard a
   // function of its place in the epoch, whichever rank it lands on.
   const std::uint64_t run = o.shard ? rng::key(o.seed, 0) : rng::key(o.seed, 1 + comm.rank());
@@ -160,7 +161,10 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
     std::string error;
     if (leader) {
       progress.end_epoch(loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0), val.loss, val.accuracy);
-      const double images = o.shard ? static_cast<double>(n) : static_cast<double>(n) * static_cast<double>(size);
+      // Every rank's images: each saw as many as rank 0, or with --shard
+      // the epoch's share of the set.
+      const double images = o.shard ? static_cast<double>(std::min(n, steps * batch * size))
+                                    : seen * static_cast<double>(size);
       history.push_back({epoch, loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0), val.loss,
                          val.accuracy, seconds, images / std::max(seconds, 1e-9)});
       const std::string path = o.dir + "/checkpoint-" + std::to_string(epoch) + ".h5";

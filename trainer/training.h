@@ -26,6 +26,9 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   bool shard = false;  // split each epoch over the ranks instead of each rank seeing all of it
   bool resume = false;
+  // Steps per epoch, as Keras' fit_generator(steps_per_epoch=...); 0: one
+  // pass over the data (the last batch partial).
+  std::size_t steps_per_epoch = 0;
   std::FILE* out = stdout;  // rank 0's progress
   bool tty = false;
 };

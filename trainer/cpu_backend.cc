@@ -515,10 +515,7 @@ class CpuBackend final : public Backend {
       // each row's patch gradient added straight into the image gradient:
       // no im2col-shaped intermediate to write and read back. Threads take
       // whole images, whose rows add into the same pixels.
-      float* wt = transposed_.data();
-      for (int i = 0; i < kk; ++i) {
-        for (int j = 0; j < co; ++j) wt[static_cast<std::size_t>(j) * kk + i] = w[static_cast<std::size_t>(i) * co + j];
-      }
+      const float* wt = transpose_kernel(w, kk, co);
       const NarrowGemm g{rows, kk, co, dy, co, 1, wt, kk, nullptr, 0};
       const PatchGeometry patch{k, pad, ci, hi, wi, ho, wo};
 #pragma omp parallel
@@ -533,10 +530,7 @@ class CpuBackend final : public Backend {
     }
     float* dcol = dcol_.data();
     if (narrow_ && kk % 16 == 0) {
-      float* wt = transposed_.data();
-      for (int i = 0; i < kk; ++i) {
-        for (int j = 0; j < co; ++j) wt[static_cast<std::size_t>(j) * kk + i] = w[static_cast<std::size_t>(i) * co + j];
-      }
+      const float* wt = transpose_kernel(w, kk, co);
       narrow({rows, kk, co, dy, co, 1, wt, kk, dcol, kk});
     } else {
       gemm_rows_bt(rows, kk, co, dy, w, dcol);
@@ -547,6 +541,16 @@ class CpuBackend final : public Backend {
     for (std::size_t e = 0; e < n; ++e) {
       col2im_image(geometry, dcol + e * ho * wo * static_cast<std::size_t>(kk), dx + e * l.in.size());
     }
+  }
+
+  // The kernel (kk x co) as co x kk, for the input gradient's product;
+  // made once per step and layer.
+  const float* transpose_kernel(const float* w, int kk, int co) {
+    float* wt = transposed_.data();
+    for (int i = 0; i < kk; ++i) {
+      for (int j = 0; j < co; ++j) wt[static_cast<std::size_t>(j) * kk + i] = w[static_cast<std::size_t>(i) * co + j];
+    }
+    return wt;
   }
 
   void pool_backward(const Layer& l, const LayerState& st, const float* dy, float* dx, std::size_t n) {

@@ -1,5 +1,11 @@
 # Spack package for batchai-slurm, in this repository's own package repo:
 #   spack repo add <clone>/spack && spack install batchai-slurm
+#   spack test run batchai-slurm     (the test_* methods below)
+# tests/spack/check_package.py keeps this file in step with CMakeLists.txt
+# and runs the test_* methods against a real install.
+import os
+import re
+
 from spack.package import *
 
 
@@ -39,10 +45,58 @@ class BatchaiSlurm(CMakePackage, CudaPackage):
 
     conflicts("cuda_arch=none", when="+cuda", msg="set cuda_arch, e.g. cuda_arch=90 for H100")
 
+    sanity_check_is_file = [join_path("bin", "batchai"), join_path("bin", "batchai-train")]
+
     def cmake_args(self):
         return [
             self.define("BATCHAI_CUDA", "ON" if self.spec.satisfies("+cuda") else "OFF"),
             self.define_from_variant("BATCHAI_NCCL", "nccl"),
             self.define_from_variant("BATCHAI_PROLOG", "prolog"),
+            # Boost.JSON, SQLite and libstdc++ from their archives where the
+            # dependencies have them (a shorter start for each CLI call);
+            # shared, through RPATH, where they do not.
+            self.define("BATCHAI_STATIC_DEPS", True),
             self.define("BUILD_TESTING", self.run_tests),
         ]
+
+    # Stand-alone tests (spack test run batchai-slurm). They need no Slurm
+    # allocation, no daemons and no GPU: the CLI translates without Slurm.
+
+    def _batchai(self):
+        return Executable(self.prefix.bin.batchai)
+
+    def test_version(self):
+        """batchai --version names the program and the features it was built with"""
+        out = self._batchai()("--version", output=str)
+        lines = out.splitlines()
+        assert lines and lines[0].startswith("batchai "), out
+        # "features: cuda=13.0.88 nccl=yes mpi=Open MPI v4.1.4 libslurm=22.05.8"
+        features = lines[1] if len(lines) > 1 else ""
+        for name in ("cuda", "nccl", "mpi", "libslurm"):
+            assert re.search(rf"\b{name}=", features), f"--version lacks {name}: {out}"
+        assert ("cuda=no" not in features) == self.spec.satisfies("+cuda"), out
+
+    def test_validate_example(self):
+        """the installed tutorial job.json passes job validate"""
+        example = join_path(self.prefix.share.batchai.examples, "cifar10-horovod.json")
+        out = self._batchai()("job", "validate", "-f", example, output=str)
+        assert out.strip() == "valid", out
+
+    def test_dry_run_example(self):
+        """job create --dry-run turns the tutorial job into an sbatch script, secrets masked"""
+        example = join_path(self.prefix.share.batchai.examples, "cifar10-horovod.json")
+        key = "c3BhY2stdGVzdC1rZXk="
+        # output=str with error=str returns both streams: the key may be in neither.
+        out = self._batchai()(
+            "job", "create", "--dry-run",
+            "-g", "spack", "-w", "test", "-e", "smoke", "-n", "cifar",
+            "-c", "gpu", "-f", example,
+            "--storage-account-name", "spacktest", "--storage-account-key", key,
+            output=str, error=str,
+            extra_env={
+                "BATCHAI_CONF": join_path(self.prefix.etc.batchai, "site.json.example"),
+                "BATCHAI_STATE_DIR": os.path.join(os.getcwd(), "state"),
+            },
+        )
+        assert "#!/bin/bash" in out and "--partition=gpu" in out and "--nodes=4" in out, out
+        assert key not in out, "the storage key was printed"

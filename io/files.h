@@ -3,6 +3,7 @@
 // file or directory". Writing: atomically, with the mode set at creation.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,12 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
 // `durable` also fsyncs before the rename, so the file survives a crash of
 // the machine; without it the file is still never seen half written.
 Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode, bool durable = true);
+
+// Copies the regular file `from` to `to` the same way: streamed into a
+// temporary file beside `to`, then renamed over it, so a reader never sees
+// a partial copy and a failed copy leaves `to` as it was. The copy keeps
+// `from`'s permission bits (an uploaded script stays executable). Returns
+// the bytes copied.
+Result<std::uint64_t> copy_file_atomic(const std::string& from, const std::string& to);
 
 }  // namespace batchai

@@ -345,11 +345,13 @@ std::vector<Share> parse_shares(Reader& r, const json::object& top, std::string_
 
 SiteConfig parse_top(Reader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "tensorFlowPortBase",
-                         "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram"});
+                         "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram",
+                         "storageRoot"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
   path_field(r, top, "mountRoot", site.mount_root, home);
   path_field(r, top, "nodeTempRoot", site.node_temp_root, home);
+  path_field(r, top, "storageRoot", site.storage_root, home);
   if (r.field(top, "", "prologProgram", false)) path_field(r, top, "prologProgram", site.prolog_program, home);
 
   if (auto python = r.str(top, "", "python")) {

@@ -80,6 +80,12 @@ struct SiteConfig {
   bool allow_host_without_container = false;
 
   std::vector<Share> shares;
+  // Where `batchai storage` keeps the file shares users make themselves
+  // (<storage_root>/<share>), in place of the tutorial's Azure storage
+  // account. A job's Azure file share that "shares" does not map resolves
+  // to the directory of that name here, when it exists. The nodes must see
+  // it at the same path, so like jobs_root it belongs on a shared filesystem.
+  std::string storage_root = "~/.batchai/storage";
 
   const Cluster* find_cluster(std::string_view name) const;
   const Cluster* find_vm_size(std::string_view name) const;

@@ -196,8 +196,13 @@ class Planner {
       plan_.warnings.push_back(diag::one_line(file_ + ": " + at + ": " + volume.refused +
                                               "; the job will fail with MountError"));
     } else {
-      error(at, "no " + std::string(what) + " named \"" + name + "\" on this site; an admin maps it to a "
-                "directory under \"shares\" in " + site_.source);
+      // A file share can also be one the user made with `batchai storage`
+      // (the caller adds those to the site's shares before planning).
+      const std::string own = kind == site::Share::Kind::azure_file_share
+                                  ? "create it with `batchai storage share create -n " + name + "`, or "
+                                  : "";
+      error(at, "no " + std::string(what) + " named \"" + name + "\" on this site; " + own +
+                    "an admin maps it to a directory under \"shares\" in " + site_.source);
       return;
     }
     plan_.volumes.push_back(std::move(volume));

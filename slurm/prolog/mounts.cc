@@ -89,14 +89,21 @@ Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job,
   return fd;
 }
 
-// The site directory a volume's source names: one of the site's shares, or
-// a directory below one (a file server's sourceDirectory).
+// The site directory a volume's source names: one of the site's shares, a
+// directory below one (a file server's sourceDirectory), or a file share a
+// user made with `batchai storage` (a directory below the storageRoot of
+// the site.json root reads, "~" being the job user's home). Resolved
+// first, so a link cannot lead from either into anything else.
 Result<std::string> site_source(const std::string& source, const site::SiteConfig& site) {
   const auto real = real_path(source);
   if (!real) return Error{"its source " + source + " cannot be reached on this node (" + errno_text() + ")"};
   for (const auto& share : site.shares) {
     const auto share_real = real_path(share.path);
     if (share_real && below(*share_real, *real)) return *real;
+  }
+  if (const auto storage = real_path(site.storage_root)) {
+    const auto rel = below(*storage, *real);
+    if (rel && !rel->empty()) return *real;
   }
   return Error{"its source " + source + " is not one of the site's shares"};
 }

@@ -152,15 +152,18 @@ TEST(SiteConfig, TildeExpandsToHome) {
 }
 
 TEST(SiteConfig, TildeWithoutAHomeIsRefused) {
-  auto given = parse_site_config(R"({"jobsRoot": "~/jobs"})", "site.json", "");
+  auto given = parse_site_config(R"({"jobsRoot": "~/jobs", "storageRoot": "/s"})", "site.json", "");
   ASSERT_FALSE(given);
   EXPECT_EQ(given.error().message, "site.json: jobsRoot: cannot expand \"~\": no home directory is known");
   auto by_default = parse_site_config("{}", "site.json", "");
   ASSERT_FALSE(by_default);
   EXPECT_EQ(by_default.error().message,
             "site.json: jobsRoot: the built-in default \"~/.batchai/jobs\" needs a home directory, and none is "
-            "known; give an absolute path");
-  auto absolute = parse_site_config(R"({"jobsRoot": "/shared/jobs"})", "site.json", "");
+            "known; give an absolute path\n"
+            "site.json: storageRoot: the built-in default \"~/.batchai/storage\" needs a home directory, and none "
+            "is known; give an absolute path");
+  auto absolute = parse_site_config(R"({"jobsRoot": "/shared/jobs", "storageRoot": "/shared/storage"})",
+                                    "site.json", "");
   EXPECT_TRUE(absolute) << absolute.error().message;
 }
 

@@ -416,7 +416,7 @@ TEST(Translate, UnknownSharesAndEscapingPathsAreRefused) {
   EXPECT_EQ(p.error().message,
             "job.json: properties.outputDirectories[0].pathSuffix: \"../../x\" escapes the job's outputs directory\n"
             "job.json: properties.mountVolumes.azureFileShares[0]: no Azure file share named \"other\" on this site; "
-            "an admin maps it to a directory under \"shares\" in test-site.json\n"
+            "create it with `batchai storage share create -n other`, or an admin maps it to a directory under \"shares\" in test-site.json\n"
             "job.json: properties.mountVolumes.azureFileShares[1].relativeMountPath: \"../etc\" escapes "
             "$AZ_BATCHAI_JOB_MOUNT_ROOT\n"
             "job.json: properties.mountVolumes.fileServers[0].sourceDirectory: \"a/../../root\" escapes the file "

@@ -12,20 +12,27 @@ extern const Command kJobCreate, kJobShow, kJobList, kJobTerminate, kJobDelete, 
     kJobFileStream, kJobNodeList, kJobNodeExec, kJobValidate;
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
 extern const Command kWorkspaceCreate, kWorkspaceShow, kWorkspaceList, kWorkspaceDelete;
+extern const Command kGroupCreate, kGroupDelete;
+extern const Command kStorageAccountCreate, kStorageShareCreate, kStorageShareList, kStorageShareDelete,
+    kStorageDirectoryCreate, kStorageFileUpload, kStorageFileUploadBatch, kStorageFileDownload, kStorageFileList;
 
 namespace {
 constexpr const Command* kCommands[] = {
     &kConfigure, &kCompletion,
+    &kGroupCreate, &kGroupDelete,
     &kWorkspaceCreate, &kWorkspaceShow, &kWorkspaceList, &kWorkspaceDelete,
     &kExperimentCreate, &kExperimentShow, &kExperimentList, &kExperimentDelete,
     &kClusterCreate, &kClusterShow, &kClusterList, &kClusterResize, &kClusterAutoScale, &kClusterDelete,
     &kClusterNodeList, &kClusterNodeExec,
     &kJobCreate, &kJobShow, &kJobList, &kJobTerminate, &kJobDelete, &kJobWait, &kJobFileList, &kJobFileStream,
     &kJobNodeList, &kJobNodeExec, &kJobValidate,
+    &kStorageAccountCreate, &kStorageShareCreate, &kStorageShareList, &kStorageShareDelete, &kStorageDirectoryCreate,
+    &kStorageFileUpload, &kStorageFileUploadBatch, &kStorageFileDownload, &kStorageFileList,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,
 };
 
 constexpr Group kGroups[] = {
+    {"group", "Resource groups: namespaces for workspaces, as in az."},
     {"workspace", "Batch AI workspaces: named containers for experiments and clusters, kept in the state database."},
     {"experiment", "Batch AI experiments: named groups of jobs inside a workspace."},
     {"cluster", "Clusters: named bindings to a Slurm partition with a node size."},
@@ -33,6 +40,11 @@ constexpr Group kGroups[] = {
     {"job", "Batch AI jobs: job.json files checked, translated and run on Slurm."},
     {"job file", "A job's output files, on any shared filesystem."},
     {"job node", "The nodes of a running job: list them, run a command on one."},
+    {"storage", "The site's storage root in place of an Azure storage account: file shares that jobs mount."},
+    {"storage account", "The storage account: on a site, its storageRoot."},
+    {"storage share", "File shares: directories under the storage root that jobs mount by name."},
+    {"storage directory", "Directories in a file share."},
+    {"storage file", "Files in a file share: upload, download, list."},
     {"slurm", "Talk to Slurm directly through libslurm: plumbing for checking a site's setup."},
 };
 }  // namespace

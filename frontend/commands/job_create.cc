@@ -15,6 +15,7 @@
 #include "frontend/commands/job_common.h"
 #include "frontend/commands/resource_args.h"
 #include "frontend/commands/site.h"
+#include "frontend/commands/storage_common.h"
 #include "frontend/output.h"
 #include "io/diag.h"
 #include "io/files.h"
@@ -250,6 +251,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!spec) return spec.error();
   auto site = read_site_config(ctx);
   if (!site) return site.error();
+  storage::add_user_shares(*site);
   const bool dry_run = p.has("dry-run");
   auto cluster = bind_cluster(ctx, **store, *site, in->id, in->cluster, spec->node_count, dry_run);
   if (!cluster) return cluster.error();

@@ -10,9 +10,11 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -193,20 +195,38 @@ Result<Config> configure(const batchai::args::Parsed& p, int ranks) {
   return c;
 }
 
-// This rank's share of the cores it may run on, so that ranks sharing a
-// node do not oversubscribe it.
-int default_threads() {
-  cpu_set_t set;
-  int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+// Ranks of this job on this host. MPI's shared-memory split counts the
+// ranks of one Slurm node, but several slurmd may share a host (the local
+// cluster, or Slurm's multiple-slurmd setups), and their ranks then share
+// its cores; so ranks are also counted by host name, and the larger wins.
+int ranks_on_this_host() {
   MPI_Comm node;
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
-  int local = 1;
-  MPI_Comm_size(node, &local);
+  int shared = 1;
+  MPI_Comm_size(node, &shared);
   MPI_Comm_free(&node);
+  constexpr int kName = 256;
+  char mine[kName] = {};
+  ::gethostname(mine, kName - 1);
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  std::vector<char> all(static_cast<std::size_t>(size) * kName);
+  MPI_Allgather(mine, kName, MPI_CHAR, all.data(), kName, MPI_CHAR, MPI_COMM_WORLD);
+  int same = 0;
+  for (int r = 0; r < size; ++r) same += std::strncmp(all.data() + static_cast<std::size_t>(r) * kName, mine, kName) == 0;
+  return std::max(shared, same);
+}
+
+// This rank's share of the cores it may run on, so that ranks sharing a
+// host do not oversubscribe it: more OpenMP threads than cores, spinning at
+// every barrier, made a 4-rank job on 2 cores six times slower.
+int default_threads() {
+  cpu_set_t set;
   // With a cpuset per task (Slurm's task/affinity), the set is already ours.
   if (std::getenv("SLURM_CPUS_PER_TASK") && sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
-  return std::max(1, cpus / local);
+  int cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+  return std::max(1, cpus / ranks_on_this_host());
 }
 
 Result<std::pair<batchai::Cifar10Set, batchai::Cifar10Set>> load_data(const Config& c) {

@@ -47,6 +47,10 @@ check() {
     # Each page lists its program'"'"'s options, and renders without a warning.
     man batchai-train 2>&1 | grep -q -- "--resume" || fail "batchai-train(1) lacks --resume"
     [ -z "$(MANWIDTH=80 man --warnings=w 8 batchai-prolog 2>&1 >/dev/null)" ] || fail "batchai-prolog(8) has groff warnings"
+    # The guides the module help names are where it says.
+    module help batchai 2>&1 | grep -q "share/doc/batchai-slurm/user-guide.md" || fail "module help names no user guide"
+    [ -s "$BATCHAI_ROOT/share/doc/batchai-slurm/user-guide.md" ] || fail "no installed user guide"
+    [ -s "$BATCHAI_ROOT/share/doc/batchai-slurm/admin-guide.md" ] || fail "no installed admin guide"
     module unload batchai
     [ "$PATH" = "$before" ] || fail "PATH not restored: $PATH"
     [ -z "${BATCHAI_ROOT:-}" ] || fail "BATCHAI_ROOT left set"

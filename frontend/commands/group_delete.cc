@@ -30,12 +30,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (workspaces->empty()) return Error{"--name: no resource group \"" + *name + "\" (it has no workspaces)"};
   if (auto ok = confirm(p); !ok) return ok.error();
   for (const auto& w : *workspaces) {
-    auto experiments = (*store)->experiments(w.key);
-    if (!experiments) return experiments.error();
-    for (const auto& e : *experiments) {
-      if (auto s = terminate_jobs(ctx, **store, e.key); !s) return s.error();
-    }
-    if (auto s = (*store)->delete_workspace(w.key); !s) return s.error();
+    if (auto s = delete_workspace_and_jobs(ctx, **store, w.key); !s) return s.error();
   }
   return 0;
 }

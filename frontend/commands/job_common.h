@@ -68,6 +68,9 @@ Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster
 Status terminate_job(Context& ctx, state::Store& store, state::Job& job, bool wait);
 // Every unfinished job of the experiment, terminated (experiment_delete.cc).
 Status terminate_jobs(Context& ctx, state::Store& store, const state::ExperimentKey& key);
+// The workspace and all it holds, its experiments' unfinished jobs
+// terminated first (workspace_delete.cc; group delete does it for each).
+Status delete_workspace_and_jobs(Context& ctx, state::Store& store, const state::WorkspaceKey& key);
 
 // The options every job command takes to name its experiment.
 #define BATCHAI_EXPERIMENT_OPTIONS \

@@ -1,6 +1,10 @@
 #include "frontend/commands/storage_common.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace batchai::frontend::storage {
@@ -70,6 +74,15 @@ Result<fs::path> inside(const fs::path& share, std::string_view relative, std::s
   const auto [r, o] = std::mismatch(root.begin(), root.end(), real.begin(), real.end());
   if (r != root.end()) return bad("leads out of the share through a symbolic link");
   return out;
+}
+
+Result<bool> make_directory(const fs::path& dir, std::string_view what) {
+  if (::mkdir(dir.c_str(), 0777) == 0) return true;
+  const int err = errno;
+  std::error_code ec;
+  if (err == EEXIST && fs::is_directory(dir, ec)) return false;
+  if (err == EEXIST) return Error{std::string(what) + " exists and is not a directory"};
+  return Error{"cannot create " + dir.string() + ": " + std::strerror(err)};
 }
 
 void add_user_shares(site::SiteConfig& site) {

@@ -47,6 +47,11 @@ Result<std::filesystem::path> existing_share(const site::SiteConfig& site, const
 Result<std::filesystem::path> inside(const std::filesystem::path& share, std::string_view relative,
                                      std::string_view flag);
 
+// mkdir as az's "create" commands report it: true when made, false when a
+// directory is already there (not an error), an error when something else
+// stands there. The umask decides who else may read it.
+Result<bool> make_directory(const std::filesystem::path& dir, std::string_view what);
+
 // The shares users made under storageRoot, added to the site's map for a
 // job to resolve, behind any share of the same name the site maps itself.
 void add_user_shares(site::SiteConfig& site);

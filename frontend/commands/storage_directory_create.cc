@@ -1,11 +1,7 @@
 // batchai storage directory create: one directory in a file share. As in
 // Azure Files, its parent must exist, and an existing directory is not an
 // error ("created": false).
-#include <sys/stat.h>
-
 #include <boost/json.hpp>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -36,13 +32,10 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!std::filesystem::is_directory(dir->parent_path(), ec)) {
     return Error{"--name: the parent of \"" + *name + "\" does not exist in the share; create it first"};
   }
-  const bool created = ::mkdir(dir->c_str(), 0777) == 0;
-  if (!created && errno != EEXIST) return Error{"cannot create " + dir->string() + ": " + std::strerror(errno)};
-  if (!created && !std::filesystem::is_directory(*dir, ec)) {
-    return Error{"--name: \"" + *name + "\" exists in the share and is not a directory"};
-  }
+  auto created = storage::make_directory(*dir, "--name: \"" + *name + "\" in the share");
+  if (!created) return created.error();
   static constexpr Column kColumns[] = {{"Created", "created"}};
-  emit(ctx, boost::json::object{{"created", created}}, kColumns);
+  emit(ctx, boost::json::object{{"created", *created}}, kColumns);
   return 0;
 }
 

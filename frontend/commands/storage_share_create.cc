@@ -1,11 +1,7 @@
 // batchai storage share create: a file share, a directory under the site's
 // storageRoot that jobs mount by its name. As az, an existing share (one of
 // the site's own included) is not an error: the result says "created": false.
-#include <sys/stat.h>
-
 #include <boost/json.hpp>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <system_error>
 
@@ -37,13 +33,10 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     return Error{"--name: the site maps the share \"" + *name + "\" to " + dir.string() +
                  ", which is missing here; ask an admin"};
   }
-  const bool created = ::mkdir(dir.c_str(), 0777) == 0;  // the umask decides who else may read it
-  if (!created && errno != EEXIST) return Error{"cannot create " + dir.string() + ": " + std::strerror(errno)};
-  if (!created && !std::filesystem::is_directory(dir, ec)) {
-    return Error{dir.string() + " exists and is not a directory"};
-  }
+  auto created = storage::make_directory(dir, dir.string());
+  if (!created) return created.error();
   static constexpr Column kColumns[] = {{"Created", "created"}};
-  emit(ctx, boost::json::object{{"created", created}}, kColumns);
+  emit(ctx, boost::json::object{{"created", *created}}, kColumns);
   return 0;
 }
 

@@ -23,17 +23,21 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto group = resource_group(ctx, p, **store);
   if (!group) return group.error();
   if (auto ok = confirm(p); !ok) return ok.error();
-  // Its experiments' running jobs are terminated first, as Batch AI did.
-  auto experiments = (*store)->experiments({*group, *name});
-  if (!experiments) return experiments.error();
-  for (const auto& e : *experiments) {
-    if (auto s = terminate_jobs(ctx, **store, e.key); !s) return s.error();
-  }
-  if (auto s = (*store)->delete_workspace({*group, *name}); !s) return s.error();
+  if (auto s = delete_workspace_and_jobs(ctx, **store, {*group, *name}); !s) return s.error();
   return 0;
 }
 
 }  // namespace
+
+Status delete_workspace_and_jobs(Context& ctx, state::Store& store, const state::WorkspaceKey& key) {
+  // Its experiments' running jobs are terminated first, as Batch AI did.
+  auto experiments = store.experiments(key);
+  if (!experiments) return experiments.error();
+  for (const auto& e : *experiments) {
+    if (auto s = terminate_jobs(ctx, store, e.key); !s) return s.error();
+  }
+  return store.delete_workspace(key);
+}
 
 extern const Command kWorkspaceDelete = {
     "workspace delete", "Delete a workspace with its experiments, jobs and clusters", kOptions, {}, run};

@@ -3,6 +3,7 @@
 // weights in the files runs leave behind. Skips, saying why, without the
 // data set (.ci/run makes it from ../shared/data/cifar10).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,18 +46,23 @@ class TrainerRuns : public ::testing::Test {
 
   // `ranks` processes of batchai-train on this host, 1 thread each, on
   // 256 training images unless `args` says otherwise.
-  Outcome train(int ranks, const std::string& out, const std::string& args) {
+  std::string command_line(int ranks, const std::string& out, const std::string& args) {
     const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
     // Under ASan, leak checking is off for the ranks: Open MPI keeps what it
     // allocated until exit, from code without symbols that no suppression
     // can name. The trainer's own code runs leak-checked in the unit tests.
-    const std::string command =
-        std::string(kNoLeakCheck) +
-        "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
-        "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n " + std::to_string(ranks) +
-        " " BATCHAI_TRAIN_EXE " --data " BATCHAI_TEST_DATA " --dir " + (dir / out).string() +
-        " --threads 1 --test-images 64 " + (args.find("--train-images") == std::string::npos ? "--train-images 256 " : "") +
-        args + " >" + o + " 2>" + e;
+    return std::string(kNoLeakCheck) +
+           "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
+           "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n " + std::to_string(ranks) +
+           " " BATCHAI_TRAIN_EXE " --data " BATCHAI_TEST_DATA " --dir " + (dir / out).string() +
+           " --threads 1 --test-images 64 " +
+           (args.find("--train-images") == std::string::npos ? "--train-images 256 " : "") + args + " >" + o +
+           " 2>" + e;
+  }
+
+  Outcome train(int ranks, const std::string& out, const std::string& args) {
+    const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
+    const std::string command = command_line(ranks, out, args);
     Outcome r;
     const int raw = std::system(command.c_str());
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -143,6 +149,48 @@ TEST_F(TrainerRuns, AResumedRunEndsWhereAnUninterruptedOneDoes) {
   EXPECT_NE(resumed.out.find("Epoch 3/3"), std::string::npos) << resumed.out;
   EXPECT_EQ(final_weights("straight"), final_weights("resumed"));
   EXPECT_EQ(weights(dir / "straight/checkpoint-3.h5"), weights(dir / "resumed/checkpoint-3.h5"));
+}
+
+// The acceptance's own words: a run SIGKILLed after epoch 2 (mpirun and
+// every rank at once, as a node failure or scancel --signal=KILL does) and
+// resumed with --resume ends with the weights of an uninterrupted run.
+TEST_F(TrainerRuns, ARunKilledAfterEpochTwoResumesToTheSameWeights) {
+  const std::string args = "--epochs 3 --seed 11 --train-images 1024";
+  ASSERT_EQ(train(2, "straight", args).status, 0);
+
+  // In its own process group, so one kill reaches mpirun and its ranks.
+  const std::string command = command_line(2, "killed", args);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);
+  const fs::path second = dir / "killed/checkpoint-2.h5";
+  int status = 0;
+  bool exited = false;
+  for (int i = 0; i < 60000 && !fs::exists(second); ++i) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
+    ::usleep(5000);
+  }
+  ASSERT_FALSE(exited) << "the run ended before it could be killed: " << slurp(dir / "stderr");
+  ASSERT_EQ(::kill(-pid, SIGKILL), 0);
+  ::waitpid(pid, &status, 0);
+  // Killed in epoch 3: its checkpoint and the final model were never written.
+  ASSERT_TRUE(fs::exists(second));
+  ASSERT_FALSE(fs::exists(dir / "killed/checkpoint-3.h5")) << "the kill came too late to test anything";
+  ASSERT_FALSE(fs::exists(dir / "killed/saved_models/keras_cifar10_trained_model.h5"));
+
+  const Outcome resumed = train(2, "killed", args + " --resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_EQ(resumed.out.find("Epoch 2/3"), std::string::npos) << "resumed after epoch 2:\n" << resumed.out;
+  EXPECT_NE(resumed.out.find("Epoch 3/3"), std::string::npos) << resumed.out;
+  EXPECT_EQ(final_weights("straight"), final_weights("killed"));
 }
 
 TEST_F(TrainerRuns, OnlyRankZeroWritesAndPrints) {

@@ -101,7 +101,11 @@ Result<std::string> site_source(const std::string& source, const site::SiteConfi
     const auto share_real = real_path(share.path);
     if (share_real && below(*share_real, *real)) return *real;
   }
-  if (const auto storage = real_path(site.storage_root)) {
+  // The storage root may lie in the user's home, where the user could make
+  // it a link to anywhere; so it counts only where its real path is the
+  // one site.json gives (an admin sets the real path where links lead to it).
+  const std::string configured = std::filesystem::path(site.storage_root + "/").lexically_normal().parent_path().string();
+  if (const auto storage = real_path(site.storage_root); storage && *storage == configured) {
     const auto rel = below(*storage, *real);
     if (rel && !rel->empty()) return *real;
   }

@@ -74,6 +74,20 @@ made=$(find "$dir/jobs" -path '*/mounts/in' -type d | head -n 1)
 for _ in $(seq 1 50); do grep -q " $dir/jobs/" /proc/self/mountinfo || break; sleep 0.2; done
 grep -q " $dir/jobs/" /proc/self/mountinfo && fail "the Epilog left mounts: $(grep " $dir/jobs/" /proc/self/mountinfo)"
 
+# A share the user made with `batchai storage` under the storageRoot (the
+# cluster's shares/): root mounts it as it mounts the site's.
+as_user storage share create -n usershare >/dev/null || fail "storage share create"
+printf 'mine\n' >"$dir/user/seed.txt" && chown "$user" "$dir/user/seed.txt"
+as_user storage file upload -s usershare --source "$dir/user/seed.txt" >/dev/null || fail "storage file upload"
+job_json own usershare \
+  'mountpoint -q $AZ_BATCHAI_JOB_MOUNT_ROOT/data && echo yes > $AZ_BATCHAI_JOB_MOUNT_ROOT/data/mounted-$SLURMD_NODENAME'
+as_user job create -g rg -w ws -e e -n own -c c -f "$dir/user/own.json" >/dev/null
+as_user job wait --interval 1 -g rg -w ws -e e -n own >/dev/null ||
+  fail "the job on the user's own share failed: $(as_user job show -g rg -w ws -e e -n own)"
+for node in node1 node2; do
+  [ "$(cat "$dir/shares/usershare/mounted-$node" 2>/dev/null)" = yes ] || fail "the user's share was not mounted on $node"
+done
+
 # A cancelled job's last step does not run; the Epilog removes its scratch.
 cat >"$dir/user/sleeper.json" <<'JSON'
 {"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",

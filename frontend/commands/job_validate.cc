@@ -42,7 +42,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 
 }  // namespace
 
-extern const Command kJobValidate = {"job validate", "Check a job.json against the Batch AI 2018-05-01 format",
+extern const Command kJobValidate = {"job validate", "Check a job.json against the Batch AI 2018-05-01 format (job create --dry-run also checks it against this site)",
                                      kOptions, {}, run};
 
 }  // namespace batchai::frontend

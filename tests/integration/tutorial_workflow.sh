@@ -3,10 +3,10 @@
 # CIFAR-10: share/batchai/tutorial --build runs every step of the tutorial,
 # and this checks each step's output in its transcript: the cluster steady
 # with 4 idle nodes, the share and its data, the job running on 4 nodes and
-# then succeeded, its files named as in Batch AI, one clean progress stream,
-# the downloaded model's Keras layout, the printed test accuracy against the
-# model file (scored by NumPy, sharing no code with the trainer), and the
-# resource group gone after the clean-up.
+# then succeeded, its files named as in Batch AI (job preparation's too),
+# one clean progress stream, the downloaded model's Keras layout, the
+# printed test accuracy against the model file (scored by NumPy, sharing no
+# code with the trainer), and the resource group gone after the clean-up.
 #   tutorial_workflow.sh BUILD_DIR CIFAR10_BATCHES_DIR
 set -euo pipefail
 build=$1 data=$2
@@ -48,7 +48,7 @@ expect "the job, once started" "$(after "batchai job show -n cifar -e cifar_expe
 expect "the nodes while it runs" "$(after "batchai cluster show -n nc6 --query nodeStateCounts")" \
   '"runningNodeCount": 4'
 files=$(after "batchai job file list -e cifar_experiment -j cifar -o table")
-for name in stdout.txt stderr.txt execution-node1.log execution-node2.log execution-node3.log execution-node4.log; do
+for name in stdout.txt stderr.txt execution-node{1..4}.log stdout-job_prep-node{1..4}.txt stderr-job_prep-node{1..4}.txt; do
   expect "the job's files" "$files" "^$name "
 done
 stream=$(after "batchai job file stream -e cifar_experiment -j cifar -f stdout.txt")

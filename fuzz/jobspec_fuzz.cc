@@ -489,6 +489,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const site::SiteConfig& site = f.sites[(h >> 3) & 3];
   const slurm::ClusterBinding& binding = f.clusters[(h >> 5) & 1];
   auto plan = slurm::plan_job(*spec, f.id, binding, site, kFile);
+  // job validate's check: whatever it refuses, no site may plan.
+  if (const auto anywhere = slurm::check_job_anywhere(*spec, kFile); !anywhere) {
+    check_report("validate error", anywhere.error().message);
+    check(!plan, "job validate refused a job that a site plans", anywhere.error().message);
+  }
   if (!plan) {
     check_report("plan error", plan.error().message);
     return 0;

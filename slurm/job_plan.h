@@ -132,6 +132,13 @@ struct JobPlan {
 Result<JobPlan> plan_job(const jobspec::JobSpec& spec, const JobIdentity& id, const ClusterBinding& cluster,
                          const site::SiteConfig& site, const std::string& file = "job.json");
 
+// What plan_job would refuse on every site and cluster: paths that escape
+// their root, two volumes at one path, reserved variable names, Key Vault
+// references, bad modes, more processes than a node can take. The job is
+// planned for a stand-in site that has every share it names, a container
+// runtime and a cluster without limits. `job validate` reports these.
+Status check_job_anywhere(const jobspec::JobSpec& spec, const std::string& file = "job.json");
+
 // The sbatch script. Every value from the job is quoted; only the fields
 // Batch AI defined as command lines run as shell text.
 std::string render_script(const JobPlan& plan);

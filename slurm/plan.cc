@@ -44,9 +44,9 @@ bool reserved_name(std::string_view name) {
 class Planner {
  public:
   Planner(const JobSpec& spec, const JobIdentity& id, const ClusterBinding& cluster, const site::SiteConfig& site,
-          const std::string& file)
+          const std::string& file, bool any_site = false)
       : spec_(spec), id_(id), cluster_(cluster.cluster), partition_max_(cluster.partition_max_seconds), site_(site),
-        file_(file) {}
+        file_(file), any_site_(any_site) {}
 
   Result<JobPlan> run() {
     plan_.id = id_;
@@ -187,6 +187,8 @@ class Planner {
                               [&](const site::Share& s) { return s.kind == kind && s.name == name; });
     if (share != site_.shares.end()) {
       volume.source = subdir.empty() ? share->path : share->path + "/" + subdir;
+    } else if (any_site_) {
+      // Some site has it: what a share resolves to is the site's business.
     } else if (kind == site::Share::Kind::unmanaged_file_system) {
       // A mount command is the site's to allow, node by node, as Batch AI
       // ran it on each node: the job is created and fails there with a
@@ -525,6 +527,7 @@ class Planner {
   std::optional<std::int64_t> partition_max_;
   const site::SiteConfig& site_;
   const std::string& file_;
+  bool any_site_ = false;  // check_job_anywhere: every share exists
   JobPlan plan_;
   std::vector<std::string> errors_;
   std::set<std::string> mount_paths_;
@@ -540,6 +543,24 @@ std::string JobIdentity::segment() const {
 Result<JobPlan> plan_job(const JobSpec& spec, const JobIdentity& id, const ClusterBinding& cluster,
                          const site::SiteConfig& site, const std::string& file) {
   return Planner(spec, id, cluster, site, file).run();
+}
+
+Status check_job_anywhere(const JobSpec& spec, const std::string& file) {
+  // A site with a container runtime and every share the job names, and a
+  // cluster of 16-GPU nodes with no time limit: whatever is refused here is
+  // refused everywhere.
+  site::SiteConfig site;
+  site.source = "any site";
+  site.jobs_root = "/jobs";
+  site.storage_root = "/storage";
+  site.container_runtime = site::ContainerRuntime::apptainer;
+  ClusterBinding cluster;
+  cluster.cluster.name = cluster.cluster.partition = "any";
+  cluster.cluster.gpus_per_node = 16;  // the most any node has; the bound on TensorFlow workers per node
+  const JobIdentity id{"group", "workspace", "experiment", "job", "00000000-0000-0000-0000-000000000000"};
+  auto plan = Planner(spec, id, cluster, site, file, true).run();
+  if (!plan) return plan.error();
+  return {};
 }
 
 }  // namespace batchai::slurm

@@ -1,6 +1,8 @@
 // batchai job validate: check a job.json without submitting it. Prints every
 // problem (each naming its JSON path) or "valid"; unknown keys are warnings,
-// or errors with --strict.
+// or errors with --strict. Beyond the format, it reports what job create
+// would refuse on any site (a path escaping its root, a reserved variable);
+// what depends on the site (its shares, its limits) is job create's.
 #include <boost/json.hpp>
 
 #include "frontend/cli.h"
@@ -8,6 +10,7 @@
 #include "io/diag.h"
 #include "io/files.h"
 #include "io/job_spec.h"
+#include "slurm/job_plan.h"
 
 namespace batchai::frontend {
 namespace {
@@ -29,6 +32,11 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto parsed = jobspec::parse_job_spec(*text, options);
   if (!parsed) return parsed.error();
   for (const auto& w : parsed->warnings) diag::warning(w);
+  // What job create would refuse on any site, the placeholders filled with
+  // stand-ins: validate has no account to fill them with, and needs none.
+  auto filled = jobspec::replace_storage_placeholders(parsed->spec, {"account", "key"}, *file);
+  if (!filled) return filled.error();
+  if (auto ok = slurm::check_job_anywhere(*filled, *file); !ok) return ok.error();
   const auto& spec = parsed->spec;
   if (ctx.format == OutputFormat::json) {
     *ctx.out << "valid\n";
@@ -42,7 +50,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 
 }  // namespace
 
-extern const Command kJobValidate = {"job validate", "Check a job.json against the Batch AI 2018-05-01 format (job create --dry-run also checks it against this site)",
+extern const Command kJobValidate = {"job validate", "Check a job.json: the Batch AI 2018-05-01 format, and what no site would run (--dry-run on job create checks it against this site)",
                                      kOptions, {}, run};
 
 }  // namespace batchai::frontend

@@ -105,6 +105,17 @@ TEST_F(Cli, JobValidateReportsValidOrEveryProblem) {
                      ": properties.customMpiSettings.commandLine: required, but missing\n");
   EXPECT_EQ(run({"job", "validate"}), 1);
   EXPECT_EQ(err, "batchai: error: --config-file: required (the job.json to validate)\n");
+
+  // Well formed, but no site would run it; the share, unknown here, and the
+  // unset storage account are the site's and create's to judge.
+  std::string escapes = write("escapes.json", R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/l",
+      "customToolkitSettings": {"commandLine": "true"},
+      "mountVolumes": {"azureFileShares": [{"azureFileUrl": "https://<AZURE_BATCHAI_STORAGE_ACCOUNT>.file.core.windows.net/s",
+                                            "relativeMountPath": "../../etc"}]}}})");
+  EXPECT_EQ(run({"job", "validate", "-f", escapes}), 1);
+  EXPECT_EQ(err, "batchai: error: " + escapes +
+                     ": properties.mountVolumes.azureFileShares[0].relativeMountPath: \"../../etc\" escapes "
+                     "$AZ_BATCHAI_JOB_MOUNT_ROOT\n");
 }
 
 TEST_F(Cli, VersionNamesTheBuildFeatures) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -168,6 +169,32 @@ TEST_P(Untranslatable, IsRefusedWithTheExpectedMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Translate, Untranslatable, ::testing::ValuesIn(untranslatable_corpus()), test_name);
+
+// What `job validate` reports beyond the format: the same refusals, with the
+// same message, where no site could run the job; nothing where it depends on
+// the site (its shares, the account given at create, the cluster's GPUs or
+// time limit).
+TEST_P(Untranslatable, IsFoundWithoutASiteUnlessTheSiteDecides) {
+  static const std::set<std::string> kSiteDecides = {"share_unknown", "storage_placeholder_unset",
+                                                     "tensorflow_workers_over_gpus", "wall_clock_over_limit"};
+  auto text = read_text_file(GetParam().string(), "corpus");
+  ASSERT_TRUE(text);
+  auto parsed = jobspec::parse_job_spec(*text);
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  auto spec = jobspec::replace_storage_placeholders(parsed->spec, {"account", "key"});
+  ASSERT_TRUE(spec) << spec.error().message;
+  const auto found = check_job_anywhere(*spec);
+  if (kSiteDecides.count(GetParam().stem().string())) {
+    EXPECT_TRUE(found) << found.error().message;
+    return;
+  }
+  ASSERT_FALSE(found) << "no site could run it, yet nothing was found";
+  fs::path expected_file = GetParam();
+  expected_file.replace_extension(".expected");
+  auto expected = read_text_file(expected_file.string(), "expected");
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(found.error().message + "\n", *expected);
+}
 
 // --- Counts and placement, per toolkit -------------------------------------
 

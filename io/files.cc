@@ -11,6 +11,13 @@
 #include <unistd.h>
 
 namespace batchai {
+namespace {
+
+// Beside the target, so the rename stays on one filesystem; per process, so
+// two writers never share one.
+std::string temporary_beside(const std::string& path) { return path + ".tmp." + std::to_string(::getpid()); }
+
+}  // namespace
 
 Result<std::string> read_text_file(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
@@ -21,7 +28,7 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
 }
 
 Status write_file_atomic(const std::string& path, std::string_view content, unsigned mode, bool durable) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = temporary_beside(path);
   auto fail = [&](const char* what) {
     Error e{"cannot " + std::string(what) + " '" + path + "': " + std::strerror(errno)};
     ::unlink(tmp.c_str());
@@ -58,7 +65,7 @@ Result<std::uint64_t> copy_file_atomic(const std::string& from, const std::strin
     ::close(in);
     return Error{"'" + from + "' is not a regular file" + (err ? std::string(": ") + std::strerror(err) : "")};
   }
-  const std::string tmp = to + ".tmp." + std::to_string(::getpid());
+  const std::string tmp = temporary_beside(to);
   const int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   auto fail = [&](const std::string& what, int err) {
     Error e{"cannot " + what + " '" + to + "': " + std::strerror(err)};
@@ -93,6 +100,12 @@ Result<std::uint64_t> copy_file_atomic(const std::string& from, const std::strin
     return Error{"cannot write '" + to + "': " + std::strerror(err)};
   }
   return total;
+}
+
+bool is_temporary_name(std::string_view name) {
+  const auto at = name.rfind(".tmp.");
+  if (at == std::string_view::npos || at + 5 == name.size()) return false;
+  return name.find_first_not_of("0123456789", at + 5) == std::string_view::npos;
 }
 
 }  // namespace batchai

@@ -29,4 +29,9 @@ Status write_file_atomic(const std::string& path, std::string_view content, unsi
 // the bytes copied.
 Result<std::uint64_t> copy_file_atomic(const std::string& from, const std::string& to);
 
+// Whether a file name is one of the temporary files beside their target that
+// the two functions above write ("<name>.tmp.<pid>"): a write still under
+// way, or one a crash left, and not a file of its own.
+bool is_temporary_name(std::string_view name);
+
 }  // namespace batchai

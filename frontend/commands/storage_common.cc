@@ -34,10 +34,16 @@ ShareDir share_dir(const site::SiteConfig& site, std::string_view name) {
   return {fs::path(site.storage_root) / name, false};
 }
 
-Result<fs::path> existing_share(const site::SiteConfig& site, const args::Parsed& p, std::string_view flag) {
-  const auto name = p.get(flag);
+Result<std::string> share_name(const args::Parsed& p, std::string_view flag) {
+  auto name = p.get(flag);
   if (!name) return Error{"--" + std::string(flag) + ": required (the file share)"};
   if (auto ok = check_share_name(*name, flag); !ok) return ok.error();
+  return std::move(*name);
+}
+
+Result<fs::path> existing_share(const site::SiteConfig& site, const args::Parsed& p, std::string_view flag) {
+  const auto name = share_name(p, flag);
+  if (!name) return name.error();
   const fs::path dir = share_dir(site, *name).path;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -85,16 +91,25 @@ Result<bool> make_directory(const fs::path& dir, std::string_view what) {
   return Error{"cannot create " + dir.string() + ": " + std::strerror(err)};
 }
 
-void add_user_shares(site::SiteConfig& site) {
+Result<std::vector<site::Share>> user_shares(const site::SiteConfig& site) {
+  std::vector<site::Share> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(site.storage_root, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!check_share_name(name, "") || !entry.is_directory(ec)) continue;
-    const bool mapped = std::any_of(site.shares.begin(), site.shares.end(), [&](const site::Share& s) {
-      return s.kind == site::Share::Kind::azure_file_share && s.name == name;
-    });
-    if (!mapped) site.shares.push_back({site::Share::Kind::azure_file_share, name, entry.path().string()});
+    std::error_code dir_ec;
+    if (!check_share_name(name, "") || !entry.is_directory(dir_ec) || share_dir(site, name).site_mapped) continue;
+    out.push_back({site::Share::Kind::azure_file_share, name, entry.path().string()});
   }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Error{"cannot list the storage root " + site.storage_root + ": " + ec.message()};
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+void add_user_shares(site::SiteConfig& site) {
+  auto own = user_shares(site);
+  if (own) site.shares.insert(site.shares.end(), own->begin(), own->end());
 }
 
 }  // namespace batchai::frontend::storage

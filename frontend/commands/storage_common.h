@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "frontend/cli.h"
 #include "io/site_config.h"
@@ -36,6 +37,9 @@ struct ShareDir {
 };
 ShareDir share_dir(const site::SiteConfig& site, std::string_view name);
 
+// The share name `flag` gives, required and checked.
+Result<std::string> share_name(const args::Parsed& p, std::string_view flag);
+
 // The share named by `flag` (its name checked), which must exist: the error
 // says how to create it.
 Result<std::filesystem::path> existing_share(const site::SiteConfig& site, const args::Parsed& p,
@@ -52,8 +56,13 @@ Result<std::filesystem::path> inside(const std::filesystem::path& share, std::st
 // stands there. The umask decides who else may read it.
 Result<bool> make_directory(const std::filesystem::path& dir, std::string_view what);
 
-// The shares users made under storageRoot, added to the site's map for a
-// job to resolve, behind any share of the same name the site maps itself.
+// The shares users made under storageRoot that the site does not map
+// itself (a name the site maps is the site's), sorted by name. A storage
+// root not made yet holds none.
+Result<std::vector<site::Share>> user_shares(const site::SiteConfig& site);
+
+// Those shares, added to the site's map for a job to resolve. An unreadable
+// storage root adds none; the job's missing share then says what to do.
 void add_user_shares(site::SiteConfig& site);
 
 }  // namespace batchai::frontend::storage

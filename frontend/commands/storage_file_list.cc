@@ -8,6 +8,7 @@
 #include "frontend/commands/site.h"
 #include "frontend/commands/storage_common.h"
 #include "frontend/output.h"
+#include "io/files.h"
 
 namespace batchai::frontend {
 namespace {
@@ -20,15 +21,6 @@ constexpr args::Option kOptions[] = {
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
 };
-
-// copy_file_atomic's temporary "<name>.tmp.<pid>": a copy still being
-// written (or one a crash left), not a file of the share yet.
-bool is_partial_copy(const std::string& name) {
-  const auto at = name.rfind(".tmp.");
-  if (at == std::string::npos || at + 5 == name.size()) return false;
-  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(at) + 5, name.end(),
-                     [](char c) { return c >= '0' && c <= '9'; });
-}
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto site = read_site_config(ctx);
@@ -43,7 +35,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   std::vector<boost::json::object> entries;
   for (const auto& e : fs::directory_iterator(*dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (is_partial_copy(name)) continue;
+    if (is_temporary_name(name)) continue;  // a copy still being written
     std::error_code e_ec;
     if (e.is_directory(e_ec)) {
       entries.push_back({{"name", name}, {"type", "dir"}, {"contentLength", nullptr}});

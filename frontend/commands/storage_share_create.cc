@@ -20,9 +20,8 @@ constexpr args::Option kOptions[] = {
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name) return Error{"--name: required (the share's name)"};
-  if (auto ok = storage::check_share_name(*name, "name"); !ok) return ok.error();
+  const auto name = storage::share_name(p, "name");
+  if (!name) return name.error();
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   std::error_code ec;

@@ -21,9 +21,8 @@ constexpr args::Option kOptions[] = {
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name) return Error{"--name: required (the share's name)"};
-  if (auto ok = storage::check_share_name(*name, "name"); !ok) return ok.error();
+  const auto name = storage::share_name(p, "name");
+  if (!name) return name.error();
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   const auto [dir, site_mapped] = storage::share_dir(*site, *name);

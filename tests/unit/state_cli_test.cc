@@ -13,6 +13,7 @@
 
 #include "frontend/cli.h"
 #include "frontend/state.h"
+#include "unit/run_cli.h"
 #include "unit/temp_dir.h"
 
 namespace batchai::frontend {
@@ -44,16 +45,7 @@ class StateCli : public ::testing::Test {
   // exit status; stdout in `out` (reset first), stderr in `err`.
   int run(std::vector<std::string> argv) {
     out.str("");
-    const int saved = ::dup(STDIN_FILENO);
-    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ::dup2(null, STDIN_FILENO);
-    ::close(null);
-    ::testing::internal::CaptureStderr();
-    int rc = frontend::run(argv, ctx, help);
-    err = ::testing::internal::GetCapturedStderr();
-    ::dup2(saved, STDIN_FILENO);
-    ::close(saved);
-    return rc;
+    return batchai::testing::run_cli(argv, ctx, help, err);
   }
 
   boost::json::value json() { return boost::json::parse(out.str()); }

@@ -14,6 +14,7 @@
 
 #include "frontend/cli.h"
 #include "frontend/state.h"
+#include "unit/run_cli.h"
 #include "unit/temp_dir.h"
 
 namespace batchai::frontend {
@@ -61,19 +62,9 @@ class StorageCli : public ::testing::Test {
     ctx.environment = {"PATH=/usr/bin", "HOME=" + tmp.path().string(), "BATCHAI_CONF=" + tmp.file("site.json")};
   }
 
-  // stdin from /dev/null, so confirmations meet no terminal.
   int run(std::vector<std::string> argv) {
     out.str("");
-    const int saved = ::dup(STDIN_FILENO);
-    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ::dup2(null, STDIN_FILENO);
-    ::close(null);
-    ::testing::internal::CaptureStderr();
-    const int rc = frontend::run(argv, ctx, help);
-    err = ::testing::internal::GetCapturedStderr();
-    ::dup2(saved, STDIN_FILENO);
-    ::close(saved);
-    return rc;
+    return batchai::testing::run_cli(argv, ctx, help, err);
   }
 
   boost::json::value json() { return boost::json::parse(out.str()); }

@@ -331,8 +331,11 @@ class Planner {
     return cmd;
   }
 
-  // processCount, defaulting to nodeCount as in Batch AI.
-  int count(const std::optional<std::int64_t>& given, const std::string& at) {
+  // processCount: by default one per node, as in Batch AI, or one per GPU
+  // for the toolkits that run a rank per GPU (Horovod, custom MPI, CNTK,
+  // Chainer). Not for Caffe, which drives a node's GPUs from one process,
+  // nor for PyTorch, whose scripts get --world-size from the user.
+  int count(const std::optional<std::int64_t>& given, const std::string& at, bool per_gpu = true) {
     if (given && *given > 1000000) {
       error(at, "expected at most 1000000 processes");
       return 1;
@@ -346,7 +349,17 @@ class Planner {
                     std::to_string(node_count()) + " node(s)), got " + std::to_string(*given));
       return 1;
     }
-    return static_cast<int>(given.value_or(node_count()));
+    // One rank per GPU when the cluster has GPUs: Batch AI defaulted to one
+    // per node, and its users had to write nodeCount x GPUs themselves for
+    // Horovod; on a 1-GPU node the two agree.
+    const int gpus = per_gpu ? std::max(1, cluster_.gpus_per_node) : 1;
+    if (!given) return static_cast<int>(std::min<std::int64_t>(std::int64_t{node_count()} * gpus, most));
+    if (per_gpu && cluster_.gpus_per_node > 0 && *given > std::int64_t{node_count()} * gpus) {
+      plan_.warnings.push_back(diag::one_line(
+          file_ + ": " + at + ": " + std::to_string(*given) + " processes on " + std::to_string(node_count()) +
+          " node(s) of " + std::to_string(gpus) + " GPU(s): ranks will share GPUs"));
+    }
+    return static_cast<int>(*given);
   }
 
   // MPI toolkits: ranks spread evenly, whole blocks per node.
@@ -458,9 +471,9 @@ class Planner {
             } else {
               cmd = python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args);
             }
-            mpi(count(t.process_count, "properties.caffeSettings.processCount"), cmd);
+            mpi(count(t.process_count, "properties.caffeSettings.processCount", false), cmd);
           } else if constexpr (std::is_same_v<T, PyTorchSettings>) {
-            const int ranks = count(t.process_count, "properties.pyTorchSettings.processCount");
+            const int ranks = count(t.process_count, "properties.pyTorchSettings.processCount", false);
             const std::string cmd = python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args);
             if (!t.communication_backend.empty()) env("AZ_BATCHAI_PYTORCH_BACKEND", t.communication_backend);
             // TCP rendezvous on the master: file:// on a shared filesystem,

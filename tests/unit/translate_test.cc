@@ -198,15 +198,43 @@ TEST_P(Untranslatable, IsFoundWithoutASiteUnlessTheSiteDecides) {
 
 // --- Counts and placement, per toolkit -------------------------------------
 
-TEST(Translate, HorovodDefaultsToOneRankPerNode) {
+TEST(Translate, HorovodDefaultsToOneRankPerGpu) {
+  // The test cluster has 4 GPUs per node: Batch AI's default of one rank
+  // per node would leave 3 of them idle.
   auto p = must_plan(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
       "horovodSettings": {"pythonScriptFilePath": "train.py"}}})");
   EXPECT_EQ(p.launch, Launch::mpi);
-  EXPECT_EQ(p.process_count, 3);
+  EXPECT_EQ(p.process_count, 12);
   EXPECT_EQ(p.nodes, 3u);
-  EXPECT_EQ(p.tasks_per_node, 1);
+  EXPECT_EQ(p.tasks_per_node, 4);
+  EXPECT_EQ(p.gpus_per_node, 4);
   EXPECT_EQ(p.mpi_out_name, "stdout.txt");
   EXPECT_EQ(p.mpi_command, "'python3' \"train.py\"");
+  EXPECT_TRUE(p.warnings.empty());
+  EXPECT_NE(render_script(p).find("srun --nodes=3 --ntasks=12 --ntasks-per-node=4 "), std::string::npos);
+  EXPECT_NE(dry_run(p).find("--gpus-per-node=h100:4"), std::string::npos);
+}
+
+TEST(Translate, WithoutGpusMpiDefaultsToOneRankPerNode) {
+  ClusterBinding cpu = gpu_cluster();
+  cpu.cluster.gpus_per_node = 0;
+  cpu.cluster.gpu_type.clear();
+  auto p = plan(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
+      "customMpiSettings": {"commandLine": "hostname"}}})", test_site(), cpu);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->process_count, 3);
+  EXPECT_EQ(p->tasks_per_node, 1);
+  EXPECT_EQ(dry_run(*p).find("--gpus-per-node"), std::string::npos);
+}
+
+TEST(Translate, MoreRanksThanGpusIsAllowedWithAWarning) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py", "processCount": 6}}})");
+  EXPECT_EQ(p.process_count, 6);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_NE(p.warnings[0].find("properties.horovodSettings.processCount: 6 processes on 1 node(s) of 4 GPU(s)"),
+            std::string::npos)
+      << p.warnings[0];
 }
 
 TEST(Translate, MpiRanksSpreadEvenlyOverTheNodes) {

@@ -17,7 +17,7 @@
 
 #include "trainer/backend.h"
 #include "trainer/narrow_gemm.h"
-#include "trainer/random.h"
+#include "trainer/schedule.h"
 
 extern "C" {
 // OpenBLAS' own; not in every cblas.h.
@@ -332,10 +332,10 @@ class CpuBackend final : public Backend {
           const float rate = l.spec.rate;
 #pragma omp parallel for schedule(static)
           for (std::size_t e = 0; e < n; ++e) {
-            const std::uint64_t base = rng::key(b.example_key[e], rng::kDropout, i);
+            const std::uint64_t base = dropout_base(b.example_key[e], i);
             float* mask = st.mask.data() + e * out_size;
             for (std::size_t j = 0; j < out_size; ++j) {
-              mask[j] = rng::uniform(rng::mix(base + j)) >= rate ? keep_scale : 0.0f;
+              mask[j] = dropout_factor(base, j, rate, keep_scale);
               out[e * out_size + j] = in[e * out_size + j] * mask[j];
             }
           }

@@ -39,13 +39,16 @@ std::string Progress::bar(std::size_t done) const {
   return head + b + "]";
 }
 
+bool Progress::due(std::size_t done) const {
+  // A log gets a line every 30 s; a terminal a redraw every 0.1 s. The
+  // last step's line is the epoch summary's.
+  const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_line_).count();
+  return done < steps_ && since >= (tty_ ? 0.1 : 30.0);
+}
+
 void Progress::step(std::size_t done, double loss, double acc) {
-  const auto now = std::chrono::steady_clock::now();
-  // A log gets a line every 30 s; a terminal a redraw every 0.1 s.
-  const double since = std::chrono::duration<double>(now - last_line_).count();
-  // The last step's line is the epoch summary's.
-  if (done >= steps_ || since < (tty_ ? 0.1 : 30.0)) return;
-  last_line_ = now;
+  if (!due(done)) return;
+  last_line_ = std::chrono::steady_clock::now();
   const double elapsed = epoch_seconds();
   const double eta = done ? elapsed / done * (steps_ - done) : 0.0;
   std::fprintf(out_, "%s%s - ETA: %s - loss: %.4f - acc: %.4f%s", tty_ ? "\r" : "", bar(done).c_str(),

@@ -14,6 +14,9 @@ class Progress {
  public:
   Progress(std::FILE* out, bool tty) : out_(out), tty_(tty) {}
   void start_epoch(int epoch, int epochs, std::size_t steps);
+  // Whether step(done) would print now: callers whose figures cost
+  // something to get ask first.
+  bool due(std::size_t done) const;
   void step(std::size_t done, double mean_loss, double accuracy);
   void end_epoch(double mean_loss, double accuracy, double val_loss, double val_accuracy);
   double epoch_seconds() const;

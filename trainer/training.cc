@@ -24,27 +24,11 @@ Score evaluate(Backend& backend, Comm& comm, const Cifar10Set& set) {
   const std::size_t per_rank = (set.count + comm.size() - 1) / comm.size();
   const std::size_t begin = std::min(set.count, per_rank * comm.rank());
   const std::size_t end = std::min(set.count, begin + per_rank);
-  std::vector<std::uint32_t> index(backend.max_batch());
-  double sums[2] = {0, 0};
-  for (std::size_t at = begin; at < end; at += index.size()) {
-    const std::size_t n = std::min(index.size(), end - at);
-    for (std::size_t e = 0; e < n; ++e) index[e] = static_cast<std::uint32_t>(at + e);
-    const BatchStats s = backend.evaluate({set.images.data(), set.labels.data(), index.data(), nullptr, nullptr, n});
-    sums[0] += s.loss_sum;
-    sums[1] += static_cast<double>(s.correct);
-  }
+  const BatchStats s = backend.evaluate_range(begin, end);
+  double sums[2] = {s.loss_sum, static_cast<double>(s.correct)};
   comm.sum(std::span<double>(sums, 2));
   const double count = static_cast<double>(std::max<std::size_t>(set.count, 1));
   return {sums[0] / count, sums[1] / count};
-}
-
-// ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1,
-// horizontal_flip=True): continuous shifts of up to a tenth of the side.
-Augmentation augmentation_for(std::uint64_t example_key, const Shape& s) {
-  const std::uint64_t k = rng::key(example_key, rng::kAugment);
-  return {(rng::uniform(rng::key(k, 0)) * 2.0f - 1.0f) * 0.1f * static_cast<float>(s.h),
-          (rng::uniform(rng::key(k, 1)) * 2.0f - 1.0f) * 0.1f * static_cast<float>(s.w),
-          rng::uniform(rng::key(k, 2)) < 0.5f};
 }
 
 }  // namespace
@@ -118,38 +102,51 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
   // Which example gets which shift, flip and dropout: with --shard a
   // function of its place in the epoch, whichever rank it lands on.
   const std::uint64_t run = o.shard ? rng::key(o.seed, 0) : rng::key(o.seed, 1 + comm.rank());
-  std::vector<std::uint32_t> index(batch);
-  std::vector<std::uint64_t> keys(batch);
-  std::vector<Augmentation> shifts(batch);
+  backend.use_data(train_set, test_set);
   Progress progress(o.out, o.tty);
   std::int64_t iterations = static_cast<std::int64_t>(start[0]) * static_cast<std::int64_t>(steps);
   TrainResult result;
 
   for (int epoch = start[0] + 1; epoch <= o.epochs; ++epoch) {
     const auto order = rng::permutation(n, rng::key(run, rng::kShuffle, static_cast<std::uint64_t>(epoch)));
+    EpochPlan plan;
+    plan.order = order.data();
+    plan.count = n;
+    plan.run = run;
+    plan.epoch = epoch;
+    plan.batch = batch;
+    plan.rank = comm.rank();
+    plan.size = comm.size();
+    plan.shard = o.shard;
+    plan.augment = o.augmentation;
+    plan.height = model.input.h;
+    plan.width = model.input.w;
+    plan.lr = o.optimizer.lr;
+    plan.decay = o.optimizer.decay;
+    plan.rho = o.optimizer.rho;
+    plan.epsilon = static_cast<float>(o.optimizer.epsilon);
+    plan.iterations = iterations;
+    backend.begin_epoch(plan);
     if (leader) progress.start_epoch(epoch, o.epochs, steps);
-    double loss_sum = 0, correct = 0, seen = 0;
+    BatchStats epoch_stats;
+    auto add = [&](const BatchStats& s) {
+      epoch_stats.loss_sum += s.loss_sum;
+      epoch_stats.correct += s.correct;
+      epoch_stats.examples += s.examples;
+    };
     for (std::size_t step = 0; step < steps; ++step) {
-      const std::size_t first = o.shard ? (step * size + comm.rank()) * batch : step * batch;
-      const std::size_t count = first < n ? std::min(batch, n - first) : 0;
-      for (std::size_t e = 0; e < count; ++e) {
-        index[e] = order[first + e];
-        keys[e] = rng::key(run, static_cast<std::uint64_t>(epoch), first + e);
-        if (o.augmentation) shifts[e] = augmentation_for(keys[e], model.input);
-      }
-      const Batch b{train_set.images.data(), train_set.labels.data(), index.data(),
-                    o.augmentation ? shifts.data() : nullptr, keys.data(), count};
-      const BatchStats s = backend.train_batch(b);
-      backend.reduce_gradients(comm);
-      // Keras 2.2: lr / (1 + decay * iterations), iterations counted from 0.
-      const float lr = o.optimizer.lr / (1.0f + o.optimizer.decay * static_cast<float>(iterations));
-      backend.apply({lr, o.optimizer.rho, static_cast<float>(o.optimizer.epsilon), 1.0f / static_cast<float>(size)});
+      backend.step(comm);
       ++iterations;
-      loss_sum += s.loss_sum;
-      correct += static_cast<double>(s.correct);
-      seen += static_cast<double>(count);
-      if (leader) progress.step(step + 1, loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0));
+      // The running figures cost a wait on a GPU: taken only to be printed.
+      if (leader && progress.due(step + 1)) {
+        add(backend.take_stats());
+        const double seen = std::max(static_cast<double>(epoch_stats.examples), 1.0);
+        progress.step(step + 1, epoch_stats.loss_sum / seen, static_cast<double>(epoch_stats.correct) / seen);
+      }
     }
+    add(backend.take_stats());
+    const double seen = static_cast<double>(epoch_stats.examples);
+    const double loss_sum = epoch_stats.loss_sum, correct = static_cast<double>(epoch_stats.correct);
     const double seconds = leader ? progress.epoch_seconds() : 0.0;
     const Score val = evaluate(backend, comm, test_set);
     ++result.epochs_run;

@@ -48,7 +48,8 @@ constexpr Option kOptions[] = {
     {"seed", 0, "N", "seed for initial weights, shuffling, augmentation and dropout (default 1)"},
     {"shard", 0, "", "split each epoch over the ranks (default: every rank sees every image, as the tutorial)"},
     {"resume", 0, "", "continue from the newest checkpoint-<epoch>.h5 in --dir"},
-    {"backend", 0, "auto|cpu|cuda", "where to compute (default auto: the CPU, the only backend so far)"},
+    {"backend", 0, "auto|cpu|cuda", "where to compute (default auto: a GPU when every rank sees one, else the CPU)"},
+    {"precision", 0, "tf32|fp32", "GPU GEMM precision (default tf32, as TensorFlow on Ampere and later; fp32: exact)"},
     {"threads", 0, "N", "CPU threads per rank (default: this rank's share of the node's cores)"},
     {"train-images", 0, "N", "use only the first N training images (quick runs and tests)"},
     {"test-images", 0, "N", "use only the first N test images"},
@@ -78,6 +79,8 @@ std::string manual() {
       kOptions,
       {},
       {{"BATCHAI_DATA", "The cifar-10-batches-bin directory when --data is not given."},
+       {"SLURM_LOCALID", "With OMPI_COMM_WORLD_LOCAL_RANK, which GPU a rank takes: its local rank modulo the GPUs it "
+                         "sees."},
        {"SLURM_CPUS_PER_TASK", "When set, each rank uses the CPUs Slurm bound it to."},
        {"OPENBLAS_CORETYPE", "Which OpenBLAS kernels the GEMMs outside the convolutions use."}},
       "0 when training finished; 1 with a one-line message from rank 0 on failure; 2 for a command line that "
@@ -89,6 +92,7 @@ struct Config {
   batchai::trainer::TrainOptions train;
   std::string data;
   std::string backend = "auto";
+  std::string precision = "tf32";
   int threads = 0;
   std::size_t train_images = 0, test_images = 0;
 };
@@ -188,10 +192,13 @@ Result<Config> configure(const batchai::args::Parsed& p, int ranks) {
   if (c.backend != "auto" && c.backend != "cpu" && c.backend != "cuda") {
     return Error{"--backend: expected auto, cpu or cuda, got '" + c.backend + "'"};
   }
-  // The CUDA backend implements the same interface next (its own issue);
-  // until then auto means the CPU, and asking for CUDA is an error, not a
-  // silent CPU run.
-  if (c.backend == "cuda") return Error{"--backend cuda: this version has only the CPU backend"};
+  c.precision = p.get("precision").value_or("tf32");
+  if (c.precision != "tf32" && c.precision != "fp32") {
+    return Error{"--precision: expected tf32 or fp32, got '" + c.precision + "'"};
+  }
+  if (c.backend == "cpu" && c.precision == "tf32" && p.has("precision")) {
+    return Error{"--precision tf32: the CPU backend computes in exact fp32 only"};
+  }
   return c;
 }
 
@@ -245,18 +252,59 @@ Result<std::pair<batchai::Cifar10Set, batchai::Cifar10Set>> load_data(const Conf
   return std::pair{std::move(*train), std::move(*test)};
 }
 
-void print_configuration(const Config& c, int ranks, const std::string& backend) {
+// --backend auto takes the GPUs only when every rank has one, so that all
+// ranks compute alike; an explicit cuda fails where a rank has none.
+Result<std::string> choose_backend(const Config& c, batchai::trainer::Comm& comm) {
+  if (c.backend == "cpu") return std::string("cpu");
+  std::string why;
+  const bool here = batchai::trainer::cuda_backend_available(&why);
+  const bool everywhere = comm.all_ok(here);
+  if (c.backend == "cuda" && !everywhere) {
+    return Error{"--backend cuda: " + (here ? std::string("another rank sees no GPU") : why)};
+  }
+  return std::string(everywhere ? "cuda" : "cpu");
+}
+
+std::unique_ptr<batchai::trainer::Backend> make_backend(const std::string& kind, const Config& c,
+                                                        const batchai::trainer::Model& model,
+                                                        batchai::trainer::Comm& comm) {
+  if (kind == "cpu") {
+    const int threads = c.threads > 0 ? c.threads : default_threads();
+    return batchai::trainer::make_cpu_backend(model, {c.train.batch, threads});
+  }
+  const auto me = batchai::trainer::this_rank();
+  batchai::trainer::CudaOptions o;
+  o.max_batch = c.train.batch;
+  o.tf32 = c.precision == "tf32";
+  o.rank = comm.rank();
+  o.size = comm.size();
+  o.local_rank = me.local_rank;
+  o.host = me.host;
+  return batchai::trainer::make_cuda_backend(model, o);
+}
+
+// "rank 1 node2 local 0: cuda (gpu 0: NVIDIA H100 ...)": which rank
+// computes where, for the log.
+std::string placement_line(const batchai::trainer::Backend& backend) {
+  const auto me = batchai::trainer::this_rank();
+  return "rank " + std::to_string(me.rank) + " " + me.host + " local " + std::to_string(me.local_rank) + ": " +
+         backend.describe();
+}
+
+
+void print_configuration(const Config& c, int ranks, const std::vector<std::string>& placement) {
   const auto& t = c.train;
   std::printf(
-      "batchai-train %s: %d rank(s), backend %s\n"
+      "batchai-train %s: %d rank(s)\n"
       "  data %s, dir %s\n"
       "  epochs %d, batch %zu per rank, lr %g (rho %g, decay %g, epsilon %g), seed %llu\n"
       "  augmentation %s, %s%s\n",
-      batchai::build::kVersion, ranks, backend.c_str(), c.data.c_str(), t.dir.c_str(), t.epochs, t.batch,
+      batchai::build::kVersion, ranks, c.data.c_str(), t.dir.c_str(), t.epochs, t.batch,
       static_cast<double>(t.optimizer.lr), static_cast<double>(t.optimizer.rho),
       static_cast<double>(t.optimizer.decay), t.optimizer.epsilon, static_cast<unsigned long long>(t.seed),
       t.augmentation ? "on" : "off", t.shard ? "each epoch split over the ranks" : "every rank sees every image",
       t.resume ? ", resuming" : "");
+  for (const auto& line : placement) std::printf("  %s\n", line.c_str());
   std::fflush(stdout);
 }
 
@@ -277,15 +325,27 @@ int train(const batchai::args::Parsed& parsed) {
   if (!comm.all_ok(static_cast<bool>(data))) return fail(data ? "another rank could not load the data" : data.error().message);
   auto model = batchai::trainer::build_model(batchai::trainer::cifar10_cnn(), {32, 32, 3});
   if (!model) return fail(model.error().message);
-  const int threads = config->threads > 0 ? config->threads : default_threads();
-  auto backend = batchai::trainer::make_cpu_backend(*model, {config->train.batch, threads});
-  config->train.tty = leader && ::isatty(STDOUT_FILENO);
-  if (leader) print_configuration(*config, comm.size(), backend->describe());
-  auto result = batchai::trainer::train(config->train, *model, *backend, comm, data->first, data->second);
-  if (!result) return fail(result.error().message);
-  if (leader) {
-    std::printf("Test loss: %.6f\nTest accuracy: %.6f\n", result->test_loss, result->test_accuracy);
-    std::fflush(stdout);
+  auto world = batchai::trainer::check_world_size(comm.size());
+  if (!comm.all_ok(static_cast<bool>(world))) return fail(world ? "another rank saw a bad MPI world" : world.error().message);
+  auto kind = choose_backend(*config, comm);
+  if (!kind) return fail(kind.error().message);
+  try {
+    auto backend = make_backend(*kind, *config, *model, comm);
+    config->train.tty = leader && ::isatty(STDOUT_FILENO);
+    const auto placement = batchai::trainer::gather_lines(placement_line(*backend));
+    if (leader) print_configuration(*config, comm.size(), placement);
+    auto result = batchai::trainer::train(config->train, *model, *backend, comm, data->first, data->second);
+    if (!result) return fail(result.error().message);
+    if (leader) {
+      std::printf("Test loss: %.6f\nTest accuracy: %.6f\n", result->test_loss, result->test_accuracy);
+      std::fflush(stdout);
+    }
+  } catch (const batchai::trainer::DeviceError& e) {
+    // A device fault on one rank: say where, then end every rank, for its
+    // peers would wait for it in the next allreduce forever.
+    batchai::diag::error(e.what());
+    if (comm.size() > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+    return 1;
   }
   return 0;
 }

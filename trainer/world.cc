@@ -46,37 +46,48 @@ RankInfo this_rank() {
   return info;
 }
 
-Result<std::vector<std::string>> world_check() {
-  RankInfo me = this_rank();
-  std::string line = "rank " + std::to_string(me.rank) + "/" + std::to_string(me.size) + " " + me.host + " local " +
-                     std::to_string(me.local_rank) + " " + gpu_summary(me.local_rank);
-
-  long mine = me.rank, sum = 0;
-  MPI_Allreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-  const long expected = static_cast<long>(me.size) * (me.size - 1) / 2;
-
-  // Gather the fixed-size lines on rank 0 so they print in rank order.
+std::vector<std::string> gather_lines(const std::string& line) {
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  // Fixed-size lines, gathered on rank 0 so they print in rank order.
   constexpr int kWidth = 256;
   std::string padded = line.substr(0, kWidth - 1);
   padded.resize(kWidth, '\0');
-  std::vector<char> all(me.rank == 0 ? static_cast<std::size_t>(kWidth) * me.size : 0);
+  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(kWidth) * size : 0);
   MPI_Gather(padded.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD);
+  std::vector<std::string> lines;
+  for (int r = 0; r < (rank == 0 ? size : 0); ++r) lines.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
+  return lines;
+}
 
-  if (sum != expected) {
-    return Error{"allreduce of ranks gave " + std::to_string(sum) + ", expected " + std::to_string(expected)};
-  }
+Status check_world_size(int size) {
   const char* ntasks = std::getenv("SLURM_NTASKS");
   if (ntasks && std::getenv("SLURM_STEP_ID") && !std::getenv("OMPI_MCA_orte_hnp_uri")) {
     // Only when srun started the ranks directly does SLURM_NTASKS count them;
     // under mpirun, srun started one daemon per node (the HNP URI marks it).
     auto n = args::parse_int(ntasks, 1, 1 << 20, "SLURM_NTASKS");
-    if (n && *n != me.size) {
-      return Error{"MPI world has " + std::to_string(me.size) + " ranks but Slurm started " + ntasks +
+    if (n && *n != size) {
+      return Error{"MPI world has " + std::to_string(size) + " ranks but Slurm started " + ntasks +
                    " tasks: the MPI library and srun's --mpi plugin do not match"};
     }
   }
-  std::vector<std::string> lines;
-  for (int r = 0; r < (me.rank == 0 ? me.size : 0); ++r) lines.emplace_back(all.data() + r * kWidth);
+  return {};
+}
+
+Result<std::vector<std::string>> world_check() {
+  RankInfo me = this_rank();
+  const std::string line = "rank " + std::to_string(me.rank) + "/" + std::to_string(me.size) + " " + me.host +
+                           " local " + std::to_string(me.local_rank) + " " + gpu_summary(me.local_rank);
+
+  long mine = me.rank, sum = 0;
+  MPI_Allreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+  const long expected = static_cast<long>(me.size) * (me.size - 1) / 2;
+  std::vector<std::string> lines = gather_lines(line);
+  if (sum != expected) {
+    return Error{"allreduce of ranks gave " + std::to_string(sum) + ", expected " + std::to_string(expected)};
+  }
+  if (auto ok = check_world_size(me.size); !ok) return ok.error();
   return lines;
 }
 

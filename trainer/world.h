@@ -21,6 +21,15 @@ struct RankInfo {
 // Who this rank is. Requires MPI to be initialised.
 RankInfo this_rank();
 
+// Every rank's line, in rank order, on rank 0 (empty elsewhere); lines
+// are cut at 255 characters. Every rank must call it.
+std::vector<std::string> gather_lines(const std::string& line);
+
+// When srun started the ranks itself, the MPI world must hold as many as
+// Slurm started (SLURM_NTASKS): else each rank came up as a singleton, a
+// classic mismatch of the MPI library and srun's --mpi plugin.
+Status check_world_size(int size);
+
 // One line per rank, gathered on rank 0 in rank order: "rank 2/4 node3
 // local 0 gpu: none (reason)". Also checks the world: an allreduce of the
 // ranks must give size*(size-1)/2, and when Slurm launched us the world size

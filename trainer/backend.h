@@ -160,6 +160,9 @@ struct CudaOptions {
   int rank = 0, size = 1;  // the MPI world: NCCL is set up over it when size > 1
   int local_rank = 0;      // among this host's ranks; picks the GPU
   std::string host;        // for messages
+  // NCCL even for one rank (tests: the captured step with its allreduce
+  // can then run on a single GPU).
+  bool nccl_always = false;
 };
 
 // Whether this build has the CUDA backend and this process sees a GPU;

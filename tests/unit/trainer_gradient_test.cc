@@ -14,45 +14,10 @@
 #include "trainer/model.h"
 #include "trainer/narrow_gemm.h"
 #include "trainer/training.h"
+#include "unit/trainer_fixture.h"
 
 namespace batchai::trainer {
 namespace {
-
-using K = LayerKind;
-
-LayerSpec conv(int filters, bool same) { return {K::conv2d, filters, 3, same, "", 0.0f}; }
-LayerSpec act(const char* f) { return {K::activation, 0, 0, false, f, 0.0f}; }
-LayerSpec pool() { return {K::max_pooling2d, 0, 0, false, "", 0.0f}; }
-LayerSpec drop(float rate) { return {K::dropout, 0, 0, false, "", rate}; }
-LayerSpec flatten() { return {K::flatten, 0, 0, false, "", 0.0f}; }
-LayerSpec dense(int units) { return {K::dense, units, 0, false, "", 0.0f}; }
-
-struct Fixture {
-  Model model;
-  std::vector<std::uint8_t> images, labels;
-  std::vector<std::uint32_t> index;
-  std::vector<std::uint64_t> keys;
-  std::vector<Augmentation> shifts;
-  Batch batch;
-};
-
-Fixture make(const std::vector<LayerSpec>& specs, Shape input, std::size_t n, bool augment) {
-  Fixture f;
-  auto m = build_model(specs, input);
-  EXPECT_TRUE(m) << m.error().message;
-  f.model = *m;
-  std::mt19937 gen(7);
-  f.images.resize(n * input.size());
-  for (auto& v : f.images) v = static_cast<std::uint8_t>(gen() % 256);
-  for (std::size_t e = 0; e < n; ++e) {
-    f.labels.push_back(static_cast<std::uint8_t>(gen() % f.model.classes));
-    f.index.push_back(static_cast<std::uint32_t>(e));
-    f.keys.push_back(1000 + e);
-    f.shifts.push_back({0.37f * static_cast<float>(e) - 0.5f, 1.3f - 0.9f * static_cast<float>(e), e % 2 == 1});
-  }
-  f.batch = {f.images.data(), f.labels.data(), f.index.data(), augment ? f.shifts.data() : nullptr, f.keys.data(), n};
-  return f;
-}
 
 // Max over parameters of |analytic - numeric| / tolerance: below 1 passes.
 double worst_gradient_error(Fixture& f, std::string* where, bool blas_only) {

@@ -49,6 +49,7 @@ constexpr unsigned kEvalRows = 256;
 class Check {
  public:
   void set_place(const std::string& place) { place_ = place; }
+  const std::string& place() const { return place_; }
   void operator()(cudaError_t e, const char* call) const {
     if (e != cudaSuccess) fail(call, std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e));
   }
@@ -164,14 +165,35 @@ class CudaBackend final : public Backend {
 
   // NCCL over the MPI world: rank 0's unique id reaches the others by
   // MPI_Bcast (every rank must call this, after each made its backend).
+  // NCCL refuses two ranks on one device ("duplicate GPU"), so where ranks
+  // share a GPU (more ranks than GPUs, as on a test machine) the sums go
+  // through the host with MPI instead.
   void connect() {
-    if (options_.size <= 1) return;
+    if (options_.size <= 1 && !options_.nccl_always) return;
+    if (options_.size > 1 && shares_a_device()) {
+      shared_device_ = true;
+      return;
+    }
 #ifdef BATCHAI_HAVE_NCCL
     ncclUniqueId id{};
     if (options_.rank == 0) check_(ncclGetUniqueId(&id), "ncclGetUniqueId");
-    MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (options_.size > 1) MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD);
     check_(ncclCommInitRank(&nccl_, options_.size, id, options_.rank), "ncclCommInitRank");
 #endif
+  }
+
+  // Whether another rank on this host computes on the same device.
+  bool shares_a_device() const {
+    constexpr int kWidth = 256;
+    std::string mine = options_.host + "/" + std::to_string(device_);
+    mine.resize(kWidth, '\0');
+    std::vector<char> all(static_cast<std::size_t>(kWidth) * options_.size);
+    MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, MPI_COMM_WORLD);
+    int same = 0;
+    for (int r = 0; r < options_.size; ++r) {
+      same += std::equal(mine.begin(), mine.end(), all.begin() + static_cast<std::ptrdiff_t>(r) * kWidth);
+    }
+    return same > 1;
   }
 
   std::string describe() const override {
@@ -179,7 +201,9 @@ class CudaBackend final : public Backend {
                     (options_.tf32 ? "TF32 tensor-core GEMMs" : "exact FP32 GEMMs");
     if (options_.graphs && graph_capable()) d += ", CUDA graphs";
     if (nccl_active()) d += ", NCCL allreduce";
-    if (options_.size > 1 && !nccl_active()) d += ", MPI allreduce through the host";
+    if (options_.size > 1 && !nccl_active()) {
+      d += shared_device_ ? ", MPI allreduce through the host (ranks share this GPU)" : ", MPI allreduce through the host";
+    }
     return d + ")";
   }
   std::size_t max_batch() const override { return options_.max_batch; }
@@ -405,8 +429,10 @@ class CudaBackend final : public Backend {
   // A host batch (the batch level) gathered, uploaded and described as
   // images 0..n-1 of the staging buffer.
   void stage_host_batch(const Batch& b) {
-    if (b.n > options_.max_batch) throw DeviceError("cuda: a batch of " + std::to_string(b.n) + " exceeds " +
-                                                    std::to_string(options_.max_batch));
+    if (b.n > options_.max_batch) {
+      throw DeviceError(check_.place() + ": a batch of " + std::to_string(b.n) + " exceeds the " +
+                        std::to_string(options_.max_batch) + " this backend was made for");
+    }
     const std::size_t size = model_.input.size();
     staging_.images.resize(b.n * size);
     staging_.index.resize(b.n);
@@ -662,6 +688,7 @@ class CudaBackend final : public Backend {
   void* nccl_ = nullptr;
 #endif
   bool dense_started_ = false;
+  bool shared_device_ = false;
   std::size_t split_ = 0;
   cudaGraph_t graph_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;

@@ -128,6 +128,54 @@ TEST_F(TrainerRuns, TwoRanksOfSixteenAreOneRankOfThirtyTwo) {
   EXPECT_GT(max_difference(a, final_weights("other")), 1e-2);
 }
 
+// Whether this machine gives batchai-train a GPU, as it says itself.
+bool gpu_here() {
+  std::FILE* p = ::popen(BATCHAI_TRAIN_EXE " --devices", "r");
+  char line[512] = {};
+  const bool gpu = p && std::fgets(line, sizeof line, p) && std::string(line).rfind("gpu ", 0) == 0;
+  if (p) ::pclose(p);
+  return gpu;
+}
+
+TEST_F(TrainerRuns, TheBackendIsTheGpuWhereEveryRankHasOneAndTheCpuElse) {
+  const bool gpu = gpu_here();
+  const Outcome chosen = train(2, "auto", "--epochs 1 --train-images 64");
+  ASSERT_EQ(chosen.status, 0) << chosen.err;
+  // The log places every rank.
+  for (const char* rank : {"  rank 0 ", "  rank 1 "}) {
+    EXPECT_NE(chosen.out.find(std::string(rank)), std::string::npos) << chosen.out;
+  }
+  EXPECT_NE(chosen.out.find(gpu ? ": cuda (gpu " : ": cpu ("), std::string::npos) << chosen.out;
+  const Outcome forced = train(1, "cuda", "--backend cuda --epochs 1 --train-images 64");
+  if (!gpu) {
+    EXPECT_EQ(forced.status, 1);
+    EXPECT_NE(forced.err.find("batchai-train: error: --backend cuda: "), std::string::npos) << forced.err;
+    EXPECT_FALSE(fs::exists(dir / "cuda/checkpoint-1.h5"));
+  } else {
+    EXPECT_EQ(forced.status, 0) << forced.err;
+  }
+}
+
+// The CUDA backend through the binary: 2 ranks sharing one GPU (their sum
+// goes through MPI) against the CPU, then a resumed run against an
+// uninterrupted one.
+TEST_F(TrainerRuns, TheCudaBackendTrainsAsTheCpuDoesAndResumes) {
+  if (!gpu_here()) GTEST_SKIP() << "no GPU: batchai-train --devices finds none";
+  const std::string common = " --shard --epochs 1 --train-images 64 --batch-size 16 --lr 0.0005 --seed 3";
+  ASSERT_EQ(train(2, "cpu", "--backend cpu" + common).status, 0);
+  const Outcome gpu = train(2, "gpu", "--backend cuda --precision fp32" + common);
+  ASSERT_EQ(gpu.status, 0) << gpu.err;
+  EXPECT_NE(gpu.out.find("ranks share this GPU"), std::string::npos) << gpu.out;
+  // Two steps of 2 x 16: float order alone tells them apart (see above).
+  EXPECT_LT(max_difference(final_weights("cpu"), final_weights("gpu")), 1e-4);
+
+  ASSERT_EQ(train(1, "whole", "--backend cuda --epochs 3 --train-images 128").status, 0);
+  ASSERT_EQ(train(1, "parts", "--backend cuda --epochs 2 --train-images 128").status, 0);
+  const Outcome resumed = train(1, "parts", "--backend cuda --epochs 3 --train-images 128 --resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_EQ(final_weights("whole"), final_weights("parts"));
+}
+
 TEST_F(TrainerRuns, TheSameSeedAndRankCountGiveTheSameWeights) {
   ASSERT_EQ(train(2, "a", "--epochs 1 --seed 9").status, 0);
   ASSERT_EQ(train(2, "b", "--epochs 1 --seed 9").status, 0);

@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -212,15 +211,10 @@ int ranks_on_this_host() {
   int shared = 1;
   MPI_Comm_size(node, &shared);
   MPI_Comm_free(&node);
-  constexpr int kName = 256;
-  char mine[kName] = {};
-  ::gethostname(mine, kName - 1);
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  std::vector<char> all(static_cast<std::size_t>(size) * kName);
-  MPI_Allgather(mine, kName, MPI_CHAR, all.data(), kName, MPI_CHAR, MPI_COMM_WORLD);
-  int same = 0;
-  for (int r = 0; r < size; ++r) same += std::strncmp(all.data() + static_cast<std::size_t>(r) * kName, mine, kName) == 0;
+  char mine[256] = {};
+  ::gethostname(mine, sizeof mine - 1);
+  const auto all = batchai::trainer::all_lines(mine);
+  const int same = static_cast<int>(std::count(all.begin(), all.end(), std::string(mine)));
   return std::max(shared, same);
 }
 

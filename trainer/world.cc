@@ -46,19 +46,38 @@ RankInfo this_rank() {
   return info;
 }
 
+namespace {
+// Lines travel as fixed-size records (MPI gathers equal counts).
+constexpr int kLineWidth = 256;
+std::string padded(const std::string& line) {
+  std::string p = line.substr(0, kLineWidth - 1);
+  p.resize(kLineWidth, '\0');
+  return p;
+}
+std::vector<std::string> unpack(const std::vector<char>& all, int count) {
+  std::vector<std::string> lines;
+  for (int r = 0; r < count; ++r) lines.emplace_back(all.data() + static_cast<std::size_t>(r) * kLineWidth);
+  return lines;
+}
+}  // namespace
+
 std::vector<std::string> gather_lines(const std::string& line) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  // Fixed-size lines, gathered on rank 0 so they print in rank order.
-  constexpr int kWidth = 256;
-  std::string padded = line.substr(0, kWidth - 1);
-  padded.resize(kWidth, '\0');
-  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(kWidth) * size : 0);
-  MPI_Gather(padded.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, 0, MPI_COMM_WORLD);
-  std::vector<std::string> lines;
-  for (int r = 0; r < (rank == 0 ? size : 0); ++r) lines.emplace_back(all.data() + static_cast<std::size_t>(r) * kWidth);
-  return lines;
+  const std::string mine = padded(line);
+  std::vector<char> all(rank == 0 ? static_cast<std::size_t>(kLineWidth) * size : 0);
+  MPI_Gather(mine.data(), kLineWidth, MPI_CHAR, all.data(), kLineWidth, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return unpack(all, rank == 0 ? size : 0);
+}
+
+std::vector<std::string> all_lines(const std::string& line) {
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const std::string mine = padded(line);
+  std::vector<char> all(static_cast<std::size_t>(kLineWidth) * size);
+  MPI_Allgather(mine.data(), kLineWidth, MPI_CHAR, all.data(), kLineWidth, MPI_CHAR, MPI_COMM_WORLD);
+  return unpack(all, size);
 }
 
 Status check_world_size(int size) {

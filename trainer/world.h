@@ -24,6 +24,8 @@ RankInfo this_rank();
 // Every rank's line, in rank order, on rank 0 (empty elsewhere); lines
 // are cut at 255 characters. Every rank must call it.
 std::vector<std::string> gather_lines(const std::string& line);
+// Every rank's line, in rank order, on every rank.
+std::vector<std::string> all_lines(const std::string& line);
 
 // When srun started the ranks itself, the MPI world must hold as many as
 // Slurm started (SLURM_NTASKS): else each rank came up as a singleton, a

@@ -32,6 +32,7 @@
 #include "trainer/backend.h"
 #include "trainer/cuda/kernels.h"
 #include "trainer/device.h"
+#include "trainer/world.h"
 
 namespace batchai::trainer {
 namespace {
@@ -184,16 +185,9 @@ class CudaBackend final : public Backend {
 
   // Whether another rank on this host computes on the same device.
   bool shares_a_device() const {
-    constexpr int kWidth = 256;
-    std::string mine = options_.host + "/" + std::to_string(device_);
-    mine.resize(kWidth, '\0');
-    std::vector<char> all(static_cast<std::size_t>(kWidth) * options_.size);
-    MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, MPI_COMM_WORLD);
-    int same = 0;
-    for (int r = 0; r < options_.size; ++r) {
-      same += std::equal(mine.begin(), mine.end(), all.begin() + static_cast<std::ptrdiff_t>(r) * kWidth);
-    }
-    return same > 1;
+    const std::string mine = options_.host + "/" + std::to_string(device_);
+    const auto all = all_lines(mine);
+    return std::count(all.begin(), all.end(), mine) > 1;
   }
 
   std::string describe() const override {

@@ -5,7 +5,7 @@
 // Every write is one transaction, so a killed CLI never leaves half a
 // record, and several CLIs may run at once (busy timeout and retries). On a
 // network filesystem, where SQLite's WAL needs shared memory it cannot have
-// (design-notes.md), the journal is DELETE instead of WAL. Each job's
+// (SQLite's own documentation, "WAL mode"), the journal is DELETE instead of WAL. Each job's
 // directory on the shared filesystem stays the durable record of the run
 // itself (spec, script, Slurm id, recorded exit), so this database is an
 // index that can be rebuilt.

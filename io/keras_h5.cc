@@ -94,7 +94,7 @@ Status check_model(const KerasModelFile& model) {
 
 // A fixed-length ASCII string type of `size` bytes, NUL-padded. Fixed rather
 // than variable length: h5py 3 returns variable-length strings as `str` and
-// Keras 2.x's loader calls .decode() on them (trainer.md section 1.5).
+// Keras 2.x's loader calls .decode() on them (docs/trainer.md, "The model file").
 Result<hdf5::Handle> fixed_string_type(std::size_t size, const std::string& where) {
   auto type = hdf5::datatype(H5Tcopy(H5T_C_S1));
   if (!type || H5Tset_size(type.get(), size) < 0 || H5Tset_strpad(type.get(), H5T_STR_NULLPAD) < 0 ||

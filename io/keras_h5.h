@@ -3,7 +3,8 @@
 // input is a list of layers with named float32 tensors plus the two JSON
 // documents Keras stores as attributes.
 //
-// Layout (docs: ../shared/reference/trainer.md sections 1.2 and 1.5):
+// Layout (docs/trainer.md, "The model file"; Keras 2.2.4's
+// keras/engine/saving.py is the public source):
 //   /                      attrs keras_version, backend, model_config, training_config
 //   /model_weights         attrs layer_names, backend, keras_version
 //   /model_weights/<layer> attr weight_names (empty for weightless layers)

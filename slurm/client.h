@@ -4,8 +4,8 @@
 // slurm::Client: submit a batch script, read a job's state and exit code,
 // cancel, and read node and partition states. The libslurm implementation
 // (libslurm_client.cc) is the only file that includes <slurm/slurm.h>, so a
-// Slurm upgrade that changes the C API (hpc-ecosystem.md §3.7: the SONAME
-// bumps every release; 26.05 changed the job-id calls) touches one file.
+// Slurm upgrade that changes the C API (libslurm's SONAME changes with every
+// major release; 26.05 changed the job-id calls) touches one file.
 // Tests use a fake behind the same interface.
 #pragma once
 

@@ -190,7 +190,7 @@ class LibslurmClient final : public Client {
     d.user_id = getuid();
     d.group_id = getgid();
     // A requeued job restarts its script; append keeps the first attempt's
-    // output instead of truncating it (design-notes.md, "Requeue and logs").
+    // output instead of truncating it (docs/job-translation.md, "The job directory").
     d.open_mode = OPEN_MODE_APPEND;
 
     submit_response_msg_t* resp = nullptr;

@@ -29,8 +29,9 @@ int local_rank_from_env() {
 std::string gpu_summary(int local_rank) {
   DeviceReport report = probe_devices();
   if (report.gpus.empty()) return "gpu: none (" + report.unavailable_reason + ")";
-  // The rule every rank follows (design-notes.md, "GPU per rank"): with
-  // per-task binding each task sees one device, so take it modulo the count.
+  // The rule every rank follows (docs/trainer.md, "The CUDA backend"):
+  // with per-task binding each task sees one device, so take it modulo the
+  // count.
   const GpuInfo& gpu = report.gpus[local_rank % report.gpus.size()];
   return "gpu " + std::to_string(gpu.ordinal) + " of " + std::to_string(report.gpus.size()) + ": " + gpu.name;
 }

@@ -1,24 +1,45 @@
 #include "trainer/report.h"
 
 #include <algorithm>
+#include <boost/json.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "io/files.h"
 
 namespace batchai::trainer {
 
+namespace {
+
+// A figure at the precision the file has always carried (printf's
+// `format`), or null: JSON has no NaN or infinity, and Boost.JSON 1.81
+// would write them as bare NaN and Infinity, which no JSON reader takes.
+boost::json::value figure(double v, const char* format) {
+  if (!std::isfinite(v)) return nullptr;
+  char text[400];  // %.3f of the largest double
+  std::snprintf(text, sizeof text, format, v);
+  return std::strtod(text, nullptr);
+}
+
+}  // namespace
+
 std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs) {
-  // By hand rather than Boost.JSON, which writes 0.4172 as 4.172E-1:
-  // valid, but this file is read by people too.
+  // Boost.JSON writes the shortest text that reads back as the same
+  // double, in its own style (0.4172 as 4.172E-1): every JSON reader takes
+  // it, and the rounding above keeps it as short as printf's was.
   std::string out;
-  char line[512];
   for (const auto& e : epochs) {
-    std::snprintf(line, sizeof line,
-                  "{\"epoch\": %d, \"loss\": %.6g, \"acc\": %.6g, \"val_loss\": %.6g, \"val_acc\": %.6g, "
-                  "\"seconds\": %.3f, \"images_per_second\": %.1f}\n",
-                  e.epoch, e.loss, e.acc, e.val_loss, e.val_acc, e.seconds, e.images_per_second);
-    out += line;
+    const boost::json::object record{{"epoch", e.epoch},
+                                     {"loss", figure(e.loss, "%.6g")},
+                                     {"acc", figure(e.acc, "%.6g")},
+                                     {"val_loss", figure(e.val_loss, "%.6g")},
+                                     {"val_acc", figure(e.val_acc, "%.6g")},
+                                     {"seconds", figure(e.seconds, "%.3f")},
+                                     {"images_per_second", figure(e.images_per_second, "%.1f")}};
+    out += boost::json::serialize(record);
+    out += '\n';
   }
   return out;
 }

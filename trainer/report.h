@@ -17,6 +17,7 @@ struct EpochMetrics {
   double images_per_second = 0;  // all ranks' training images / seconds
 };
 
+// One line of JSON per epoch; a figure that is not finite is null.
 std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs);
 std::string training_svg(const std::vector<EpochMetrics>& epochs);
 Status write_report(const std::string& dir, const std::vector<EpochMetrics>& epochs);

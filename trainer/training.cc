@@ -31,6 +31,16 @@ Score evaluate(Backend& backend, Comm& comm, const Cifar10Set& set) {
   return {sums[0] / count, sums[1] / count};
 }
 
+// A run that diverged, named by where: "epoch 3, step 120: the loss is
+// nan; ...". Rank 0 looks at the loss only where it prints it and at the
+// epoch's end (on a GPU each look waits for the queued steps), so `step`
+// is where it was first seen, at most that many steps after it went wrong.
+std::string diverged(int epoch, std::size_t step, const char* what, double value) {
+  return "epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + ": the " + what + " is " +
+         (std::isnan(value) ? "nan" : "inf") +
+         "; training diverged (a smaller --lr may help), and this epoch's checkpoint was not written";
+}
+
 }  // namespace
 
 std::vector<float> initial_parameters(const Model& model, std::uint64_t seed) {
@@ -129,6 +139,7 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
     backend.begin_epoch(plan);
     if (leader) progress.start_epoch(epoch, o.epochs, steps);
     BatchStats epoch_stats;
+    std::size_t diverged_at = 0;  // the step where rank 0 first saw a loss that is not finite
     auto add = [&](const BatchStats& s) {
       epoch_stats.loss_sum += s.loss_sum;
       epoch_stats.correct += s.correct;
@@ -140,6 +151,7 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
       // The running figures cost a wait on a GPU: taken only to be printed.
       if (leader && progress.due(step + 1)) {
         add(backend.take_stats());
+        if (!diverged_at && !std::isfinite(epoch_stats.loss_sum)) diverged_at = step + 1;
         const double seen = std::max(static_cast<double>(epoch_stats.examples), 1.0);
         progress.step(step + 1, epoch_stats.loss_sum / seen, static_cast<double>(epoch_stats.correct) / seen);
       }
@@ -162,13 +174,21 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
       // the epoch's share of the set.
       const double images = o.shard ? static_cast<double>(std::min(n, steps * batch * size))
                                     : seen * static_cast<double>(size);
-      history.push_back({epoch, loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0), val.loss,
-                         val.accuracy, seconds, images / std::max(seconds, 1e-9)});
       const std::string path = o.dir + "/checkpoint-" + std::to_string(epoch) + ".h5";
-      if (auto ok = save_checkpoint(path, model, o.optimizer, state); !ok) {
-        error = ok.error().message;
-      } else if (auto report = write_report(o.dir, history); !report) {
-        error = report.error().message;
+      // Weights that are not finite are no checkpoint to resume from: the
+      // run ends at the last good one.
+      if (!std::isfinite(loss_sum)) {
+        error = diverged(epoch, diverged_at ? diverged_at : steps, "loss", loss_sum);
+      } else if (!std::isfinite(val.loss)) {
+        error = diverged(epoch, steps, "validation loss", val.loss);
+      } else {
+        history.push_back({epoch, loss_sum / std::max(seen, 1.0), correct / std::max(seen, 1.0), val.loss,
+                           val.accuracy, seconds, images / std::max(seconds, 1e-9)});
+        if (auto ok = save_checkpoint(path, model, o.optimizer, state); !ok) {
+          error = ok.error().message;
+        } else if (auto report = write_report(o.dir, history); !report) {
+          error = report.error().message;
+        }
       }
     }
     if (!comm.all_ok(error.empty())) return Error{error.empty() ? "rank 0 could not write its files" : error};

@@ -34,8 +34,8 @@ export SLURM_CONF=$dir/etc/slurm.conf BATCHAI_CONF=$dir/etc/site.json BATCHAI_ST
 "$batchai" cluster create -g rg -w ws -n c -s STANDARD_D2_v2 -t 2 >/dev/null
 count() { "$batchai" cluster show -g rg -w ws -n c --query "nodeStateCounts.${1}NodeCount" -o tsv; }
 wait_for() {  # what, expected value, seconds
-  local i got
-  for i in $(seq 1 $(($3 * 5))); do
+  local got
+  for _ in $(seq 1 $(($3 * 5))); do
     got=$(count "$1")
     [ "$got" = "$2" ] && return 0
     sleep 0.2

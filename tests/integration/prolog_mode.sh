@@ -14,7 +14,7 @@ prolog=$3
 [ "$(id -u)" -eq 0 ] || { echo "skip: not root"; exit 77; }
 command -v slurmctld >/dev/null || { echo "skip: slurmctld not installed"; exit 77; }
 command -v useradd >/dev/null || { echo "skip: no useradd to make a test user"; exit 77; }
-user=batchai-test
+user='batchai-test'
 id -u "$user" >/dev/null 2>&1 || useradd --system --no-create-home --shell /bin/bash "$user"
 
 dir=$(mktemp -d /var/tmp/batchai-prolog-mode.XXXXXX)

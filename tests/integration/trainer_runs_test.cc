@@ -267,10 +267,23 @@ TEST_F(TrainerRuns, OnlyRankZeroWritesAndPrints) {
   EXPECT_EQ(count("val_acc"), 2u) << r.out;
   EXPECT_EQ(count("Test accuracy: "), 1u) << r.out;
   EXPECT_EQ(r.err, "");
-  // metrics.jsonl: a record per epoch.
+  // metrics.jsonl: a JSON record per epoch.
   const std::string metrics = slurp(dir / "four/metrics.jsonl");
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 2) << metrics;
-  EXPECT_NE(metrics.find("{\"epoch\": 2, \"loss\": "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("{\"epoch\":2,\"loss\":"), std::string::npos) << metrics;
+}
+
+TEST_F(TrainerRuns, ALossThatIsNotFiniteEndsEveryRankNamingWhere) {
+  // A learning rate of 1e30 overflows the weights within a few steps.
+  const Outcome r = train(2, "diverged", "--epochs 2 --lr 1e30");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.err.rfind("batchai-train: error: epoch 1, step ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(": the loss is nan; training diverged (a smaller --lr may help)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("Epoch 2/2"), std::string::npos) << r.out;
+  // Nothing written from weights that are not numbers, not even in part.
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "diverged")) files.push_back(e.path().filename().string());
+  EXPECT_EQ(files, std::vector<std::string>{}) << r.err;
 }
 
 TEST_F(TrainerRuns, CheckpointsAreKerasFilesAsH5pyReadsThem) {

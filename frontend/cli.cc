@@ -199,7 +199,6 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
   ctx.format = *format;
   // Parsed before the command runs, so a mistyped query changes nothing.
   ctx.query = nullptr;
-  ctx.output_error.reset();
   if (auto text = parsed->get("query")) {
     auto query = parse_query(*text);
     if (!query) {
@@ -211,10 +210,6 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
   auto status = command->run(ctx, *parsed);
   if (!status) {
     diag::error(status.error().message);
-    return 1;
-  }
-  if (ctx.output_error) {
-    diag::error(ctx.output_error->message);
     return 1;
   }
   return *status;

@@ -113,12 +113,8 @@ Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, 
   }
   // A table has flat rows; JSON (and --query) the full objects.
   const json::array& chosen = ctx.format == OutputFormat::table ? rows : objects;
-  if (single && !chosen.empty()) {
-    emit(ctx, chosen[0], cluster_table_columns());
-  } else {
-    emit(ctx, chosen, cluster_table_columns());
-  }
-  return {};
+  if (single && !chosen.empty()) return emit(ctx, chosen[0], cluster_table_columns());
+  return emit(ctx, chosen, cluster_table_columns());
 }
 
 Result<state::Cluster> find_cluster(const Context& ctx, const args::Parsed& p, state::Store& store,

@@ -34,7 +34,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   }
   static constexpr Column kColumns[] = {{"Node", "nodeId"}, {"State", "state"}, {"Slurm state", "slurmState"},
                                         {"CPUs", "cpus"},   {"GRES", "gres"},   {"Reason", "reason"}};
-  emit(ctx, nodes, kColumns);
+  if (auto s = emit(ctx, nodes, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -28,7 +28,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     if (!*w) return state::not_found(*ws);
     return state::not_found(state::ExperimentKey{ws->group, ws->workspace, *name});
   }
-  emit_experiments(ctx, {&**e, 1}, false);
+  if (auto s = emit_experiments(ctx, {&**e, 1}, false); !s) return s.error();
   return 0;
 }
 

@@ -23,7 +23,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                             {"location", p.get("location").value_or("")},
                             {"properties", boost::json::object{{"provisioningState", "Succeeded"}}}};
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Location", "location"}};
-  emit(ctx, group, kColumns);
+  if (auto s = emit(ctx, group, kColumns); !s) return s.error();
   return 0;
 }
 

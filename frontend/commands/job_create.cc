@@ -299,9 +299,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     diag::note("cluster '" + cluster->key.cluster + "' has no nodes (target 0): the job waits until it is resized");
   }
   if (ctx.format == OutputFormat::table) {
-    emit(ctx, job_table_row(job), job_table_columns());
+    if (auto s = emit(ctx, job_table_row(job), job_table_columns()); !s) return s.error();
   } else {
-    emit(ctx, job_to_json(job), job_table_columns());
+    if (auto s = emit(ctx, job_to_json(job), job_table_columns()); !s) return s.error();
   }
   return 0;
 }

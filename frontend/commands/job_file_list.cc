@@ -52,7 +52,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   }
   static constexpr Column kColumns[] = {
       {"Name", "name"}, {"Type", "fileType"}, {"Size", "contentLength"}, {"Modified", "lastModified"}};
-  emit(ctx, files, kColumns);
+  if (auto s = emit(ctx, files, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -27,7 +27,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     out.push_back(ctx.format == OutputFormat::table ? boost::json::value(job_table_row(*job))
                                                      : boost::json::value(job_to_json(*job)));
   }
-  emit(ctx, out, job_table_columns());
+  if (auto s = emit(ctx, out, job_table_columns()); !s) return s.error();
   return 0;
 }
 

@@ -46,7 +46,7 @@ Result<int> list(Context& ctx, const args::Parsed& p) {
   boost::json::array nodes;
   for (const auto& n : info->node_names) nodes.push_back(boost::json::object{{"nodeId", n}});
   static constexpr Column kColumns[] = {{"Node", "nodeId"}};
-  emit(ctx, nodes, kColumns);
+  if (auto s = emit(ctx, nodes, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -42,8 +42,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     *ctx.out << "valid\n";
   } else {
     static constexpr Column kColumns[] = {{"File", "file"}, {"Tool", "toolType"}, {"Nodes", "nodeCount"}};
-    emit(ctx, boost::json::object{{"file", *file}, {"toolType", spec.tool_type()}, {"nodeCount", spec.node_count}},
-         kColumns);
+    const boost::json::object row{{"file", *file}, {"toolType", spec.tool_type()}, {"nodeCount", spec.node_count}};
+    if (auto s = emit(ctx, row, kColumns); !s) return s.error();
   }
   return 0;
 }

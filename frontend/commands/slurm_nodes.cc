@@ -35,7 +35,7 @@ Result<int> run(Context& ctx, const args::Parsed&) {
   static constexpr Column kColumns[] = {
       {"Name", "name"}, {"State", "state"}, {"Flags", "flags"}, {"CPUs", "cpus"}, {"GRES", "gres"}, {"Reason", "reason"},
   };
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -34,7 +34,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                               {"storageRoot", site->storage_root}};
   static constexpr Column kColumns[] = {{"Name", "name"}, {"ProvisioningState", "provisioningState"},
                                         {"StorageRoot", "storageRoot"}};
-  emit(ctx, account, kColumns);
+  if (auto s = emit(ctx, account, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -35,7 +35,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto created = storage::make_directory(*dir, "--name: \"" + *name + "\" in the share");
   if (!created) return created.error();
   static constexpr Column kColumns[] = {{"Created", "created"}};
-  emit(ctx, boost::json::object{{"created", *created}}, kColumns);
+  if (auto s = emit(ctx, boost::json::object{{"created", *created}}, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -38,7 +38,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto bytes = copy_file_atomic(from->string(), dest.string());
   if (!bytes) return bytes.error();
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}, {"Dest", "dest"}};
-  emit(ctx, boost::json::object{{"name", *path}, {"contentLength", *bytes}, {"dest", dest.string()}}, kColumns);
+  const boost::json::object row{{"name", *path}, {"contentLength", *bytes}, {"dest", dest.string()}};
+  if (auto s = emit(ctx, row, kColumns); !s) return s.error();
   return 0;
 }
 

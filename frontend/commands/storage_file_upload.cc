@@ -45,7 +45,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!bytes) return bytes.error();
   const std::string name = target->lexically_relative(*share).generic_string();
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}};
-  emit(ctx, boost::json::object{{"name", name}, {"contentLength", *bytes}}, kColumns);
+  const boost::json::object row{{"name", name}, {"contentLength", *bytes}};
+  if (auto s = emit(ctx, row, kColumns); !s) return s.error();
   return 0;
 }
 

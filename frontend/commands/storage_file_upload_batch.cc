@@ -62,7 +62,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                                       {"contentLength", *bytes}});
   }
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}};
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

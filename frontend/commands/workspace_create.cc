@@ -28,7 +28,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     diag::note("--location is kept for show and list but has no effect: a Slurm site has no Azure regions");
   }
   if (auto s = (*store)->create_workspace(w); !s) return s.error();
-  emit_workspaces(ctx, {&w, 1}, false);
+  if (auto s = emit_workspaces(ctx, {&w, 1}, false); !s) return s.error();
   return 0;
 }
 

@@ -21,7 +21,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto w = (*store)->workspace(key);
   if (!w) return w.error();
   if (!*w) return state::not_found(key);
-  emit_workspaces(ctx, {&**w, 1}, false);
+  if (auto s = emit_workspaces(ctx, {&**w, 1}, false); !s) return s.error();
   return 0;
 }
 

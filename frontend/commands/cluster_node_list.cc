@@ -26,8 +26,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   boost::json::array nodes;
   for (const auto& n : cluster_nodes(*c, *all)) {
     nodes.push_back(boost::json::object{{"nodeId", n.name},
-                                        {"state", batchai_node_state(n)},
-                                        {"slurmState", n.state},
+                                        {"state", to_string(batchai_node_state(n))},
+                                        {"slurmState", slurm::to_string(n.state)},
                                         {"cpus", n.cpus},
                                         {"gres", n.gres},
                                         {"reason", n.reason}});

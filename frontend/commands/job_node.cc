@@ -29,8 +29,9 @@ Result<slurm::JobInfo> running(Context& ctx, const args::Parsed& p) {
   if (!key) return key.error();
   auto job = load_job(ctx, **store, *key);
   if (!job) return job.error();
-  if (job->state != "running" || !job->slurm_job_id) {
-    return Error{"--job: job '" + key->job + "' is " + job->state + "; its nodes are known while it runs"};
+  if (job->state != state::ExecutionState::running || !job->slurm_job_id) {
+    return Error{"--job: job '" + key->job + "' is " + state::to_string(job->state) +
+                 "; its nodes are known while it runs"};
   }
   auto client = ctx.slurm();
   if (!client) return client.error();

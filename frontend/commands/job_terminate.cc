@@ -36,7 +36,7 @@ Status terminate_job(Context& ctx, state::Store& store, state::Job& job, bool wa
   auto client = ctx.slurm();
   if (!client) return client.error();
   if (auto s = (*client)->cancel(*job.slurm_job_id); !s) return s;
-  job.state = "terminating";
+  job.state = state::ExecutionState::terminating;
   job.state_time = std::time(nullptr);
   if (auto s = store.update_job(job); !s) return s;
   while (wait && !is_final(job)) {

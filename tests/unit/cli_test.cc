@@ -221,7 +221,7 @@ TEST_F(Cli, OutputFormats) {
 TEST_F(Cli, NodesAndPartitions) {
   slurm::NodeInfo n;
   n.name = "node1";
-  n.state = "IDLE";
+  n.state = slurm::NodeState::idle;
   n.drain = true;
   n.cpus = 2;
   n.reason = "maintenance";
@@ -285,7 +285,7 @@ TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
   auto recorded = store->job({"default", "default", "exp", "j1"});
   ASSERT_TRUE(recorded && *recorded);
   EXPECT_EQ((*recorded)->slurm_job_id, 100u);
-  EXPECT_EQ((*recorded)->state, "queued");
+  EXPECT_EQ((*recorded)->state, state::ExecutionState::queued);
   EXPECT_EQ((*recorded)->spec_json.find("tok-123456"), std::string::npos);
   // A version 4 uuid, which is the job directory's last component.
   EXPECT_TRUE(std::regex_match((*recorded)->uuid,

@@ -528,7 +528,7 @@ class QueryCli : public ::testing::Test {
     for (const char* name : {"node1", "node2"}) {
       slurm::NodeInfo n;
       n.name = name;
-      n.state = name == std::string("node1") ? "IDLE" : "ALLOCATED";
+      n.state = name == std::string("node1") ? slurm::NodeState::idle : slurm::NodeState::allocated;
       n.cpus = 4;
       fake.node_list.push_back(n);
     }

@@ -107,6 +107,9 @@ std::vector<args::Option> command_options(const Command& c) {
 
 std::string command_help(const Command& c) {
   std::string usage = "batchai " + std::string(c.path);
+  for (const auto& o : c.options) {
+    if (o.required) usage += " " + args::usage_form(o);
+  }
   for (const auto& p : c.positionals) usage += p.required ? " " + std::string(p.name) : " [" + std::string(p.name) + "]";
   usage += " [options]";
   return args::help(usage, c.summary, command_options(c), c.positionals);

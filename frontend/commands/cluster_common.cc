@@ -144,9 +144,8 @@ Result<state::Cluster> find_cluster(const Context& ctx, const args::Parsed& p, s
                                     std::string_view flag) {
   auto ws = workspace_key(ctx, p, store);
   if (!ws) return ws.error();
-  auto name = p.get(flag);
-  if (!name) return Error{"--" + std::string(flag) + ": required (the cluster's name)"};
-  const state::ClusterKey key{ws->group, ws->workspace, *name};
+  // Every table that names `flag` marks it required.
+  const state::ClusterKey key{ws->group, ws->workspace, p.get(flag).value_or("")};
   auto c = store.cluster(key);
   if (!c) return c.error();
   if (!*c) {

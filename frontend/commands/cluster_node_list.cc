@@ -11,7 +11,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"cluster", 'c', "NAME", "cluster name (required)"},
+    args::required({"cluster", 'c', "NAME", "cluster name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {

@@ -16,8 +16,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto ws = workspace_key(ctx, p, **store);
   if (!ws) return ws.error();
-  auto experiment = p.get("experiment");
-  if (!experiment) return Error{"--experiment: required (the experiment to list)"};
+  auto experiment = p.get("experiment");  // required
   auto jobs = (*store)->jobs({ws->group, ws->workspace, *experiment});
   if (!jobs) return jobs.error();
   boost::json::array out;

@@ -11,13 +11,13 @@ namespace {
 
 constexpr args::Option kListOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"job", 'j', "NAME", "job name (required)"},
+    args::required({"job", 'j', "NAME", "job name"}),
 };
 constexpr args::Option kExecOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"job", 'j', "NAME", "job name (required)"},
+    args::required({"job", 'j', "NAME", "job name"}),
     {"node-id", 'n', "NODE", "node (default: the job's first)"},
-    {"exec", 0, "COMMAND", "command to run, in a login shell (required)"},
+    args::required({"exec", 0, "COMMAND", "command to run, in a login shell"}),
     {"address", 'L', "SPEC", "port forwarding; not available on Slurm"},
 };
 
@@ -53,8 +53,7 @@ Result<int> list(Context& ctx, const args::Parsed& p) {
 
 Result<int> exec(Context& ctx, const args::Parsed& p) {
   if (p.has("address")) return Error{"-L: port forwarding needs SSH to the node, which batchai does not use"};
-  auto command = p.get("exec");
-  if (!command) return Error{"--exec: required (the command to run)"};
+  auto command = p.get("exec");  // required
   auto info = running(ctx, p);
   if (!info) return info.error();
   std::string node = p.get("node-id").value_or(info->node_names.empty() ? "" : info->node_names.front());

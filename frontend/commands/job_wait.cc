@@ -12,7 +12,7 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"name", 'n', "NAME", "job name (required)"},
+    args::required({"name", 'n', "NAME", "job name"}),
     {"interval", 0, "SECONDS", "seconds between checks (default 15, as az)"},
 };
 

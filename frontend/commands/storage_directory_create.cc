@@ -14,14 +14,13 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     storage::kShareNameOption,
-    {"name", 'n', "PATH", "the directory, as a path inside the share (required)"},
+    args::required({"name", 'n', "PATH", "the directory, as a path inside the share"}),
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name || name->empty()) return Error{"--name: required (the directory's path in the share)"};
+  const auto name = p.get("name");  // required
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   auto share = storage::existing_share(*site, p, "share-name");

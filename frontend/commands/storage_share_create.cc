@@ -13,7 +13,7 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the share's name: 3 to 63 lowercase letters, digits and hyphens (required)"},
+    args::required({"name", 'n', "NAME", "the share's name: 3 to 63 lowercase letters, digits and hyphens"}),
     {"quota", 0, "GB", "accepted for az scripts; the filesystem's own quotas apply"},
     storage::kAccountNameOption,
     storage::kAccountKeyOption,

@@ -14,7 +14,7 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the share (required)"},
+    args::required({"name", 'n', "NAME", "the share"}),
     kYesOption,
     storage::kAccountNameOption,
     storage::kAccountKeyOption,

@@ -107,6 +107,9 @@ std::vector<args::Option> command_options(const Command& c) {
 
 std::string command_help(const Command& c) {
   std::string usage = "batchai " + std::string(c.path);
+  for (const auto& o : c.options) {
+    if (o.required) usage += " " + args::usage_form(o);
+  }
   for (const auto& p : c.positionals) usage += p.required ? " " + std::string(p.name) : " [" + std::string(p.name) + "]";
   usage += " [options]";
   return args::help(usage, c.summary, command_options(c), c.positionals);
@@ -199,7 +202,6 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
   ctx.format = *format;
   // Parsed before the command runs, so a mistyped query changes nothing.
   ctx.query = nullptr;
-  ctx.output_error.reset();
   if (auto text = parsed->get("query")) {
     auto query = parse_query(*text);
     if (!query) {
@@ -211,10 +213,6 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
   auto status = command->run(ctx, *parsed);
   if (!status) {
     diag::error(status.error().message);
-    return 1;
-  }
-  if (ctx.output_error) {
-    diag::error(ctx.output_error->message);
     return 1;
   }
   return *status;

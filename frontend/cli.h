@@ -37,9 +37,6 @@ struct Context {
   OutputFormat format = OutputFormat::json;
   // The global --query, parsed before the command runs; emit() applies it.
   std::shared_ptr<const Query> query;
-  // Set by emit() when the query fails on a result (a function given a value
-  // of the wrong type): run() reports it and exits 1.
-  mutable std::optional<Error> output_error;
   // Polling commands sleep through this, so tests need not wait in real time.
   std::function<void(std::chrono::milliseconds)> sleep;
   // The caller's environment ("NAME=value"), which submitted jobs inherit

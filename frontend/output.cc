@@ -211,26 +211,24 @@ void print_queried(const Context& ctx, const boost::json::value& input, const bo
 
 }  // namespace
 
-void emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
+Status emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
   if (!ctx.query) {
     if (ctx.format == OutputFormat::json) {
       *ctx.out << pretty_json(value) << "\n";
     } else {
       print_objects(ctx, value, columns);
     }
-    return;
+    return {};
   }
   auto result = apply(*ctx.query, value);
-  if (!result) {
-    ctx.output_error = result.error();
-    return;
-  }
-  if (result->is_null()) return;  // az prints nothing when the query finds nothing
+  if (!result) return result.error();
+  if (result->is_null()) return {};  // az prints nothing when the query finds nothing
   if (ctx.format == OutputFormat::json) {
     *ctx.out << pretty_json(*result) << "\n";
   } else {
     print_queried(ctx, value, *result, columns);
   }
+  return {};
 }
 
 }  // namespace batchai::frontend

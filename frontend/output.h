@@ -19,8 +19,11 @@ struct Column {
   std::string_view key;     // top-level key of each object, "name"
 };
 
-// Writes `value` (an object, or an array of objects) to ctx.out in ctx.format.
-void emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns);
+// Writes `value` (an object, or an array of objects) to ctx.out in ctx.format,
+// after the global --query when one was given. Fails, printing nothing, when
+// the query cannot apply to this value (a function given the wrong type),
+// which only the result can tell; the command returns that error.
+Status emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns);
 
 // Indented JSON, two spaces per level, as az prints it.
 std::string pretty_json(const boost::json::value& value);

@@ -114,8 +114,11 @@ std::string in_workspace(const std::string& group, const std::string& workspace)
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-bool valid_state(std::string_view s) {
-  return s == "queued" || s == "running" || s == "terminating" || s == "succeeded" || s == "failed";
+// A stored state this CLI does not know (a newer CLI's, or an edit by hand)
+// is an error that names it, rather than being read as some other state.
+Error bad_state(const std::string& job, std::string_view state) {
+  return Error{"job " + quoted(job) + ": state " + quoted(state) +
+               " is not one of queued, running, terminating, succeeded, failed"};
 }
 
 std::string duration_text(std::chrono::milliseconds d) {
@@ -213,7 +216,7 @@ constexpr std::string_view kJobColumns =
     "j.end_time, j.errors_json, j.created, j.state_time "
     "FROM jobs j JOIN experiments e ON j.experiment_id = e.id JOIN workspaces w ON e.workspace_id = w.id ";
 
-Job job_of(const Row& r) {
+Result<Job> job_of(const Row& r) {
   Job j;
   j.key = {r.text(0), r.text(1), r.text(2), r.text(3)};
   j.uuid = r.text(4);
@@ -224,7 +227,10 @@ Job job_of(const Row& r) {
   j.job_dir = r.text(11);
   j.segment = r.text(12);
   if (!r.null(13)) j.slurm_job_id = static_cast<std::uint32_t>(r.int64(13));
-  j.state = r.text(14);
+  const std::string state = r.text(14);
+  auto parsed = parse_execution_state(state);
+  if (!parsed) return bad_state(j.key.job, state);
+  j.state = *parsed;
   if (!r.null(15)) j.exit_code = static_cast<int>(r.int64(15));
   j.start_time = r.int64(16);
   j.end_time = r.int64(17);
@@ -448,7 +454,6 @@ class SqliteStore final : public Store {
   }
 
   Status insert_job(const Job& j) override {
-    if (!valid_state(j.state)) return bad_state(j);
     return transact(Tx::write, [&]() -> Status {
       auto exp = existing_experiment({j.key.group, j.key.workspace, j.key.experiment});
       if (!exp) return exp.error();
@@ -464,12 +469,12 @@ class SqliteStore final : public Store {
           "node_count, spec_json, job_dir, segment, slurm_job_id, state, exit_code, start_time, end_time, "
           "errors_json, created, state_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {*exp, j.key.job, j.uuid, j.cluster.group, j.cluster.workspace, j.cluster.cluster, j.tool_type, j.node_count,
-           j.spec_json, j.job_dir, j.segment, slurm_id(j), j.state, exit_code(j), j.start_time, j.end_time,
-           j.errors_json, created, state_time});
+           j.spec_json, j.job_dir, j.segment, slurm_id(j), to_string(j.state), exit_code(j), j.start_time,
+           j.end_time, j.errors_json, created, state_time});
       if (!s) return s;
       // The first state is history too: `job wait` reports from queued on.
       return query("INSERT INTO job_history (job_id, state, time) VALUES (?, ?, ?)",
-                   {static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_)), j.state, state_time});
+                   {static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_)), to_string(j.state), state_time});
     });
   }
 
@@ -478,7 +483,12 @@ class SqliteStore final : public Store {
       std::optional<Job> found;
       auto s =
           query("SELECT " + std::string(kJobColumns) + "WHERE w.grp = ? AND w.name = ? AND e.name = ? AND j.name = ?",
-                {k.group, k.workspace, k.experiment, k.job}, [&](const Row& r) { found = job_of(r); });
+                {k.group, k.workspace, k.experiment, k.job}, [&](const Row& r) -> Status {
+                  auto j = job_of(r);
+                  if (!j) return j.error();
+                  found = std::move(*j);
+                  return {};
+                });
       if (!s) return s.error();
       return found;
     });
@@ -490,14 +500,18 @@ class SqliteStore final : public Store {
       if (!exp) return exp.error();
       std::vector<Job> all;
       auto s = query("SELECT " + std::string(kJobColumns) + "WHERE e.id = ? ORDER BY j.id", {*exp},
-                     [&](const Row& r) { all.push_back(job_of(r)); });
+                     [&](const Row& r) -> Status {
+                       auto j = job_of(r);
+                       if (!j) return j.error();
+                       all.push_back(std::move(*j));
+                       return {};
+                     });
       if (!s) return s.error();
       return all;
     });
   }
 
   Status update_job(const Job& j) override {
-    if (!valid_state(j.state)) return bad_state(j);
     return transact(Tx::write, [&]() -> Status {
       auto id = existing_job(j.key);
       if (!id) return id.error();
@@ -508,9 +522,10 @@ class SqliteStore final : public Store {
       s = query(
           "UPDATE jobs SET slurm_job_id = ?, state = ?, exit_code = ?, start_time = ?, end_time = ?, "
           "errors_json = ?, state_time = ? WHERE id = ?",
-          {slurm_id(j), j.state, exit_code(j), j.start_time, j.end_time, j.errors_json, state_time, *id});
-      if (!s || before == j.state) return s;
-      return query("INSERT INTO job_history (job_id, state, time) VALUES (?, ?, ?)", {*id, j.state, state_time});
+          {slurm_id(j), to_string(j.state), exit_code(j), j.start_time, j.end_time, j.errors_json, state_time, *id});
+      if (!s || before == to_string(j.state)) return s;
+      return query("INSERT INTO job_history (job_id, state, time) VALUES (?, ?, ?)",
+                   {*id, to_string(j.state), state_time});
     });
   }
 
@@ -522,14 +537,20 @@ class SqliteStore final : public Store {
     });
   }
 
-  Result<std::vector<std::pair<std::string, std::int64_t>>> job_history(const JobKey& k) override {
-    using History = std::vector<std::pair<std::string, std::int64_t>>;
+  Result<std::vector<std::pair<ExecutionState, std::int64_t>>> job_history(const JobKey& k) override {
+    using History = std::vector<std::pair<ExecutionState, std::int64_t>>;
     return transact(Tx::read, [&]() -> Result<History> {
       auto id = existing_job(k);
       if (!id) return id.error();
       History h;
       auto s = query("SELECT state, time FROM job_history WHERE job_id = ? ORDER BY id", {*id},
-                     [&](const Row& r) { h.emplace_back(r.text(0), r.int64(1)); });
+                     [&](const Row& r) -> Status {
+                       const std::string state = r.text(0);
+                       auto parsed = parse_execution_state(state);
+                       if (!parsed) return bad_state(k.job, state);
+                       h.emplace_back(*parsed, r.int64(1));
+                       return {};
+                     });
       if (!s) return s.error();
       return h;
     });
@@ -560,10 +581,6 @@ class SqliteStore final : public Store {
   static Experiment experiment_of(const Row& r) { return Experiment{{r.text(0), r.text(1), r.text(2)}, r.int64(3)}; }
   static Value slurm_id(const Job& j) { return j.slurm_job_id ? Value{std::int64_t{*j.slurm_job_id}} : Value{nullptr}; }
   static Value exit_code(const Job& j) { return j.exit_code ? Value{std::int64_t{*j.exit_code}} : Value{nullptr}; }
-  static Error bad_state(const Job& j) {
-    return Error{"job " + quoted(j.key.job) + ": state " + quoted(j.state) +
-                 " is not one of queued, running, terminating, succeeded, failed"};
-  }
 
   // Notes whether SQLite's failure was a lock held by another process, so
   // that transact() knows the whole transaction may simply be tried again.
@@ -593,7 +610,8 @@ class SqliteStore final : public Store {
   }
 
   // Runs one statement with `params` bound in order, handing each result
-  // row to `row`.
+  // row to `row`; a `row` that returns a Status stops the query at its
+  // first error.
   template <class OnRow = std::nullptr_t>
   Status query(std::string_view sql, std::initializer_list<Value> params, OnRow&& row = nullptr) {
     auto prepared_stmt = prepared(sql);
@@ -625,7 +643,13 @@ class SqliteStore final : public Store {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) return {};
       if (rc != SQLITE_ROW) return db_error();
-      if constexpr (!std::is_same_v<std::decay_t<OnRow>, std::nullptr_t>) row(Row(stmt));
+      if constexpr (std::is_same_v<std::decay_t<OnRow>, std::nullptr_t>) {
+        continue;
+      } else if constexpr (std::is_same_v<std::invoke_result_t<OnRow, const Row&>, Status>) {
+        if (auto s = row(Row(stmt)); !s) return s;
+      } else {
+        row(Row(stmt));
+      }
     }
   }
 
@@ -811,6 +835,27 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
+
+const char* to_string(ExecutionState s) {
+  switch (s) {
+    case ExecutionState::queued: return "queued";
+    case ExecutionState::running: return "running";
+    case ExecutionState::terminating: return "terminating";
+    case ExecutionState::succeeded: return "succeeded";
+    case ExecutionState::failed: return "failed";
+  }
+  return "?";
+}
+
+std::optional<ExecutionState> parse_execution_state(std::string_view text) {
+  using S = ExecutionState;
+  for (S s : {S::queued, S::running, S::terminating, S::succeeded, S::failed}) {
+    if (text == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+bool is_final(ExecutionState s) { return s == ExecutionState::succeeded || s == ExecutionState::failed; }
 
 Error not_found(const WorkspaceKey& k) {
   return Error{"workspace " + quoted(k.workspace) + " not found in resource group " + quoted(k.group)};

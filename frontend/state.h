@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/result.h"
@@ -63,8 +64,18 @@ struct Cluster {
   std::int64_t max_time_seconds = 0;  // the partition's MaxTime; 0: unlimited
 };
 
-// A job as created. `state` is Batch AI's executionState: queued, running,
-// terminating, succeeded or failed.
+// Batch AI's executionState of a job. The names are az's, printed in every
+// job object and stored in the database, whose CHECK lists the same five.
+enum class ExecutionState { queued, running, terminating, succeeded, failed };
+
+// "queued", "running", ... as az printed them.
+const char* to_string(ExecutionState s);
+// The inverse of to_string; nullopt for any other text.
+std::optional<ExecutionState> parse_execution_state(std::string_view text);
+// Succeeded or failed: the job will not change again.
+bool is_final(ExecutionState s);
+
+// A job as created.
 struct Job {
   JobKey key;
   std::string uuid;
@@ -75,7 +86,7 @@ struct Job {
   std::string job_dir;
   std::string segment;                        // jobOutputDirectoryPathSegment
   std::optional<std::uint32_t> slurm_job_id;  // none until submitted
-  std::string state = "queued";
+  ExecutionState state = ExecutionState::queued;
   std::optional<int> exit_code;
   std::int64_t start_time = 0, end_time = 0;  // 0: not yet
   std::string errors_json = "[]";             // executionInfo.errors
@@ -135,7 +146,7 @@ class Store {
   virtual Status update_job(const Job& j) = 0;
   virtual Status delete_job(const JobKey& k) = 0;
   // (state, time) pairs, oldest first.
-  virtual Result<std::vector<std::pair<std::string, std::int64_t>>> job_history(const JobKey& k) = 0;
+  virtual Result<std::vector<std::pair<ExecutionState, std::int64_t>>> job_history(const JobKey& k) = 0;
 
   // `batchai configure --defaults group=rg workspace=ws`; an empty value
   // clears the default, as `az configure --defaults group=''` did.

@@ -54,6 +54,16 @@ std::string spelling(const Option& option) {
   return s;
 }
 
+std::string usage_form(const Option& option) {
+  std::string s = option.short_name ? std::string("-") + option.short_name : "--" + std::string(option.name);
+  if (!option.value_name.empty()) s += " " + std::string(option.value_name);
+  return s;
+}
+
+std::string help_text(const Option& option) {
+  return std::string(option.help) + (option.required ? " (required)" : "");
+}
+
 namespace {
 
 const Option* find_long(std::span<const Option> options, std::string_view name) {
@@ -138,6 +148,13 @@ Result<Parsed> parse(std::span<const std::string> argv, std::span<const Option> 
     }
   }
 
+  for (const Option& o : options) {
+    const auto value = parsed.get(o.name);
+    if (o.required && (!value || value->empty())) {
+      return Error{"--" + std::string(o.name) + ": required (" + std::string(o.help) + ")"};
+    }
+  }
+
   const auto& given = parsed.positionals();
   std::size_t required = std::count_if(positionals.begin(), positionals.end(), [](auto& p) { return p.required; });
   if (given.size() < required) {
@@ -166,7 +183,7 @@ std::string help(std::string_view usage_line, std::string_view summary, std::spa
   }
   if (!options.empty()) {
     out += "\noptions:\n";
-    for (const auto& o : options) row(spelling(o), o.help);
+    for (const auto& o : options) row(spelling(o), help_text(o));
   }
   return out;
 }

@@ -3,7 +3,8 @@
 //
 // Rules: long options are `--name VALUE` or `--name=VALUE`; short ones `-n
 // VALUE`; flags take no value; `--` ends options. Unknown options and bad
-// values are errors that name the flag (with a did-you-mean suggestion).
+// values are errors that name the flag (with a did-you-mean suggestion), and
+// so is a required option left out.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +23,19 @@ struct Option {
   std::string_view name;        // long name without dashes, e.g. "nodes"
   char short_name = 0;          // e.g. 'N'; 0 for none
   std::string_view value_name;  // e.g. "N"; empty for a flag
-  std::string_view help;        // one line
+  std::string_view help;        // one line; help and man pages add "(required)"
   bool repeatable = false;      // may be given more than once
+  // parse() fails unless the option is given with a non-empty value. Only
+  // for options needed on every call: one that a default or another option
+  // can stand in for is checked by its command.
+  bool required = false;
 };
+
+// `option`, required: a table row reads args::required({"name", 'n', ...}).
+constexpr Option required(Option option) {
+  option.required = true;
+  return option;
+}
 
 struct Positional {
   std::string_view name;  // e.g. "SCRIPT"
@@ -57,17 +68,26 @@ class Parsed {
 
 // Parses `argv` (without the program or command words) against the options
 // and positionals. `extra_positionals` allows trailing arguments beyond the
-// table (for commands that pass a command line through).
+// table (for commands that pass a command line through). A required option
+// missing or empty fails as "--name: required (<its help>)", for the first
+// such option of the table.
 Result<Parsed> parse(std::span<const std::string> argv, std::span<const Option> options,
                      std::span<const Positional> positionals, bool extra_positionals = false);
 
 // Help text: "usage: <usage_line>", the summary, then one aligned row per
-// positional and option.
+// positional and option, required ones marked "(required)".
 std::string help(std::string_view usage_line, std::string_view summary, std::span<const Option> options,
                  std::span<const Positional> positionals);
 
 // "--nodes N" / "-N, --nodes N" as it appears in help and messages.
 std::string spelling(const Option& option);
+
+// "-n NAME", else "--min N": how a usage line shows a required option.
+std::string usage_form(const Option& option);
+
+// The option's help with " (required)" added when it is: what help and man
+// pages show for it.
+std::string help_text(const Option& option);
 
 // Integer parsing with full-consumption and range checks; the error says what
 // was expected and names `what` (a flag, a JSON path).

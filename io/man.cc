@@ -27,7 +27,7 @@ void options(std::ostringstream& s, std::span<const args::Option> table) {
     if (o.short_name) s << "\\fB\\-" << o.short_name << "\\fR, ";
     s << "\\fB\\-\\-" << roff(o.name) << "\\fR";
     if (!o.value_name.empty()) s << " \\fI" << roff(o.value_name) << "\\fR";
-    s << "\n" << roff(o.help) << (o.repeatable ? " (may be repeated)" : "") << "\n";
+    s << "\n" << roff(args::help_text(o)) << (o.repeatable ? " (may be repeated)" : "") << "\n";
   }
 }
 

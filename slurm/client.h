@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/result.h"
@@ -90,9 +91,16 @@ struct JobInfo {
 };
 
 // Base node states, as Slurm has them; flags are separate booleans.
+enum class NodeState { idle, allocated, mixed, down, future, error, unknown };
+
+// "IDLE", "ALLOCATED", ... as sinfo and scontrol spell them.
+const char* to_string(NodeState state);
+// The inverse of to_string; nullopt for any other text.
+std::optional<NodeState> parse_node_state(std::string_view text);
+
 struct NodeInfo {
   std::string name;
-  std::string state;  // "IDLE", "ALLOCATED", "MIXED", "DOWN", "UNKNOWN", "FUTURE"
+  NodeState state = NodeState::unknown;
   bool drain = false;
   bool completing = false;
   bool not_responding = false;

@@ -80,16 +80,16 @@ JobState job_state(uint32_t raw) {
   return JobState::failed;
 }
 
-const char* node_base_state(uint32_t raw) {
+NodeState node_base_state(uint32_t raw) {
   switch (raw & NODE_STATE_BASE) {
-    case NODE_STATE_DOWN: return "DOWN";
-    case NODE_STATE_IDLE: return "IDLE";
-    case NODE_STATE_ALLOCATED: return "ALLOCATED";
-    case NODE_STATE_MIXED: return "MIXED";
-    case NODE_STATE_FUTURE: return "FUTURE";
-    case NODE_STATE_ERROR: return "ERROR";
+    case NODE_STATE_DOWN: return NodeState::down;
+    case NODE_STATE_IDLE: return NodeState::idle;
+    case NODE_STATE_ALLOCATED: return NodeState::allocated;
+    case NODE_STATE_MIXED: return NodeState::mixed;
+    case NODE_STATE_FUTURE: return NodeState::future;
+    case NODE_STATE_ERROR: return NodeState::error;
   }
-  return "UNKNOWN";
+  return NodeState::unknown;
 }
 
 // A wait(2) status, as Slurm keeps exit codes, into exit code or signal.

@@ -312,7 +312,7 @@ class CpuBackend final : public Backend {
           break;
         }
         case LayerKind::activation:
-          if (l.spec.activation == "relu") {
+          if (l.spec.activation == Activation::relu) {
             const std::size_t total = n * out_size;
 #pragma omp parallel for simd schedule(static)
             for (std::size_t j = 0; j < total; ++j) out[j] = in[j] > 0.0f ? in[j] : 0.0f;

@@ -4,6 +4,23 @@
 #include <map>
 
 namespace batchai::trainer {
+
+const char* to_string(Activation a) {
+  switch (a) {
+    case Activation::linear: return "linear";
+    case Activation::relu: return "relu";
+    case Activation::softmax: return "softmax";
+  }
+  return "?";
+}
+
+std::optional<Activation> parse_activation(std::string_view name) {
+  for (Activation a : {Activation::linear, Activation::relu, Activation::softmax}) {
+    if (name == to_string(a)) return a;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 namespace json = boost::json;
@@ -65,11 +82,11 @@ json::object layer_config(const Layer& l, bool first, const Shape& input) {
       c["padding"] = s.same ? "same" : "valid";
       c["data_format"] = "channels_last";
       c["dilation_rate"] = json::array{1, 1};
-      c["activation"] = "linear";
+      c["activation"] = to_string(Activation::linear);
       weighted_tail(c);
       break;
     case LayerKind::activation:
-      c["activation"] = s.activation;
+      c["activation"] = to_string(s.activation);
       break;
     case LayerKind::max_pooling2d:
       c["pool_size"] = json::array{2, 2};
@@ -92,7 +109,7 @@ json::object layer_config(const Layer& l, bool first, const Shape& input) {
         c["dtype"] = "float32";
       }
       c["units"] = s.units;
-      c["activation"] = "linear";
+      c["activation"] = to_string(Activation::linear);
       weighted_tail(c);
       break;
   }
@@ -132,10 +149,10 @@ Result<Model> build_model(const std::vector<LayerSpec>& specs, Shape input) {
         break;
       }
       case LayerKind::activation:
-        if (l.spec.activation != "relu" && l.spec.activation != "softmax") {
-          return bad("activation '" + l.spec.activation + "' is not supported (relu, softmax)");
+        if (l.spec.activation == Activation::linear) {
+          return bad(std::string("activation '") + to_string(l.spec.activation) + "' is not supported (relu, softmax)");
         }
-        if (l.spec.activation == "softmax" && (i + 1 != specs.size() || !flat)) {
+        if (l.spec.activation == Activation::softmax && (i + 1 != specs.size() || !flat)) {
           return bad("softmax must be the last layer, on a flat vector");
         }
         l.out = at;
@@ -170,7 +187,7 @@ Result<Model> build_model(const std::vector<LayerSpec>& specs, Shape input) {
     m.layers.push_back(std::move(l));
   }
   if (m.layers.empty() || m.layers.back().spec.kind != LayerKind::activation ||
-      m.layers.back().spec.activation != "softmax") {
+      m.layers.back().spec.activation != Activation::softmax) {
     return Error{"the model must end with a softmax Activation (categorical cross-entropy needs probabilities)"};
   }
   m.classes = at.c;
@@ -179,15 +196,16 @@ Result<Model> build_model(const std::vector<LayerSpec>& specs, Shape input) {
 
 std::vector<LayerSpec> cifar10_cnn() {
   using K = LayerKind;
-  auto conv = [](int filters, bool same) { return LayerSpec{K::conv2d, filters, 3, same, "", 0.0f}; };
-  auto act = [](const char* f) { return LayerSpec{K::activation, 0, 0, false, f, 0.0f}; };
-  auto pool = LayerSpec{K::max_pooling2d, 0, 0, false, "", 0.0f};
-  auto drop = [](float r) { return LayerSpec{K::dropout, 0, 0, false, "", r}; };
-  return {conv(32, true),  act("relu"), conv(32, false), act("relu"), pool, drop(0.25f),
-          conv(64, true),  act("relu"), conv(64, false), act("relu"), pool, drop(0.25f),
-          LayerSpec{K::flatten, 0, 0, false, "", 0.0f},
-          LayerSpec{K::dense, 512, 0, false, "", 0.0f}, act("relu"), drop(0.5f),
-          LayerSpec{K::dense, 10, 0, false, "", 0.0f}, act("softmax")};
+  using A = Activation;
+  auto conv = [](int filters, bool same) { return LayerSpec{K::conv2d, filters, 3, same, A::linear, 0.0f}; };
+  auto act = [](Activation f) { return LayerSpec{K::activation, 0, 0, false, f, 0.0f}; };
+  auto pool = LayerSpec{K::max_pooling2d, 0, 0, false, A::linear, 0.0f};
+  auto drop = [](float r) { return LayerSpec{K::dropout, 0, 0, false, A::linear, r}; };
+  return {conv(32, true),  act(A::relu), conv(32, false), act(A::relu), pool, drop(0.25f),
+          conv(64, true),  act(A::relu), conv(64, false), act(A::relu), pool, drop(0.25f),
+          LayerSpec{K::flatten, 0, 0, false, A::linear, 0.0f},
+          LayerSpec{K::dense, 512, 0, false, A::linear, 0.0f}, act(A::relu), drop(0.5f),
+          LayerSpec{K::dense, 10, 0, false, A::linear, 0.0f}, act(A::softmax)};
 }
 
 std::string Model::model_config_json() const {

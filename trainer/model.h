@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/result.h"
@@ -20,13 +22,24 @@ namespace batchai::trainer {
 
 enum class LayerKind { conv2d, activation, max_pooling2d, dropout, flatten, dense };
 
+// What an Activation layer applies. linear is the identity: Keras writes it
+// for the activation built into Conv2D and Dense, and every other layer's
+// spec carries it; an Activation layer itself is relu or softmax.
+enum class Activation { linear, relu, softmax };
+
+// Keras' names, as the model_config in a checkpoint spells them ("relu").
+const char* to_string(Activation a);
+// The inverse of to_string; nullopt for a name Keras has but this trainer
+// does not ("tanh").
+std::optional<Activation> parse_activation(std::string_view name);
+
 // One entry of the Sequential list, with Keras' own parameters.
 struct LayerSpec {
   LayerKind kind;
   int units = 0;           // conv2d: filters; dense: units
   int kernel = 3;          // conv2d: square kernel side
   bool same = false;       // conv2d: padding "same" (else "valid")
-  std::string activation;  // activation: "relu" or "softmax"
+  Activation activation = Activation::linear;  // activation: relu or softmax
   float rate = 0.0f;       // dropout
 };
 

@@ -10,19 +10,18 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "cluster name (required)"},
-    {"min", 0, "N", "fewest nodes (required)"},
-    {"max", 0, "N", "most nodes (required)"},
+    args::required({"name", 'n', "NAME", "cluster name"}),
+    args::required({"min", 0, "N", "fewest nodes"}),
+    args::required({"max", 0, "N", "most nodes"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto min = p.get_int("min", 0, 100000);
+  auto min = p.get_int("min", 0, 100000);  // both required: given when parsed
   auto max = p.get_int("max", 0, 100000);
   if (!min) return min.error();
   if (!max) return max.error();
-  if (!*min || !*max) return Error{"--min and --max: both required"};
   if (**min > **max) return Error{"--min: more than --max"};
   auto c = find_cluster(ctx, p, **store, "name");
   if (!c) return c.error();

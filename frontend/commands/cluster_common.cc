@@ -10,14 +10,36 @@ namespace batchai::frontend {
 
 namespace json = boost::json;
 
-std::string_view batchai_node_state(const slurm::NodeInfo& n) {
-  if (n.not_responding || n.state == "DOWN" || n.failing) return "unusable";
-  if (n.drain) return n.state == "IDLE" ? "unusable" : "leaving";  // drained : draining
-  if (n.completing) return "leaving";
-  if (n.powering_up || n.preparing_job || n.state == "UNKNOWN" || n.state == "FUTURE") return "preparing";
-  if (n.state == "ALLOCATED" || n.state == "MIXED") return "running";
-  if (n.state == "IDLE") return "idle";
+const char* to_string(NodeState state) {
+  switch (state) {
+    case NodeState::idle: return "idle";
+    case NodeState::running: return "running";
+    case NodeState::preparing: return "preparing";
+    case NodeState::leaving: return "leaving";
+    case NodeState::unusable: return "unusable";
+  }
   return "unusable";
+}
+
+std::optional<NodeState> parse_node_state(std::string_view text) {
+  using S = NodeState;
+  for (S s : {S::idle, S::running, S::preparing, S::leaving, S::unusable}) {
+    if (text == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+NodeState batchai_node_state(const slurm::NodeInfo& n) {
+  using Slurm = slurm::NodeState;
+  if (n.not_responding || n.state == Slurm::down || n.failing) return NodeState::unusable;
+  if (n.drain) return n.state == Slurm::idle ? NodeState::unusable : NodeState::leaving;  // drained : draining
+  if (n.completing) return NodeState::leaving;
+  if (n.powering_up || n.preparing_job || n.state == Slurm::unknown || n.state == Slurm::future) {
+    return NodeState::preparing;
+  }
+  if (n.state == Slurm::allocated || n.state == Slurm::mixed) return NodeState::running;
+  if (n.state == Slurm::idle) return NodeState::idle;
+  return NodeState::unusable;
 }
 
 std::vector<slurm::NodeInfo> cluster_nodes(const state::Cluster& c, const std::vector<slurm::NodeInfo>& all) {
@@ -37,12 +59,13 @@ std::vector<slurm::NodeInfo> cluster_nodes(const state::Cluster& c, const std::v
 NodeStateCounts count_states(const std::vector<slurm::NodeInfo>& nodes) {
   NodeStateCounts c;
   for (const auto& n : nodes) {
-    const auto s = batchai_node_state(n);
-    if (s == "idle") ++c.idle;
-    else if (s == "running") ++c.running;
-    else if (s == "preparing") ++c.preparing;
-    else if (s == "leaving") ++c.leaving;
-    else ++c.unusable;
+    switch (batchai_node_state(n)) {
+      case NodeState::idle: ++c.idle; break;
+      case NodeState::running: ++c.running; break;
+      case NodeState::preparing: ++c.preparing; break;
+      case NodeState::leaving: ++c.leaving; break;
+      case NodeState::unusable: ++c.unusable; break;
+    }
   }
   return c;
 }
@@ -113,21 +136,16 @@ Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, 
   }
   // A table has flat rows; JSON (and --query) the full objects.
   const json::array& chosen = ctx.format == OutputFormat::table ? rows : objects;
-  if (single && !chosen.empty()) {
-    emit(ctx, chosen[0], cluster_table_columns());
-  } else {
-    emit(ctx, chosen, cluster_table_columns());
-  }
-  return {};
+  if (single && !chosen.empty()) return emit(ctx, chosen[0], cluster_table_columns());
+  return emit(ctx, chosen, cluster_table_columns());
 }
 
 Result<state::Cluster> find_cluster(const Context& ctx, const args::Parsed& p, state::Store& store,
                                     std::string_view flag) {
   auto ws = workspace_key(ctx, p, store);
   if (!ws) return ws.error();
-  auto name = p.get(flag);
-  if (!name) return Error{"--" + std::string(flag) + ": required (the cluster's name)"};
-  const state::ClusterKey key{ws->group, ws->workspace, *name};
+  // Every table that names `flag` marks it required.
+  const state::ClusterKey key{ws->group, ws->workspace, p.get(flag).value_or("")};
   auto c = store.cluster(key);
   if (!c) return c.error();
   if (!*c) {

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "frontend/cli.h"
@@ -19,9 +21,17 @@ struct NodeStateCounts {
   std::int64_t idle = 0, running = 0, preparing = 0, leaving = 0, unusable = 0;
 };
 
-// Batch AI's state of one Slurm node: "idle", "running", "preparing",
-// "leaving" or "unusable".
-std::string_view batchai_node_state(const slurm::NodeInfo& node);
+// Batch AI's state of a cluster node, which its node list printed and its
+// nodeStateCounts counted.
+enum class NodeState { idle, running, preparing, leaving, unusable };
+
+// "idle", "running", ... as az printed them.
+const char* to_string(NodeState state);
+// The inverse of to_string; nullopt for any other text.
+std::optional<NodeState> parse_node_state(std::string_view text);
+
+// Batch AI's state of one Slurm node.
+NodeState batchai_node_state(const slurm::NodeInfo& node);
 
 // The cluster's nodes: the partition's, in name order, up to the cluster's
 // size (its target, or its maximum when auto-scaling).

@@ -18,8 +18,8 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "cluster name (required)"},
-    {"vm-size", 's', "SIZE", "VM size, one of the site's vmSizes; it names the partition and GPUs (required)"},
+    args::required({"name", 'n', "NAME", "cluster name"}),
+    args::required({"vm-size", 's', "SIZE", "VM size, one of the site's vmSizes; it names the partition and GPUs"}),
     {"target", 't', "N", "nodes the cluster may use (manual scale; with --min/--max, the initial count)"},
     {"min", 0, "N", "auto-scale: fewest nodes"},
     {"max", 0, "N", "auto-scale: most nodes"},
@@ -35,11 +35,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto ws = workspace_key(ctx, p, **store);
   if (!ws) return ws.error();
-  auto name = p.get("name");
-  if (!name) return Error{"--name: required (the cluster's name)"};
+  auto name = p.get("name");  // required, as --vm-size is
   if (auto ok = jobspec::validate_resource_name(*name, "--name"); !ok) return ok.error();
   auto size = p.get("vm-size");
-  if (!size) return Error{"--vm-size: required (one of the site's vmSizes)"};
   for (const char* ignored : {"image", "user-name", "ssh-key", "password", "generate-ssh-keys"}) {
     if (p.has(ignored)) diag::note(std::string("--") + ignored + " is ignored on Slurm");
   }

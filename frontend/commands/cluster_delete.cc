@@ -9,7 +9,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "cluster name (required)"},
+    args::required({"name", 'n', "NAME", "cluster name"}),
     kYesOption,
     {"no-wait", 0, "", "accepted for compatibility: deleting is immediate"},
 };
@@ -19,10 +19,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto ws = workspace_key(ctx, p, **store);
   if (!ws) return ws.error();
-  auto name = p.get("name");
-  if (!name) return Error{"--name: required (the cluster's name)"};
+  const std::string name = *p.get("name");  // required
   if (auto ok = confirm(p); !ok) return ok.error();
-  if (auto s = (*store)->delete_cluster({ws->group, ws->workspace, *name}); !s) return s.error();
+  if (auto s = (*store)->delete_cluster({ws->group, ws->workspace, name}); !s) return s.error();
   return 0;
 }
 

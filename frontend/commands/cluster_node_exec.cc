@@ -13,16 +13,15 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"cluster", 'c', "NAME", "cluster name (required)"},
+    args::required({"cluster", 'c', "NAME", "cluster name"}),
     {"node-id", 'n', "NODE", "node (default: the cluster's first)"},
-    {"exec", 0, "COMMAND", "command to run, in a login shell (required)"},
+    args::required({"exec", 0, "COMMAND", "command to run, in a login shell"}),
     {"address", 'L', "SPEC", "port forwarding; not available on Slurm (use ssh to the node where the site allows)"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
   if (p.has("address")) return Error{"-L: port forwarding needs SSH to the node, which batchai does not use"};
-  auto command = p.get("exec");
-  if (!command) return Error{"--exec: required (the command to run)"};
+  auto command = p.get("exec");  // required
   auto store = ctx.store();
   if (!store) return store.error();
   auto c = find_cluster(ctx, p, **store, "cluster");

@@ -11,7 +11,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"cluster", 'c', "NAME", "cluster name (required)"},
+    args::required({"cluster", 'c', "NAME", "cluster name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
@@ -26,15 +26,15 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   boost::json::array nodes;
   for (const auto& n : cluster_nodes(*c, *all)) {
     nodes.push_back(boost::json::object{{"nodeId", n.name},
-                                        {"state", batchai_node_state(n)},
-                                        {"slurmState", n.state},
+                                        {"state", to_string(batchai_node_state(n))},
+                                        {"slurmState", slurm::to_string(n.state)},
                                         {"cpus", n.cpus},
                                         {"gres", n.gres},
                                         {"reason", n.reason}});
   }
   static constexpr Column kColumns[] = {{"Node", "nodeId"}, {"State", "state"}, {"Slurm state", "slurmState"},
                                         {"CPUs", "cpus"},   {"GRES", "gres"},   {"Reason", "reason"}};
-  emit(ctx, nodes, kColumns);
+  if (auto s = emit(ctx, nodes, kColumns); !s) return s.error();
   return 0;
 }
 

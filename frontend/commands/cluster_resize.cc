@@ -12,16 +12,15 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "cluster name (required)"},
-    {"target", 't', "N", "nodes the cluster may use; 0 holds new jobs (required)"},
+    args::required({"name", 'n', "NAME", "cluster name"}),
+    args::required({"target", 't', "N", "nodes the cluster may use; 0 holds new jobs"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto target = p.get_int("target", 0, 100000);
+  auto target = p.get_int("target", 0, 100000);  // required: given when parsed
   if (!target) return target.error();
-  if (!*target) return Error{"--target: required (nodes the cluster may use)"};
   auto c = find_cluster(ctx, p, **store, "name");
   if (!c) return c.error();
   c->auto_scale = false;

@@ -8,7 +8,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "cluster name (required)"},
+    args::required({"name", 'n', "NAME", "cluster name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {

@@ -76,7 +76,7 @@ Result<int> list_defaults(const Context& ctx, state::Store& store) {
     rows.push_back(boost::json::object{{"name", n.name}, {"source", source}, {"value", value}});
   }
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Source", "source"}, {"Value", "value"}};
-  emit(ctx, rows, kColumns);
+  if (auto s = emit(ctx, rows, kColumns); !s) return s.error();
   return 0;
 }
 

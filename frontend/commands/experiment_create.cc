@@ -11,11 +11,11 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "experiment name (required)"},
+    args::required({"name", 'n', "NAME", "experiment name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = required_name(p, "name", "the experiment's name");
+  auto name = resource_name(p, "name");
   if (!name) return name.error();
   auto store = open_store(ctx);
   if (!store) return store.error();
@@ -23,7 +23,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!ws) return ws.error();
   state::Experiment e{{ws->group, ws->workspace, *name}, static_cast<std::int64_t>(std::time(nullptr))};
   if (auto s = (*store)->create_experiment(e); !s) return s.error();
-  emit_experiments(ctx, {&e, 1}, false);
+  if (auto s = emit_experiments(ctx, {&e, 1}, false); !s) return s.error();
   return 0;
 }
 

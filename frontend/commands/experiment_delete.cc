@@ -21,13 +21,13 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "experiment name (required)"},
+    args::required({"name", 'n', "NAME", "experiment name"}),
     kYesOption,
     {"no-wait", 0, "", "accepted for az scripts; deletion is immediate here"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = required_name(p, "name", "the experiment's name");
+  auto name = resource_name(p, "name");
   if (!name) return name.error();
   auto store = open_store(ctx);
   if (!store) return store.error();

@@ -14,7 +14,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!ws) return ws.error();
   auto all = (*store)->experiments(*ws);
   if (!all) return all.error();
-  emit_experiments(ctx, *all, true);
+  if (auto s = emit_experiments(ctx, *all, true); !s) return s.error();
   return 0;
 }
 

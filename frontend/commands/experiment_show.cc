@@ -8,11 +8,11 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    {"name", 'n', "NAME", "experiment name (required)"},
+    args::required({"name", 'n', "NAME", "experiment name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = required_name(p, "name", "the experiment's name");
+  auto name = resource_name(p, "name");
   if (!name) return name.error();
   auto store = open_store(ctx);
   if (!store) return store.error();
@@ -28,7 +28,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     if (!*w) return state::not_found(*ws);
     return state::not_found(state::ExperimentKey{ws->group, ws->workspace, *name});
   }
-  emit_experiments(ctx, {&**e, 1}, false);
+  if (auto s = emit_experiments(ctx, {&**e, 1}, false); !s) return s.error();
   return 0;
 }
 

@@ -11,19 +11,18 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the resource group (required)"},
+    args::required({"name", 'n', "NAME", "the resource group"}),
     {"location", 'l', "LOCATION", "accepted for az scripts and echoed"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name) return Error{"--name: required (the resource group's name)"};
+  const auto name = p.get("name");  // required
   if (auto ok = jobspec::validate_resource_group_name(*name, "--name"); !ok) return ok.error();
   boost::json::object group{{"name", *name},
                             {"location", p.get("location").value_or("")},
                             {"properties", boost::json::object{{"provisioningState", "Succeeded"}}}};
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Location", "location"}};
-  emit(ctx, group, kColumns);
+  if (auto s = emit(ctx, group, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -14,14 +14,13 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the resource group (required)"},
+    args::required({"name", 'n', "NAME", "the resource group"}),
     kYesOption,
     {"no-wait", 0, "", "accepted for az scripts; deletion is immediate here"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name) return Error{"--name: required (the resource group's name)"};
+  const auto name = p.get("name");  // required
   if (auto ok = jobspec::validate_resource_group_name(*name, "--name"); !ok) return ok.error();
   auto store = open_store(ctx);
   if (!store) return store.error();

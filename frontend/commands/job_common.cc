@@ -21,19 +21,20 @@ std::time_t parse_iso(const std::string& s) {
   return ::timegm(&tm);
 }
 
-std::string state_of_slurm(slurm::JobState s) {
+state::ExecutionState state_of_slurm(slurm::JobState s) {
   using S = slurm::JobState;
+  using E = state::ExecutionState;
   switch (s) {
     case S::pending:
-      return "queued";
+      return E::queued;
     case S::running:
     case S::suspended:
     case S::completing:
-      return "running";
+      return E::running;
     case S::completed:
-      return "succeeded";
+      return E::succeeded;
     default:
-      return "failed";
+      return E::failed;
   }
 }
 
@@ -78,12 +79,12 @@ std::optional<ExecutionRecord> read_execution_record(const std::string& job_dir)
   return r;
 }
 
-bool is_final(const state::Job& job) { return job.state == "succeeded" || job.state == "failed"; }
+bool is_final(const state::Job& job) { return state::is_final(job.state); }
 
 bool expire_unsubmitted(state::Job& job, std::time_t now) {
   // A create takes milliseconds, so a minute settles it.
   if (is_final(job) || job.slurm_job_id || now - job.created < 60) return false;
-  job.state = "failed";
+  job.state = state::ExecutionState::failed;
   job.state_time = now;
   job.errors_json = json::serialize(errors_for(
       "JobNotSubmitted", "the batchai job create that recorded this job stopped before Slurm accepted it",
@@ -95,9 +96,10 @@ namespace {
 
 // A job as Slurm (the controller, or accounting after it forgot) reports it.
 void apply_slurm(state::Job& job, const slurm::JobInfo& info, const std::optional<ExecutionRecord>& record) {
-  std::string state = state_of_slurm(info.state);
-  if (job.state == "terminating" && !slurm::is_final(info.state)) state = "terminating";
-  job.state = state;
+  // A cancelled job shows terminating until Slurm has stopped it.
+  if (job.state != state::ExecutionState::terminating || slurm::is_final(info.state)) {
+    job.state = state_of_slurm(info.state);
+  }
   if (info.start_time) job.start_time = info.start_time;
   if (!slurm::is_final(info.state)) return;
   if (info.end_time) job.end_time = info.end_time;
@@ -165,8 +167,8 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
     if (record->start_time) job.start_time = record->start_time;
     job.end_time = record->end_time;
     job.exit_code = record->exit_code;
-    job.state = record->exit_code == 0 ? "succeeded" : "failed";
-    if (job.state == "failed") {
+    job.state = record->exit_code == 0 ? state::ExecutionState::succeeded : state::ExecutionState::failed;
+    if (job.state == state::ExecutionState::failed) {
       job.errors_json = json::serialize(errors_for("JobFailed", "Job failed with non-zero exit code", job.exit_code));
     }
   } else {
@@ -178,7 +180,7 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
       apply_slurm(job, **accounted, record);
     } else {
       if (record && record->start_time) job.start_time = record->start_time;
-      job.state = "failed";
+      job.state = state::ExecutionState::failed;
       job.errors_json = json::serialize(errors_for(
           "JobLost",
           record ? "Slurm no longer knows the job and it recorded no end (node failure?)"
@@ -186,7 +188,7 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
           std::nullopt));
     }
   }
-  if (job.state == "failed") {
+  if (job.state == state::ExecutionState::failed) {
     if (auto errors = node_errors(job.job_dir); !errors.empty()) job.errors_json = json::serialize(errors);
   }
   if (job.state != before.state) job.state_time = now;
@@ -212,7 +214,7 @@ json::object job_to_json(const state::Job& job) {
   o["creationTime"] = iso_time(job.created);
   o["provisioningState"] = "succeeded";
   o["provisioningStateTransitionTime"] = iso_time(job.created);
-  o["executionState"] = job.state;
+  o["executionState"] = state::to_string(job.state);
   o["executionStateTransitionTime"] = iso_time(job.state_time ? job.state_time : job.created);
   json::value errors = json::parse(job.errors_json, ec);
   if (ec) errors = json::array{};
@@ -236,7 +238,7 @@ json::object job_table_row(const state::Job& job) {
                       {"clusterWorkspace", job.cluster.workspace},
                       {"tool", job.tool_type},
                       {"nodes", job.node_count},
-                      {"state", job.state},
+                      {"state", state::to_string(job.state)},
                       {"exitCode", job.exit_code ? json::value(*job.exit_code) : json::value(nullptr)}};
 }
 
@@ -252,11 +254,8 @@ Result<state::JobKey> job_key(const Context& ctx, const args::Parsed& p, state::
                               std::string_view flag) {
   auto ws = workspace_key(ctx, p, store);
   if (!ws) return ws.error();
-  auto experiment = p.get("experiment");
-  if (!experiment) return Error{"--experiment: required (the job's experiment)"};
-  auto job = p.get(flag);
-  if (!job) return Error{"--" + std::string(flag) + ": required (the job's name)"};
-  return state::JobKey{ws->group, ws->workspace, *experiment, *job};
+  // Every table that names them marks --experiment and `flag` required.
+  return state::JobKey{ws->group, ws->workspace, p.get("experiment").value_or(""), p.get(flag).value_or("")};
 }
 
 Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster& cluster) {
@@ -274,7 +273,7 @@ Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster
       for (const auto& j : *jobs) {
         const bool mine = j.cluster.group == cluster.key.group && j.cluster.workspace == cluster.key.workspace &&
                           j.cluster.cluster == cluster.key.cluster;
-        if (!mine || j.state != "queued" || !j.slurm_job_id || j.node_count > size) continue;
+        if (!mine || j.state != state::ExecutionState::queued || !j.slurm_job_id || j.node_count > size) continue;
         if (!client) {
           auto c = ctx.slurm();
           if (!c) return c.error();

@@ -74,6 +74,6 @@ Status delete_workspace_and_jobs(Context& ctx, state::Store& store, const state:
 
 // The options every job command takes to name its experiment.
 #define BATCHAI_EXPERIMENT_OPTIONS \
-  kResourceGroupOption, kWorkspaceOption, {"experiment", 'e', "NAME", "experiment (required)"}
+  kResourceGroupOption, kWorkspaceOption, args::required({"experiment", 'e', "NAME", "the job's experiment"})
 
 }  // namespace batchai::frontend

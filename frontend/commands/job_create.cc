@@ -29,21 +29,15 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"name", 'n', "NAME", "job name (required)"},
-    {"cluster", 'c', "NAME", "cluster to run on: its name or id, a cluster of the site configuration, or a "
-                             "partition (required)"},
-    {"config-file", 'f', "FILE", "the job.json (required)"},
+    args::required({"name", 'n', "NAME", "job name"}),
+    args::required({"cluster", 'c', "NAME",
+                    "cluster to run on: its name or id, a cluster of the site configuration, or a partition"}),
+    args::required({"config-file", 'f', "FILE", "the job.json"}),
     {"storage-account-name", 0, "NAME", "replaces <AZURE_BATCHAI_STORAGE_ACCOUNT> (else $AZURE_BATCHAI_STORAGE_ACCOUNT)"},
     {"storage-account-key", 0, "KEY", "replaces <AZURE_BATCHAI_STORAGE_KEY> (else $AZURE_BATCHAI_STORAGE_KEY)"},
     {"strict", 0, "", "treat unknown keys in the job.json as errors"},
     {"dry-run", 0, "", "print the sbatch script, secrets masked; write and submit nothing"},
 };
-
-std::string required(const args::Parsed& p, std::string_view flag, std::string_view what, Status& missing) {
-  auto v = p.get(flag);
-  if (!v && missing) missing = Error{"--" + std::string(flag) + ": required (" + std::string(what) + ")"};
-  return v.value_or("");
-}
 
 // A random (version 4) UUID: a re-created job name gets new paths, as in
 // Batch AI. Sixteen bytes from getrandom(2) in one call: std::random_device
@@ -73,15 +67,13 @@ struct Inputs {
 Result<Inputs> read_flags(const Context& ctx, const args::Parsed& p, state::Store& store) {
   auto ws = workspace_key(ctx, p, store);
   if (!ws) return ws.error();
-  Status missing;
-  Inputs in;
+  Inputs in;  // every flag read here is required by kOptions
   in.id.group = ws->group;
   in.id.workspace = ws->workspace;
-  in.id.experiment = required(p, "experiment", "the experiment the job belongs to", missing);
-  in.id.job = required(p, "name", "the job's name", missing);
-  in.cluster = required(p, "cluster", "the cluster to run on", missing);
-  in.file = required(p, "config-file", "the job.json", missing);
-  if (!missing) return missing.error();
+  in.id.experiment = p.get("experiment").value_or("");
+  in.id.job = p.get("name").value_or("");
+  in.cluster = p.get("cluster").value_or("");
+  in.file = p.get("config-file").value_or("");
   const std::pair<const std::string*, std::string_view> names[] = {
       {&in.id.experiment, "--experiment"}, {&in.id.job, "--name"}};
   for (const auto& [value, flag] : names) {
@@ -299,9 +291,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     diag::note("cluster '" + cluster->key.cluster + "' has no nodes (target 0): the job waits until it is resized");
   }
   if (ctx.format == OutputFormat::table) {
-    emit(ctx, job_table_row(job), job_table_columns());
+    if (auto s = emit(ctx, job_table_row(job), job_table_columns()); !s) return s.error();
   } else {
-    emit(ctx, job_to_json(job), job_table_columns());
+    if (auto s = emit(ctx, job_to_json(job), job_table_columns()); !s) return s.error();
   }
   return 0;
 }

@@ -9,7 +9,7 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"name", 'n', "NAME", "job name (required)"},
+    args::required({"name", 'n', "NAME", "job name"}),
     kYesOption,
     {"no-wait", 0, "", "accepted for compatibility"},
 };

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"job", 'j', "NAME", "job name (required)"},
+    args::required({"job", 'j', "NAME", "job name"}),
     {"output-directory-id", 'd', "ID", "stdouterr (default) or an outputDirectories id"},
     {"path", 'p', "PATH", "directory inside it (default: .)"},
     {"expiry", 0, "MINUTES", "accepted for compatibility: files are read where they are, no links expire"},
@@ -52,7 +52,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   }
   static constexpr Column kColumns[] = {
       {"Name", "name"}, {"Type", "fileType"}, {"Size", "contentLength"}, {"Modified", "lastModified"}};
-  emit(ctx, files, kColumns);
+  if (auto s = emit(ctx, files, kColumns); !s) return s.error();
   return 0;
 }
 

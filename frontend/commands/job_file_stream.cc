@@ -11,8 +11,8 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"job", 'j', "NAME", "job name (required)"},
-    {"file-name", 'f', "NAME", "file to follow, e.g. stdout.txt (required)"},
+    args::required({"job", 'j', "NAME", "job name"}),
+    args::required({"file-name", 'f', "NAME", "file to follow, e.g. stdout.txt"}),
     {"output-directory-id", 'd', "ID", "stdouterr (default) or an outputDirectories id"},
     {"path", 'p', "PATH", "directory inside it (default: .)"},
 };
@@ -34,8 +34,7 @@ void copy_new(const std::string& file, std::streamoff& offset, std::ostream& out
 }
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = p.get("file-name");
-  if (!name) return Error{"--file-name: required (the file to follow)"};
+  auto name = p.get("file-name");  // required
   if (name->find('/') != std::string::npos) return Error{"--file-name: a name, not a path (use --path)"};
   auto store = ctx.store();
   if (!store) return store.error();

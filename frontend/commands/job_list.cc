@@ -16,8 +16,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto ws = workspace_key(ctx, p, **store);
   if (!ws) return ws.error();
-  auto experiment = p.get("experiment");
-  if (!experiment) return Error{"--experiment: required (the experiment to list)"};
+  auto experiment = p.get("experiment");  // required
   auto jobs = (*store)->jobs({ws->group, ws->workspace, *experiment});
   if (!jobs) return jobs.error();
   boost::json::array out;
@@ -27,7 +26,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     out.push_back(ctx.format == OutputFormat::table ? boost::json::value(job_table_row(*job))
                                                      : boost::json::value(job_to_json(*job)));
   }
-  emit(ctx, out, job_table_columns());
+  if (auto s = emit(ctx, out, job_table_columns()); !s) return s.error();
   return 0;
 }
 

@@ -11,13 +11,13 @@ namespace {
 
 constexpr args::Option kListOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"job", 'j', "NAME", "job name (required)"},
+    args::required({"job", 'j', "NAME", "job name"}),
 };
 constexpr args::Option kExecOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"job", 'j', "NAME", "job name (required)"},
+    args::required({"job", 'j', "NAME", "job name"}),
     {"node-id", 'n', "NODE", "node (default: the job's first)"},
-    {"exec", 0, "COMMAND", "command to run, in a login shell (required)"},
+    args::required({"exec", 0, "COMMAND", "command to run, in a login shell"}),
     {"address", 'L', "SPEC", "port forwarding; not available on Slurm"},
 };
 
@@ -29,8 +29,9 @@ Result<slurm::JobInfo> running(Context& ctx, const args::Parsed& p) {
   if (!key) return key.error();
   auto job = load_job(ctx, **store, *key);
   if (!job) return job.error();
-  if (job->state != "running" || !job->slurm_job_id) {
-    return Error{"--job: job '" + key->job + "' is " + job->state + "; its nodes are known while it runs"};
+  if (job->state != state::ExecutionState::running || !job->slurm_job_id) {
+    return Error{"--job: job '" + key->job + "' is " + state::to_string(job->state) +
+                 "; its nodes are known while it runs"};
   }
   auto client = ctx.slurm();
   if (!client) return client.error();
@@ -46,14 +47,13 @@ Result<int> list(Context& ctx, const args::Parsed& p) {
   boost::json::array nodes;
   for (const auto& n : info->node_names) nodes.push_back(boost::json::object{{"nodeId", n}});
   static constexpr Column kColumns[] = {{"Node", "nodeId"}};
-  emit(ctx, nodes, kColumns);
+  if (auto s = emit(ctx, nodes, kColumns); !s) return s.error();
   return 0;
 }
 
 Result<int> exec(Context& ctx, const args::Parsed& p) {
   if (p.has("address")) return Error{"-L: port forwarding needs SSH to the node, which batchai does not use"};
-  auto command = p.get("exec");
-  if (!command) return Error{"--exec: required (the command to run)"};
+  auto command = p.get("exec");  // required
   auto info = running(ctx, p);
   if (!info) return info.error();
   std::string node = p.get("node-id").value_or(info->node_names.empty() ? "" : info->node_names.front());

@@ -7,7 +7,7 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"name", 'n', "NAME", "job name (required)"},
+    args::required({"name", 'n', "NAME", "job name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
@@ -18,9 +18,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto job = load_job(ctx, **store, *key);
   if (!job) return job.error();
   if (ctx.format == OutputFormat::table) {
-    emit(ctx, job_table_row(*job), job_table_columns());
+    if (auto s = emit(ctx, job_table_row(*job), job_table_columns()); !s) return s.error();
   } else {
-    emit(ctx, job_to_json(*job), job_table_columns());
+    if (auto s = emit(ctx, job_to_json(*job), job_table_columns()); !s) return s.error();
   }
   return 0;
 }

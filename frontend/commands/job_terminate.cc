@@ -11,7 +11,7 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"name", 'n', "NAME", "job name (required)"},
+    args::required({"name", 'n', "NAME", "job name"}),
     kYesOption,
     {"no-wait", 0, "", "return at once instead of waiting for the job to stop"},
 };
@@ -36,7 +36,7 @@ Status terminate_job(Context& ctx, state::Store& store, state::Job& job, bool wa
   auto client = ctx.slurm();
   if (!client) return client.error();
   if (auto s = (*client)->cancel(*job.slurm_job_id); !s) return s;
-  job.state = "terminating";
+  job.state = state::ExecutionState::terminating;
   job.state_time = std::time(nullptr);
   if (auto s = store.update_job(job); !s) return s;
   while (wait && !is_final(job)) {

@@ -16,13 +16,12 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"config-file", 'f', "FILE", "the job.json to check (required)"},
+    args::required({"config-file", 'f', "FILE", "the job.json to check"}),
     {"strict", 0, "", "treat unknown keys as errors (Batch AI ignored them)"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto file = p.get("config-file");
-  if (!file) return Error{"--config-file: required (the job.json to validate)"};
+  auto file = p.get("config-file");  // required
   auto text = read_text_file(*file, "--config-file");
   if (!text) return text.error();
 
@@ -42,8 +41,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     *ctx.out << "valid\n";
   } else {
     static constexpr Column kColumns[] = {{"File", "file"}, {"Tool", "toolType"}, {"Nodes", "nodeCount"}};
-    emit(ctx, boost::json::object{{"file", *file}, {"toolType", spec.tool_type()}, {"nodeCount", spec.node_count}},
-         kColumns);
+    const boost::json::object row{{"file", *file}, {"toolType", spec.tool_type()}, {"nodeCount", spec.node_count}};
+    if (auto s = emit(ctx, row, kColumns); !s) return s.error();
   }
   return 0;
 }

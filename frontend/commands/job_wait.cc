@@ -2,6 +2,7 @@
 // az did, printing its errors when it failed.
 #include <boost/json.hpp>
 #include <chrono>
+#include <optional>
 
 #include "frontend/commands/job_common.h"
 #include "io/diag.h"
@@ -11,7 +12,7 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
-    {"name", 'n', "NAME", "job name (required)"},
+    args::required({"name", 'n', "NAME", "job name"}),
     {"interval", 0, "SECONDS", "seconds between checks (default 15, as az)"},
 };
 
@@ -23,17 +24,17 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto interval = p.get_int("interval", 0, 86400);
   if (!interval) return interval.error();
   const auto pause = std::chrono::seconds(interval->value_or(15));
-  std::string last;
+  std::optional<state::ExecutionState> last;
   for (;;) {
     auto job = load_job(ctx, **store, *key);
     if (!job) return job.error();
     if (job->state != last) {
-      diag::note("job '" + key->job + "' is " + job->state);
+      diag::note("job '" + key->job + "' is " + state::to_string(job->state));
       last = job->state;
     }
     if (is_final(*job)) {
       const int code = job->exit_code.value_or(-1);
-      if (job->state == "failed") {
+      if (job->state == state::ExecutionState::failed) {
         diag::note("job '" + key->job + "' failed with exit code " + std::to_string(code));
         boost::system::error_code ec;
         auto errors = boost::json::parse(job->errors_json, ec);

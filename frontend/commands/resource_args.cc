@@ -86,11 +86,10 @@ Result<state::WorkspaceKey> workspace_key(const Context& ctx, const args::Parsed
   return state::WorkspaceKey{*group, *workspace};
 }
 
-Result<std::string> required_name(const args::Parsed& p, std::string_view flag, std::string_view what) {
-  auto v = p.get(flag);
-  if (!v) return Error{"--" + std::string(flag) + ": required (" + std::string(what) + ")"};
-  if (auto ok = jobspec::validate_resource_name(*v, "--" + std::string(flag)); !ok) return ok.error();
-  return *v;
+Result<std::string> resource_name(const args::Parsed& p, std::string_view flag) {
+  std::string v = p.get(flag).value_or("");
+  if (auto ok = jobspec::validate_resource_name(v, "--" + std::string(flag)); !ok) return ok.error();
+  return v;
 }
 
 Status confirm(const args::Parsed& p) {

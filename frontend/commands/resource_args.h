@@ -36,9 +36,9 @@ Result<std::optional<std::string>> resource_group_if_set(const Context& ctx, con
 // -g and -w.
 Result<state::WorkspaceKey> workspace_key(const Context& ctx, const args::Parsed& p, state::Store& store);
 
-// A required name flag (e.g. "name"), checked as a resource name:
-// "--name: required (the experiment's name)".
-Result<std::string> required_name(const args::Parsed& p, std::string_view flag, std::string_view what);
+// The value of a name flag (e.g. "name") that the command's table marks
+// required, checked as a resource name.
+Result<std::string> resource_name(const args::Parsed& p, std::string_view flag);
 
 // az's confirmation for destructive commands: nothing to do with -y;
 // otherwise asks "Are you sure you want to perform this operation? (y/n):"

@@ -9,12 +9,10 @@ namespace {
 // creation is complete when the command returns.
 constexpr const char* kSucceeded = "succeeded";
 
-void emit_all(const Context& ctx, boost::json::array rows, bool as_list, std::span<const Column> columns) {
-  if (as_list) {
-    emit(ctx, rows, columns);
-  } else if (!rows.empty()) {
-    emit(ctx, rows.front(), columns);
-  }
+Status emit_all(const Context& ctx, boost::json::array rows, bool as_list, std::span<const Column> columns) {
+  if (as_list) return emit(ctx, rows, columns);
+  if (!rows.empty()) return emit(ctx, rows.front(), columns);
+  return {};
 }
 
 }  // namespace
@@ -50,15 +48,15 @@ boost::json::value to_json(const state::Experiment& e) {
   };
 }
 
-void emit_workspaces(const Context& ctx, std::span<const state::Workspace> ws, bool as_list) {
+Status emit_workspaces(const Context& ctx, std::span<const state::Workspace> ws, bool as_list) {
   static constexpr Column kColumns[] = {
       {"Name", "name"}, {"Resource Group", "resourceGroup"}, {"Location", "location"}};
   boost::json::array rows;
   for (const auto& w : ws) rows.push_back(to_json(w));
-  emit_all(ctx, std::move(rows), as_list, kColumns);
+  return emit_all(ctx, std::move(rows), as_list, kColumns);
 }
 
-void emit_experiments(const Context& ctx, std::span<const state::Experiment> es, bool as_list) {
+Status emit_experiments(const Context& ctx, std::span<const state::Experiment> es, bool as_list) {
   static constexpr Column kColumns[] = {
       {"Name", "name"}, {"Resource Group", "resourceGroup"}, {"Workspace", "workspace"}};
   boost::json::array rows;
@@ -69,7 +67,7 @@ void emit_experiments(const Context& ctx, std::span<const state::Experiment> es,
     if (ctx.format != OutputFormat::json) row.as_object()["workspace"] = e.key.workspace;
     rows.push_back(std::move(row));
   }
-  emit_all(ctx, std::move(rows), as_list, kColumns);
+  return emit_all(ctx, std::move(rows), as_list, kColumns);
 }
 
 }  // namespace batchai::frontend

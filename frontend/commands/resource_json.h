@@ -24,7 +24,7 @@ boost::json::value to_json(const state::Experiment& e);
 // Writes workspaces or experiments (one, or a list) in ctx.format, with
 // az's table columns: Name, Resource Group, Location for workspaces; Name,
 // Resource Group, Workspace for experiments.
-void emit_workspaces(const Context& ctx, std::span<const state::Workspace> ws, bool as_list);
-void emit_experiments(const Context& ctx, std::span<const state::Experiment> es, bool as_list);
+Status emit_workspaces(const Context& ctx, std::span<const state::Workspace> ws, bool as_list);
+Status emit_experiments(const Context& ctx, std::span<const state::Experiment> es, bool as_list);
 
 }  // namespace batchai::frontend

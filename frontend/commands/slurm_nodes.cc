@@ -20,7 +20,7 @@ boost::json::value to_json(const slurm::NodeInfo& n) {
   flag(n.powered_down, "POWERED_DOWN");
   flag(n.failing, "FAIL");
   return boost::json::object{
-      {"name", n.name},   {"state", n.state}, {"flags", flags},       {"cpus", n.cpus},
+      {"name", n.name},   {"state", slurm::to_string(n.state)}, {"flags", flags},       {"cpus", n.cpus},
       {"gres", n.gres},   {"reason", n.reason}, {"partitions", partitions},
   };
 }
@@ -35,7 +35,7 @@ Result<int> run(Context& ctx, const args::Parsed&) {
   static constexpr Column kColumns[] = {
       {"Name", "name"}, {"State", "state"}, {"Flags", "flags"}, {"CPUs", "cpus"}, {"GRES", "gres"}, {"Reason", "reason"},
   };
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -32,7 +32,7 @@ Result<int> run(Context& ctx, const args::Parsed&) {
       {"Name", "name"},       {"Default", "default"},          {"State", "state"},
       {"Nodes", "nodes"}, {"Total nodes", "totalNodes"}, {"Max time (min)", "maxTimeMinutes"},
   };
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -17,7 +17,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     return Error{"job " + std::to_string(*id) +
                  " is not known to Slurm (it never existed, or ended longer ago than the controller's MinJobAge)"};
   }
-  emit(ctx, to_json(**job), job_columns());
+  if (auto s = emit(ctx, to_json(**job), job_columns()); !s) return s.error();
   return 0;
 }
 

@@ -71,12 +71,14 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto id = (*client)->submit(*request);
   if (!id) return id.error();
   if (!p.has("wait")) {
-    emit(ctx, boost::json::object{{"jobId", *id}}, std::array{Column{"JobId", "jobId"}});
+    if (auto s = emit(ctx, boost::json::object{{"jobId", *id}}, std::array{Column{"JobId", "jobId"}}); !s) {
+      return s.error();
+    }
     return 0;
   }
   auto job = wait_for_job(ctx, **client, *id, std::chrono::milliseconds(500), std::chrono::seconds(0));
   if (!job) return job.error();
-  emit(ctx, to_json(*job), job_columns());
+  if (auto s = emit(ctx, to_json(*job), job_columns()); !s) return s.error();
   return exit_status_of(*job);
 }
 

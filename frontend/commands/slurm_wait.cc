@@ -23,7 +23,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto job = wait_for_job(ctx, **client, *id, std::chrono::seconds(interval->value_or(1)),
                           std::chrono::seconds(timeout->value_or(0)));
   if (!job) return job.error();
-  emit(ctx, to_json(*job), job_columns());
+  if (auto s = emit(ctx, to_json(*job), job_columns()); !s) return s.error();
   return exit_status_of(*job);
 }
 

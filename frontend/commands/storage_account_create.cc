@@ -13,7 +13,7 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the account's name, as in az (required; the site has one account, its storageRoot)"},
+    args::required({"name", 'n', "NAME", "the account's name, as in az; the site has one account, its storageRoot"}),
     {"resource-group", 'g', "NAME", "accepted for az scripts"},
     {"location", 'l', "LOCATION", "accepted for az scripts"},
     {"sku", 0, "SKU", "accepted for az scripts"},
@@ -21,8 +21,7 @@ constexpr args::Option kOptions[] = {
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name || name->empty()) return Error{"--name: required (the storage account's name)"};
+  const auto name = p.get("name");  // required
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   std::error_code ec;
@@ -34,7 +33,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                               {"storageRoot", site->storage_root}};
   static constexpr Column kColumns[] = {{"Name", "name"}, {"ProvisioningState", "provisioningState"},
                                         {"StorageRoot", "storageRoot"}};
-  emit(ctx, account, kColumns);
+  if (auto s = emit(ctx, account, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -35,10 +35,9 @@ ShareDir share_dir(const site::SiteConfig& site, std::string_view name) {
 }
 
 Result<std::string> share_name(const args::Parsed& p, std::string_view flag) {
-  auto name = p.get(flag);
-  if (!name) return Error{"--" + std::string(flag) + ": required (the file share)"};
-  if (auto ok = check_share_name(*name, flag); !ok) return ok.error();
-  return std::move(*name);
+  auto name = p.get(flag).value_or("");  // required by every table that names `flag`
+  if (auto ok = check_share_name(name, flag); !ok) return ok.error();
+  return name;
 }
 
 Result<fs::path> existing_share(const site::SiteConfig& site, const args::Parsed& p, std::string_view flag) {

@@ -17,7 +17,7 @@
 
 namespace batchai::frontend::storage {
 
-inline constexpr args::Option kShareNameOption = {"share-name", 's', "NAME", "the file share (required)"};
+inline constexpr args::Option kShareNameOption = args::required({"share-name", 's', "NAME", "the file share"});
 inline constexpr args::Option kAccountNameOption = {
     "account-name", 0, "NAME", "accepted for az scripts; the site's storageRoot is the one account"};
 inline constexpr args::Option kAccountKeyOption = {"account-key", 0, "KEY",
@@ -37,7 +37,8 @@ struct ShareDir {
 };
 ShareDir share_dir(const site::SiteConfig& site, std::string_view name);
 
-// The share name `flag` gives, required and checked.
+// The share name `flag` gives (which the command's table marks required),
+// checked.
 Result<std::string> share_name(const args::Parsed& p, std::string_view flag);
 
 // The share named by `flag` (its name checked), which must exist: the error

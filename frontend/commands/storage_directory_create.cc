@@ -14,14 +14,13 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     storage::kShareNameOption,
-    {"name", 'n', "PATH", "the directory, as a path inside the share (required)"},
+    args::required({"name", 'n', "PATH", "the directory, as a path inside the share"}),
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto name = p.get("name");
-  if (!name || name->empty()) return Error{"--name: required (the directory's path in the share)"};
+  const auto name = p.get("name");  // required
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   auto share = storage::existing_share(*site, p, "share-name");
@@ -35,7 +34,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto created = storage::make_directory(*dir, "--name: \"" + *name + "\" in the share");
   if (!created) return created.error();
   static constexpr Column kColumns[] = {{"Created", "created"}};
-  emit(ctx, boost::json::object{{"created", *created}}, kColumns);
+  if (auto s = emit(ctx, boost::json::object{{"created", *created}}, kColumns); !s) return s.error();
   return 0;
 }
 

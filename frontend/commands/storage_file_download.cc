@@ -16,15 +16,14 @@ namespace fs = std::filesystem;
 
 constexpr args::Option kOptions[] = {
     storage::kShareNameOption,
-    {"path", 'p', "PATH", "the file's path in the share (required)"},
+    args::required({"path", 'p', "PATH", "the file's path in the share"}),
     {"dest", 0, "PATH", "where to put it: a file, or a directory to put it in (default: the current directory)"},
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto path = p.get("path");
-  if (!path || path->empty()) return Error{"--path: required (the file's path in the share)"};
+  const auto path = p.get("path");  // required
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   auto share = storage::existing_share(*site, p, "share-name");
@@ -38,7 +37,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto bytes = copy_file_atomic(from->string(), dest.string());
   if (!bytes) return bytes.error();
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}, {"Dest", "dest"}};
-  emit(ctx, boost::json::object{{"name", *path}, {"contentLength", *bytes}, {"dest", dest.string()}}, kColumns);
+  const boost::json::object row{{"name", *path}, {"contentLength", *bytes}, {"dest", dest.string()}};
+  if (auto s = emit(ctx, row, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -48,7 +48,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
             [](const auto& a, const auto& b) { return a.at("name").as_string() < b.at("name").as_string(); });
   boost::json::array out(entries.begin(), entries.end());
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}, {"Type", "type"}};
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

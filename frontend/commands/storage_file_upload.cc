@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 constexpr args::Option kOptions[] = {
     storage::kShareNameOption,
-    {"source", 0, "FILE", "the local file to upload (required)"},
+    args::required({"source", 0, "FILE", "the local file to upload"}),
     {"path", 'p', "PATH", "where in the share: a directory, or the file's new path (default: the share's top, "
                           "under the source's name)"},
     storage::kAccountNameOption,
@@ -25,8 +25,7 @@ constexpr args::Option kOptions[] = {
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto source = p.get("source");
-  if (!source || source->empty()) return Error{"--source: required (the local file to upload)"};
+  const auto source = p.get("source");  // required
   std::error_code ec;
   if (!fs::is_regular_file(*source, ec)) return Error{"--source: '" + *source + "' is not a readable file"};
   auto site = read_site_config(ctx);
@@ -45,7 +44,8 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!bytes) return bytes.error();
   const std::string name = target->lexically_relative(*share).generic_string();
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}};
-  emit(ctx, boost::json::object{{"name", name}, {"contentLength", *bytes}}, kColumns);
+  const boost::json::object row{{"name", name}, {"contentLength", *bytes}};
+  if (auto s = emit(ctx, row, kColumns); !s) return s.error();
   return 0;
 }
 

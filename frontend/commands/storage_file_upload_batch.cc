@@ -18,16 +18,15 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr args::Option kOptions[] = {
-    {"destination", 'd', "SHARE", "the file share (required)"},
-    {"source", 's', "DIR", "the local directory to upload (required)"},
+    args::required({"destination", 'd', "SHARE", "the file share"}),
+    args::required({"source", 's', "DIR", "the local directory to upload"}),
     {"destination-path", 0, "PATH", "the directory in the share to upload into (default: the share's top)"},
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  const auto source = p.get("source");
-  if (!source || source->empty()) return Error{"--source: required (the local directory to upload)"};
+  const auto source = p.get("source");  // required
   std::error_code ec;
   if (!fs::is_directory(*source, ec)) return Error{"--source: '" + *source + "' is not a directory"};
   auto site = read_site_config(ctx);
@@ -62,7 +61,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                                       {"contentLength", *bytes}});
   }
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Content Length", "contentLength"}};
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -13,7 +13,7 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the share's name: 3 to 63 lowercase letters, digits and hyphens (required)"},
+    args::required({"name", 'n', "NAME", "the share's name: 3 to 63 lowercase letters, digits and hyphens"}),
     {"quota", 0, "GB", "accepted for az scripts; the filesystem's own quotas apply"},
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
@@ -35,7 +35,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto created = storage::make_directory(dir, dir.string());
   if (!created) return created.error();
   static constexpr Column kColumns[] = {{"Created", "created"}};
-  emit(ctx, boost::json::object{{"created", *created}}, kColumns);
+  if (auto s = emit(ctx, boost::json::object{{"created", *created}}, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -14,7 +14,7 @@ namespace batchai::frontend {
 namespace {
 
 constexpr args::Option kOptions[] = {
-    {"name", 'n', "NAME", "the share (required)"},
+    args::required({"name", 'n', "NAME", "the share"}),
     kYesOption,
     storage::kAccountNameOption,
     storage::kAccountKeyOption,
@@ -40,7 +40,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     if (ec) return Error{"cannot delete " + dir.string() + ": " + ec.message()};
   }
   static constexpr Column kColumns[] = {{"Deleted", "deleted"}};
-  emit(ctx, boost::json::object{{"deleted", exists}}, kColumns);
+  if (auto s = emit(ctx, boost::json::object{{"deleted", exists}}, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -28,7 +28,7 @@ Result<int> run(Context& ctx, const args::Parsed&) {
   boost::json::array out;
   for (auto& [name, share] : shares) out.push_back(std::move(share));
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Owner", "owner"}, {"Path", "path"}};
-  emit(ctx, out, kColumns);
+  if (auto s = emit(ctx, out, kColumns); !s) return s.error();
   return 0;
 }
 

@@ -12,12 +12,12 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
-    {"name", 'n', "NAME", "workspace name (required)"},
+    args::required({"name", 'n', "NAME", "workspace name"}),
     {"location", 'l', "LOCATION", "Azure region: accepted and shown, as az scripts pass it; no effect on Slurm"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = required_name(p, "name", "the workspace's name");
+  auto name = resource_name(p, "name");
   if (!name) return name.error();
   auto store = open_store(ctx);
   if (!store) return store.error();
@@ -28,7 +28,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     diag::note("--location is kept for show and list but has no effect: a Slurm site has no Azure regions");
   }
   if (auto s = (*store)->create_workspace(w); !s) return s.error();
-  emit_workspaces(ctx, {&w, 1}, false);
+  if (auto s = emit_workspaces(ctx, {&w, 1}, false); !s) return s.error();
   return 0;
 }
 

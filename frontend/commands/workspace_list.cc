@@ -18,7 +18,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!group) return group.error();
   auto all = (*store)->workspaces(*group);
   if (!all) return all.error();
-  emit_workspaces(ctx, *all, true);
+  if (auto s = emit_workspaces(ctx, *all, true); !s) return s.error();
   return 0;
 }
 

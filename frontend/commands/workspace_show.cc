@@ -7,11 +7,11 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
-    {"name", 'n', "NAME", "workspace name (required)"},
+    args::required({"name", 'n', "NAME", "workspace name"}),
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = required_name(p, "name", "the workspace's name");
+  auto name = resource_name(p, "name");
   if (!name) return name.error();
   auto store = open_store(ctx);
   if (!store) return store.error();
@@ -21,7 +21,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto w = (*store)->workspace(key);
   if (!w) return w.error();
   if (!*w) return state::not_found(key);
-  emit_workspaces(ctx, {&**w, 1}, false);
+  if (auto s = emit_workspaces(ctx, {&**w, 1}, false); !s) return s.error();
   return 0;
 }
 

@@ -67,5 +67,41 @@ TEST(Args, HelpListsEveryOptionFromTheTable) {
   EXPECT_NE(text.find("  -N, --nodes N  number of nodes\n"), std::string::npos) << text;
 }
 
+// A required option is checked by the parser, with one message shape, and
+// marked in help from the same row.
+constexpr Option kRequired[] = {
+    required({"config-file", 'f', "FILE", "the job.json"}),
+    required({"min", 0, "N", "fewest nodes"}),
+    {"name", 'n', "NAME", "a name"},
+};
+
+TEST(Args, RequiredOptionsAreCheckedByTheParser) {
+  auto ok = parse(std::vector<std::string>{"-f", "job.json", "--min=0"}, kRequired, {});
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->get("config-file"), "job.json");
+  auto none = parse(std::vector<std::string>{"-n", "x"}, kRequired, {});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "--config-file: required (the job.json)") << "the table's first missing one";
+  auto no_min = parse(std::vector<std::string>{"--config-file", "j"}, kRequired, {});
+  ASSERT_FALSE(no_min);
+  EXPECT_EQ(no_min.error().message, "--min: required (fewest nodes)");
+  auto empty = parse(std::vector<std::string>{"-f", "", "--min", "1"}, kRequired, {});
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().message, "--config-file: required (the job.json)") << "an empty value is none";
+  // Bad flags are still reported as such, not as a missing one.
+  EXPECT_EQ(parse(std::vector<std::string>{"--nmae", "x"}, kRequired, {}).error().message,
+            "unknown option '--nmae' (did you mean '--name'?)");
+}
+
+TEST(Args, HelpAndUsageMarkRequiredOptions) {
+  const std::string text = help("prog", "", kRequired, {});
+  EXPECT_NE(text.find("  -f, --config-file FILE  the job.json (required)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  --min N                 fewest nodes (required)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  -n, --name NAME         a name\n"), std::string::npos) << text;
+  EXPECT_EQ(help_text(kRequired[2]), "a name");
+  EXPECT_EQ(usage_form(kRequired[0]), "-f FILE");
+  EXPECT_EQ(usage_form(kRequired[1]), "--min N");
+}
+
 }  // namespace
 }  // namespace batchai::args

@@ -63,6 +63,13 @@ TEST_F(Cli, EveryCommandsHelpIsGeneratedFromItsOptionTable) {
     ASSERT_EQ(run(argv), 0) << c->path;
     for (const auto& o : c->options) {
       EXPECT_NE(help.str().find(args::spelling(o)), std::string::npos) << c->path << ": " << args::spelling(o);
+      // Marked from the row's flag, never by hand in its text.
+      EXPECT_EQ(std::string_view(o.help).find("required"), std::string_view::npos) << c->path << ": " << o.name;
+      if (o.required) {
+        EXPECT_NE(help.str().find(args::help_text(o)), std::string::npos) << c->path << ": " << o.name;
+        const std::string usage = help.str().substr(0, help.str().find('\n'));
+        EXPECT_NE(usage.find(" " + args::usage_form(o)), std::string::npos) << usage;
+      }
     }
     for (const auto& o : global_options()) {
       EXPECT_NE(help.str().find(args::spelling(o)), std::string::npos) << c->path << ": " << args::spelling(o);
@@ -103,8 +110,8 @@ TEST_F(Cli, JobValidateReportsValidOrEveryProblem) {
   EXPECT_EQ(err, "batchai: error: " + bad + ": properties.nodeCount: expected a positive integer, got 0\nbatchai: error: " + bad +
                      ": properties.stdOutErrPathPrefix: required, but missing\nbatchai: error: " + bad +
                      ": properties.customMpiSettings.commandLine: required, but missing\n");
-  EXPECT_EQ(run({"job", "validate"}), 1);
-  EXPECT_EQ(err, "batchai: error: --config-file: required (the job.json to validate)\n");
+  EXPECT_EQ(run({"job", "validate"}), 2);
+  EXPECT_EQ(err, "batchai: error: batchai job validate: --config-file: required (the job.json to check)\n");
 
   // Well formed, but no site would run it; the share, unknown here, and the
   // unset storage account are the site's and create's to judge.
@@ -221,7 +228,7 @@ TEST_F(Cli, OutputFormats) {
 TEST_F(Cli, NodesAndPartitions) {
   slurm::NodeInfo n;
   n.name = "node1";
-  n.state = "IDLE";
+  n.state = slurm::NodeState::idle;
   n.drain = true;
   n.cpus = 2;
   n.reason = "maintenance";
@@ -285,7 +292,7 @@ TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
   auto recorded = store->job({"default", "default", "exp", "j1"});
   ASSERT_TRUE(recorded && *recorded);
   EXPECT_EQ((*recorded)->slurm_job_id, 100u);
-  EXPECT_EQ((*recorded)->state, "queued");
+  EXPECT_EQ((*recorded)->state, state::ExecutionState::queued);
   EXPECT_EQ((*recorded)->spec_json.find("tok-123456"), std::string::npos);
   // A version 4 uuid, which is the job directory's last component.
   EXPECT_TRUE(std::regex_match((*recorded)->uuid,
@@ -352,9 +359,19 @@ TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
   EXPECT_EQ(out.str().find("tok-123456"), std::string::npos);
 }
 
+TEST_F(Cli, AMissingRequiredOptionIsAUsageError) {
+  EXPECT_EQ(run({"job", "show", "-e", "exp"}), 2);
+  EXPECT_EQ(err, "batchai: error: batchai job show: --name: required (job name)\n");
+  EXPECT_EQ(out.str(), "");
+  help.str("");
+  ASSERT_EQ(run({"job", "show", "--help"}), 0);
+  EXPECT_TRUE(help.str().starts_with("usage: batchai job show -e NAME -n NAME [options]\n")) << help.str();
+  EXPECT_NE(help.str().find(" job name (required)\n"), std::string::npos) << help.str();
+}
+
 TEST_F(JobCreate, BadFlagsAndNamesAreOneLineErrors) {
-  EXPECT_EQ(run({"job", "create", "-n", "j1", "-c", "gpu", "-f", job}), 1);
-  EXPECT_EQ(err, "batchai: error: --experiment: required (the experiment the job belongs to)\n");
+  EXPECT_EQ(run({"job", "create", "-n", "j1", "-c", "gpu", "-f", job}), 2);
+  EXPECT_EQ(err, "batchai: error: batchai job create: --experiment: required (the job's experiment)\n");
   EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "bad name", "-c", "gpu", "-f", job}), 1);
   EXPECT_NE(err.find("--name"), std::string::npos) << err;
   EXPECT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpus", "-f", job}), 1);

@@ -9,10 +9,11 @@
 namespace batchai::frontend {
 namespace {
 
-slurm::NodeInfo node(std::string name, std::string state, std::string partition = "batch") {
+// `state` as sinfo spells it ("IDLE").
+slurm::NodeInfo node(std::string name, std::string_view state, std::string partition = "batch") {
   slurm::NodeInfo n;
   n.name = std::move(name);
-  n.state = std::move(state);
+  n.state = slurm::parse_node_state(state).value();
   n.partitions = {std::move(partition)};
   return n;
 }
@@ -30,16 +31,32 @@ TEST(ClusterNodes, SlurmStatesMapOntoBatchAisCounts) {
   booting.powering_up = true;
   auto in_prolog = node("f", "MIXED");
   in_prolog.preparing_job = true;
-  EXPECT_EQ(batchai_node_state(node("x", "IDLE")), "idle");
-  EXPECT_EQ(batchai_node_state(node("x", "ALLOCATED")), "running");
-  EXPECT_EQ(batchai_node_state(node("x", "MIXED")), "running");
-  EXPECT_EQ(batchai_node_state(booting), "preparing");
-  EXPECT_EQ(batchai_node_state(in_prolog), "preparing");
-  EXPECT_EQ(batchai_node_state(draining), "leaving");
-  EXPECT_EQ(batchai_node_state(completing), "leaving");
-  EXPECT_EQ(batchai_node_state(drained), "unusable");
-  EXPECT_EQ(batchai_node_state(node("x", "DOWN")), "unusable");
-  EXPECT_EQ(batchai_node_state(silent), "unusable");
+  EXPECT_EQ(batchai_node_state(node("x", "IDLE")), NodeState::idle);
+  EXPECT_EQ(batchai_node_state(node("x", "ALLOCATED")), NodeState::running);
+  EXPECT_EQ(batchai_node_state(node("x", "MIXED")), NodeState::running);
+  EXPECT_EQ(batchai_node_state(booting), NodeState::preparing);
+  EXPECT_EQ(batchai_node_state(in_prolog), NodeState::preparing);
+  EXPECT_EQ(batchai_node_state(draining), NodeState::leaving);
+  EXPECT_EQ(batchai_node_state(completing), NodeState::leaving);
+  EXPECT_EQ(batchai_node_state(drained), NodeState::unusable);
+  EXPECT_EQ(batchai_node_state(node("x", "DOWN")), NodeState::unusable);
+  EXPECT_EQ(batchai_node_state(silent), NodeState::unusable);
+}
+
+// az printed Batch AI's names and sinfo prints Slurm's; both go out as text.
+TEST(ClusterNodes, StatesHaveTheirPrintedNamesBothWays) {
+  for (NodeState s : {NodeState::idle, NodeState::running, NodeState::preparing, NodeState::leaving,
+                      NodeState::unusable}) {
+    EXPECT_EQ(parse_node_state(to_string(s)), s) << to_string(s);
+  }
+  EXPECT_STREQ(to_string(NodeState::preparing), "preparing");
+  EXPECT_EQ(parse_node_state("IDLE"), std::nullopt) << "Slurm's spelling is not Batch AI's";
+  using S = slurm::NodeState;
+  for (S s : {S::idle, S::allocated, S::mixed, S::down, S::future, S::error, S::unknown}) {
+    EXPECT_EQ(slurm::parse_node_state(slurm::to_string(s)), s) << slurm::to_string(s);
+  }
+  EXPECT_STREQ(slurm::to_string(S::allocated), "ALLOCATED");
+  EXPECT_EQ(slurm::parse_node_state("idle"), std::nullopt);
 }
 
 TEST(ClusterNodes, AClusterIsTheFirstNodesOfItsPartitionUpToItsSize) {

@@ -31,6 +31,18 @@ TEST(ManPage, ListsEveryCommandAndOption) {
   for (const auto& g : groups()) EXPECT_NE(page.find(".SS \"batchai " + roff_dashes(g.path) + "\""), std::string::npos);
 }
 
+// Required options are in the command's synopsis and marked in its list,
+// both from the table's flag.
+TEST(ManPage, MarksRequiredOptions) {
+  const std::string page = man_page();
+  EXPECT_NE(page.find(".TP\n\\fBbatchai job show\\fR \\fB\\-e\\fR \\fINAME\\fR \\fB\\-n\\fR \\fINAME\\fR\n"),
+            std::string::npos);
+  EXPECT_NE(page.find(".TP\n\\fBbatchai cluster auto\\-scale\\fR \\fB\\-n\\fR \\fINAME\\fR \\fB\\-\\-min\\fR "
+                      "\\fIN\\fR \\fB\\-\\-max\\fR \\fIN\\fR\n"),
+            std::string::npos);
+  EXPECT_NE(page.find("\\fB\\-n\\fR, \\fB\\-\\-name\\fR \\fINAME\\fR\njob name (required)\n"), std::string::npos);
+}
+
 TEST(ManPage, GroffRendersItWithoutWarnings) {
   if (std::system("command -v groff >/dev/null 2>&1") != 0) GTEST_SKIP() << "groff is not installed";
   const auto file = std::filesystem::temp_directory_path() / ("batchai-" + std::to_string(::getpid()) + ".1");

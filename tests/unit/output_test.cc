@@ -36,7 +36,9 @@ TEST(Output, TableAlignsColumnsAndKeepsNegativeNumbers) {
   ctx.out = &s;
   ctx.format = OutputFormat::table;
   static constexpr Column kCols[] = {{"Name", "name"}, {"Exit code", "code"}, {"Note", "note"}};
-  emit(ctx, boost::json::parse(R"([{"name":"a-long-name","code":-1,"note":null},{"name":"b","code":0}])"), kCols);
+  EXPECT_TRUE(
+      emit(ctx, boost::json::parse(R"([{"name":"a-long-name","code":-1,"note":null},{"name":"b","code":0}])"), kCols)
+          .ok());
   EXPECT_EQ(s.str(),
             "Name         Exit code  Note\n"
             "-----------  ---------  ----\n"

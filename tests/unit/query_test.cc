@@ -422,6 +422,8 @@ class QueryOutput : public ::testing::Test {
   static constexpr Column kColumns[] = {{"Name", "name"}, {"State", "executionState"}, {"Nodes", "nodeCount"}};
   json::value jobs = json::parse(kDoc).at("jobs");
 
+  Status emitted;  // what the last print's emit() returned
+
   void SetUp() override { ctx.out = &out; }
   std::string print(OutputFormat format, const std::string& query, const json::value& value) {
     out.str("");
@@ -429,7 +431,7 @@ class QueryOutput : public ::testing::Test {
     auto q = parse_query(query);
     EXPECT_TRUE(q.ok()) << query;
     ctx.query = std::make_shared<const Query>(*q);
-    emit(ctx, value, kColumns);
+    emitted = emit(ctx, value, kColumns);
     return out.str();
   }
 };
@@ -501,10 +503,12 @@ TEST_F(QueryOutput, TsvIsBareValuesInKeyOrder) {
   EXPECT_EQ(print(OutputFormat::tsv, "[?name == 'b']", jobs), "b\tsucceeded\t4\n");
 }
 
-TEST_F(QueryOutput, AFailedQueryPrintsNothingAndIsRecorded) {
+TEST_F(QueryOutput, AFailedQueryPrintsNothingAndIsReturned) {
+  EXPECT_EQ(print(OutputFormat::json, "[0].name", jobs), "\"a\"\n");
+  EXPECT_TRUE(emitted.ok());
   EXPECT_EQ(print(OutputFormat::json, "length(@[0].nodeCount)", jobs), "");
-  ASSERT_TRUE(ctx.output_error.has_value());
-  EXPECT_EQ(ctx.output_error->message,
+  ASSERT_FALSE(emitted.ok());
+  EXPECT_EQ(emitted.error().message,
             "--query: at 0: length() expected a string, an array or an object as argument 1, got a number");
 }
 
@@ -524,7 +528,7 @@ class QueryCli : public ::testing::Test {
     for (const char* name : {"node1", "node2"}) {
       slurm::NodeInfo n;
       n.name = name;
-      n.state = name == std::string("node1") ? "IDLE" : "ALLOCATED";
+      n.state = name == std::string("node1") ? slurm::NodeState::idle : slurm::NodeState::allocated;
       n.cpus = 4;
       fake.node_list.push_back(n);
     }

@@ -108,8 +108,8 @@ TEST_F(StateCli, DuplicatesAndBadNamesAreRefused) {
   EXPECT_EQ(run({"experiment", "create", "-g", "r/g", "-w", "ws", "-n", "e2"}), 1);
   EXPECT_EQ(err, "batchai: error: --resource-group: expected 1 to 90 letters, digits, '_', '-', '.', '(' or ')', not ending "
             "in '.', got \"r/g\"\n");
-  EXPECT_EQ(run({"workspace", "create", "-g", "rg"}), 1);
-  EXPECT_EQ(err, "batchai: error: --name: required (the workspace's name)\n");
+  EXPECT_EQ(run({"workspace", "create", "-g", "rg"}), 2);
+  EXPECT_EQ(err, "batchai: error: batchai workspace create: --name: required (workspace name)\n");
 }
 
 TEST_F(StateCli, DeleteAsksFirstAndRefusesWithoutATerminal) {

@@ -242,7 +242,7 @@ TEST_F(StoreTest, JobsRoundTripAndRefuseDuplicates) {
   EXPECT_EQ(g.job_dir, "/shared/jobs/j1");
   EXPECT_EQ(g.segment, j.segment);
   EXPECT_FALSE(g.slurm_job_id);
-  EXPECT_EQ(g.state, "queued");
+  EXPECT_EQ(g.state, ExecutionState::queued);
   EXPECT_FALSE(g.exit_code);
   EXPECT_EQ(g.errors_json, "[]");
   EXPECT_EQ(g.created, 3000);
@@ -254,12 +254,6 @@ TEST_F(StoreTest, JobsRoundTripAndRefuseDuplicates) {
   auto no_exp = store->insert_job(job_named("j1", "nope"));
   ASSERT_FALSE(no_exp);
   EXPECT_EQ(no_exp.error().message, "experiment 'nope' not found in workspace 'ws' (resource group 'rg')");
-  Job bad = job_named("j2");
-  bad.state = "done";
-  auto bad_state = store->insert_job(bad);
-  ASSERT_FALSE(bad_state);
-  EXPECT_EQ(bad_state.error().message,
-            "job 'j2': state 'done' is not one of queued, running, terminating, succeeded, failed");
 
   ASSERT_TRUE(store->insert_job(job_named("j0")));
   auto all = store->jobs({"rg", "ws", "e"});
@@ -280,11 +274,11 @@ TEST_F(StoreTest, JobHistoryGrowsOnlyWhenTheStateChanges) {
   j.slurm_job_id = 4242;
   j.state_time = 110;
   ASSERT_TRUE(store->update_job(j));  // still queued: no new entry
-  j.state = "running";
+  j.state = ExecutionState::running;
   j.start_time = 120;
   j.state_time = 120;
   ASSERT_TRUE(store->update_job(j));
-  j.state = "failed";
+  j.state = ExecutionState::failed;
   j.exit_code = 3;
   j.end_time = 130;
   j.state_time = 130;
@@ -293,8 +287,12 @@ TEST_F(StoreTest, JobHistoryGrowsOnlyWhenTheStateChanges) {
 
   auto h = store->job_history(j.key);
   ASSERT_TRUE(h);
-  using Entries = std::vector<std::pair<std::string, std::int64_t>>;
-  EXPECT_EQ(*h, (Entries{{"queued", 100}, {"running", 120}, {"failed", 130}}));
+  using Entries = std::vector<std::pair<ExecutionState, std::int64_t>>;
+  EXPECT_EQ(*h, (Entries{{ExecutionState::queued, 100}, {ExecutionState::running, 120},
+                         {ExecutionState::failed, 130}}));
+  // On disk as az spelled them.
+  EXPECT_EQ(sql_value(db, "SELECT group_concat(state, ' ') FROM job_history"), "queued running failed");
+  EXPECT_EQ(sql_value(db, "SELECT state FROM jobs"), "failed");
   auto got = store->job(j.key);
   ASSERT_TRUE(got && *got);
   ASSERT_TRUE((*got)->slurm_job_id && (*got)->exit_code);
@@ -304,6 +302,19 @@ TEST_F(StoreTest, JobHistoryGrowsOnlyWhenTheStateChanges) {
   EXPECT_EQ((*got)->end_time, 130);
   EXPECT_EQ((*got)->errors_json, R"([{"code": "JobFailed"}])");
   EXPECT_EQ((*got)->state_time, 130);
+}
+
+// A state this CLI does not know (a newer CLI's, or an edit by hand) is
+// named, not read as another one.
+TEST_F(StoreTest, AnUnknownStateOnDiskIsAnError) {
+  ASSERT_TRUE(store->insert_job(job_named("j")));
+  sql_value(db, "UPDATE job_history SET state = 'done'");
+  auto h = store->job_history({"rg", "ws", "e", "j"});
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().message, "job 'j': state 'done' is not one of queued, running, terminating, succeeded, failed");
+  EXPECT_EQ(parse_execution_state("terminating"), ExecutionState::terminating);
+  EXPECT_STREQ(to_string(ExecutionState::succeeded), "succeeded");
+  EXPECT_EQ(parse_execution_state("Running"), std::nullopt);
 }
 
 TEST_F(StoreTest, DeletingAWorkspaceOrExperimentRemovesWhatItHolds) {

@@ -38,9 +38,9 @@ TEST(TrainerCheckpoint, ReadsBackExactlyWhatWasSaved) {
 TEST(TrainerCheckpoint, AnotherNetworksFileIsRefused) {
   batchai::testing::TempDir dir;
   ASSERT_TRUE(dir.ok());
-  auto small = build_model({{LayerKind::flatten, 0, 0, false, "", 0.0f},
-                            {LayerKind::dense, 10, 0, false, "", 0.0f},
-                            {LayerKind::activation, 0, 0, false, "softmax", 0.0f}},
+  auto small = build_model({{LayerKind::flatten, 0, 0, false, Activation::linear, 0.0f},
+                            {LayerKind::dense, 10, 0, false, Activation::linear, 0.0f},
+                            {LayerKind::activation, 0, 0, false, Activation::softmax, 0.0f}},
                            {32, 32, 3});
   auto tutorial = build_model(cifar10_cnn(), {32, 32, 3});
   ASSERT_TRUE(small && tutorial);

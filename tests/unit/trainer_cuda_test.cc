@@ -75,9 +75,9 @@ class CudaLayers : public CudaBackendTest, public ::testing::WithParamInterface<
 // kernel's gradient; then the layer; then a dense softmax head.
 TEST_P(CudaLayers, ForwardAndBackwardMatchTheCpu) {
   const LayerCase& c = GetParam();
-  std::vector<LayerSpec> specs = {conv(16, true), act("relu")};
+  std::vector<LayerSpec> specs = {conv(16, true), relu()};
   specs.insert(specs.end(), c.middle.begin(), c.middle.end());
-  for (const LayerSpec& s : {flatten(), dense(10), act("softmax")}) specs.push_back(s);
+  for (const LayerSpec& s : {flatten(), dense(10), softmax()}) specs.push_back(s);
   Fixture f = make(specs, {9, 9, 3}, 5, c.augment);
   const auto params = random_parameters(f.model, 3);
   auto cpu = make_cpu_backend(f.model, {f.batch.n, 1, true});
@@ -105,10 +105,10 @@ INSTANTIATE_TEST_SUITE_P(
     EveryKind, CudaLayers,
     ::testing::Values(LayerCase{"conv2d_same", {conv(8, true)}, false},
                       LayerCase{"conv2d_valid", {conv(8, false)}, false},
-                      LayerCase{"relu", {conv(8, false), act("relu")}, false},
+                      LayerCase{"relu", {conv(8, false), relu()}, false},
                       LayerCase{"max_pooling2d_odd", {pool()}, false},
                       LayerCase{"dropout", {drop(0.4f)}, false},
-                      LayerCase{"dense_relu", {flatten(), dense(12), act("relu")}, false},
+                      LayerCase{"dense_relu", {flatten(), dense(12), relu()}, false},
                       LayerCase{"augmented_input", {}, true}),
     [](const ::testing::TestParamInfo<LayerCase>& i) { return std::string(i.param.name); });
 

@@ -16,12 +16,13 @@ namespace {
 
 using K = LayerKind;
 
-inline LayerSpec conv(int filters, bool same) { return {K::conv2d, filters, 3, same, "", 0.0f}; }
-inline LayerSpec act(const char* f) { return {K::activation, 0, 0, false, f, 0.0f}; }
-inline LayerSpec pool() { return {K::max_pooling2d, 0, 0, false, "", 0.0f}; }
-inline LayerSpec drop(float rate) { return {K::dropout, 0, 0, false, "", rate}; }
-inline LayerSpec flatten() { return {K::flatten, 0, 0, false, "", 0.0f}; }
-inline LayerSpec dense(int units) { return {K::dense, units, 0, false, "", 0.0f}; }
+inline LayerSpec conv(int filters, bool same) { return {K::conv2d, filters, 3, same, Activation::linear, 0.0f}; }
+inline LayerSpec relu() { return {K::activation, 0, 0, false, Activation::relu, 0.0f}; }
+inline LayerSpec softmax() { return {K::activation, 0, 0, false, Activation::softmax, 0.0f}; }
+inline LayerSpec pool() { return {K::max_pooling2d, 0, 0, false, Activation::linear, 0.0f}; }
+inline LayerSpec drop(float rate) { return {K::dropout, 0, 0, false, Activation::linear, rate}; }
+inline LayerSpec flatten() { return {K::flatten, 0, 0, false, Activation::linear, 0.0f}; }
+inline LayerSpec dense(int units) { return {K::dense, units, 0, false, Activation::linear, 0.0f}; }
 
 struct Fixture {
   Model model;

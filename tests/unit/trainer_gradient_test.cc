@@ -77,41 +77,41 @@ void expect_gradients_match(const std::vector<LayerSpec>& specs, Shape input, bo
 }
 
 TEST(TrainerGradients, DenseAndSoftmaxCrossEntropy) {
-  expect_gradients_match({flatten(), dense(5), act("relu"), dense(4), act("softmax")}, {2, 2, 3});
+  expect_gradients_match({flatten(), dense(5), relu(), dense(4), softmax()}, {2, 2, 3});
 }
 
 TEST(TrainerGradients, SameConvolution) {
-  expect_gradients_match({conv(3, true), flatten(), dense(4), act("softmax")}, {5, 5, 2});
+  expect_gradients_match({conv(3, true), flatten(), dense(4), softmax()}, {5, 5, 2});
 }
 
 TEST(TrainerGradients, ValidConvolutionFeedingAnother) {
   // The second conv's input gradient reaches the first conv's kernel.
-  expect_gradients_match({conv(3, true), conv(2, false), flatten(), dense(3), act("softmax")}, {6, 6, 2});
+  expect_gradients_match({conv(3, true), conv(2, false), flatten(), dense(3), softmax()}, {6, 6, 2});
 }
 
 TEST(TrainerGradients, Relu) {
-  expect_gradients_match({conv(3, true), act("relu"), conv(2, false), flatten(), dense(3), act("softmax")},
+  expect_gradients_match({conv(3, true), relu(), conv(2, false), flatten(), dense(3), softmax()},
                          {5, 5, 2});
 }
 
 TEST(TrainerGradients, MaxPoolingWithAnOddInput) {
   // 7x7 pools to 3x3 and drops the last row and column, as Keras floors.
-  expect_gradients_match({conv(3, true), pool(), flatten(), dense(3), act("softmax")}, {7, 7, 2});
+  expect_gradients_match({conv(3, true), pool(), flatten(), dense(3), softmax()}, {7, 7, 2});
 }
 
 TEST(TrainerGradients, Dropout) {
-  expect_gradients_match({conv(4, true), drop(0.5f), flatten(), dense(3), act("softmax")}, {4, 4, 2});
+  expect_gradients_match({conv(4, true), drop(0.5f), flatten(), dense(3), softmax()}, {4, 4, 2});
 }
 
 TEST(TrainerGradients, TheTutorialsLayerSequenceOnASmallImage) {
-  expect_gradients_match({conv(4, true), act("relu"), conv(4, false), act("relu"), pool(), drop(0.25f), flatten(),
-                          dense(6), act("relu"), drop(0.5f), dense(3), act("softmax")},
+  expect_gradients_match({conv(4, true), relu(), conv(4, false), relu(), pool(), drop(0.25f), flatten(),
+                          dense(6), relu(), drop(0.5f), dense(3), softmax()},
                          {8, 8, 3}, true);
 }
 
 TEST(TrainerGradients, SixteenChannelConvolutionsTakeTheNarrowKernel) {
   // Widths that are multiples of 16, as the tutorial's 32 and 64 are.
-  expect_gradients_match({conv(16, true), act("relu"), conv(16, false), flatten(), dense(3), act("softmax")},
+  expect_gradients_match({conv(16, true), relu(), conv(16, false), flatten(), dense(3), softmax()},
                          {5, 5, 3});
 }
 
@@ -138,7 +138,7 @@ TEST(TrainerBackends, TheAvx512PathComputesWhatBlasDoesOnTheTutorialNetwork) {
 }
 
 TEST(TrainerOptimizer, RmspropIsKeras22sWithTheAveragingScaleFoldedIn) {
-  Fixture f = make({flatten(), dense(3), act("softmax")}, {2, 2, 1}, 2, false);
+  Fixture f = make({flatten(), dense(3), softmax()}, {2, 2, 1}, 2, false);
   auto backend = make_cpu_backend(f.model, {2, 1});
   std::vector<float> p(f.model.parameter_count), a(p.size());
   for (std::size_t i = 0; i < p.size(); ++i) p[i] = 0.1f * static_cast<float>(i % 7) - 0.3f, a[i] = 0.01f * (i % 3);
@@ -174,12 +174,33 @@ TEST(TrainerModel, TheTutorialNetworkHasKerasNamesShapesAndParameterCount) {
 }
 
 TEST(TrainerModel, LayersThatCannotFollowTheirInputAreNamed) {
-  auto m = build_model({conv(4, false), conv(4, false), flatten(), dense(2), act("softmax")}, {3, 3, 1});
+  auto m = build_model({conv(4, false), conv(4, false), flatten(), dense(2), softmax()}, {3, 3, 1});
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().message, "layer 2 (Conv2D conv2d_2): a 3x3 valid kernel is larger than its input");
-  m = build_model({dense(2), act("softmax")}, {4, 4, 1});
+  m = build_model({dense(2), softmax()}, {4, 4, 1});
   ASSERT_FALSE(m);
   EXPECT_EQ(m.error().message, "layer 1 (Dense dense_1): needs a flat input (add a Flatten)");
+  m = build_model({flatten(), dense(2), {K::activation, 0, 0, false, Activation::linear, 0.0f}}, {2, 2, 1});
+  ASSERT_FALSE(m);
+  EXPECT_EQ(m.error().message,
+            "layer 3 (Activation activation_1): activation 'linear' is not supported (relu, softmax)");
+}
+
+// The names are Keras' own: the model_config in a checkpoint carries them,
+// and Keras looks each one up by name when it loads the file.
+TEST(TrainerModel, ActivationsHaveKerasNamesBothWays) {
+  for (Activation a : {Activation::linear, Activation::relu, Activation::softmax}) {
+    EXPECT_EQ(parse_activation(to_string(a)), a) << to_string(a);
+  }
+  EXPECT_STREQ(to_string(Activation::relu), "relu");
+  EXPECT_STREQ(to_string(Activation::softmax), "softmax");
+  EXPECT_EQ(parse_activation("tanh"), std::nullopt);
+  EXPECT_EQ(parse_activation("Relu"), std::nullopt);
+  auto m = build_model({flatten(), dense(2), softmax()}, {2, 2, 1});
+  ASSERT_TRUE(m);
+  const std::string config = m->model_config_json();
+  EXPECT_NE(config.find(R"("activation":"softmax")"), std::string::npos) << config;
+  EXPECT_NE(config.find(R"("activation":"linear")"), std::string::npos) << config;
 }
 
 }  // namespace

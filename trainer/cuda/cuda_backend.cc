@@ -524,7 +524,7 @@ class CudaBackend final : public Backend {
           break;
         }
         case LayerKind::activation:
-          if (l.spec.activation == "relu") {
+          if (l.spec.activation == Activation::relu) {
             cuda::relu_forward(in, out, total, stream_);
             check_.launched("relu_forward");
           } else {

@@ -7,9 +7,13 @@
 #include <charconv>
 #include <cstdint>
 #include <set>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "io/diag.h"
 #include "io/json_reader.h"
+#include "io/toolkits.h"
 
 namespace batchai::jobspec {
 namespace {
@@ -144,97 +148,53 @@ ContainerSettings parse_container(JsonReader& r, const json::object& o, const st
   return c;
 }
 
-// ---- toolkits -------------------------------------------------------------
+// ---- properties -----------------------------------------------------------
 
-Toolkit parse_toolkit(JsonReader& r, const json::object& o, std::size_t index, const std::string& p) {
-  switch (index) {
-    case 0: {
-      r.check_keys(o, p, {"languageType", "configFilePath", "pythonScriptFilePath", "pythonInterpreterPath",
-                          "commandLineArgs", "processCount"});
-      CntkSettings s{r.text(o, p, "languageType"), r.text(o, p, "configFilePath"), r.text(o, p, "pythonScriptFilePath"),
-                     r.text(o, p, "pythonInterpreterPath"), r.text(o, p, "commandLineArgs"),
-                     r.count(o, p, "processCount")};
-      // Rule 3: BrainScript takes a config file, Python a script.
-      if (!s.language_type.empty() && s.language_type != "BrainScript" && s.language_type != "Python") {
-        r.error(p + ".languageType", "expected \"BrainScript\" or \"Python\", got \"" + s.language_type + "\"");
-      }
-      const bool python = s.language_type == "Python" ||
-                          (s.language_type.empty() && !s.python_script_file_path.empty());
-      if (python && !s.config_file_path.empty()) r.error(p + ".configFilePath", "only for languageType BrainScript");
-      if (!python && !s.python_script_file_path.empty()) {
-        r.error(p + ".pythonScriptFilePath", "only for languageType Python");
-      }
-      if (!python && !s.python_interpreter_path.empty()) {
-        r.error(p + ".pythonInterpreterPath", "only for languageType Python");
-      }
-      if (python && s.python_script_file_path.empty()) r.error(p + ".pythonScriptFilePath", "required for Python");
-      if (!python && s.config_file_path.empty()) r.error(p + ".configFilePath", "required for BrainScript");
-      return s;
+// The keys of "properties", the toolkits' from their table.
+std::span<const std::string_view> property_keys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> k{"schedulingPriority", "cluster", "mountVolumes", "nodeCount", "containerSettings"};
+    for (const ToolkitFormat& t : toolkit_formats()) k.push_back(t.key);
+    k.insert(k.end(), {"jobPreparation", "stdOutErrPathPrefix", "inputDirectories", "outputDirectories",
+                       "environmentVariables", "secrets", "constraints",
+                       // Read-only fields that `job show` output carries; a
+                       // user may feed such output back in.
+                       "toolType", "jobOutputDirectoryPathSegment", "creationTime", "provisioningState",
+                       "provisioningStateTransitionTime", "executionState", "executionStateTransitionTime",
+                       "executionInfo"});
+    return k;
+  }();
+  return keys;
+}
+
+// Batch AI's rule: exactly one toolkit. The first one given is read even
+// when there are more, so its own problems are reported too.
+void parse_toolkit(JsonReader& r, const json::object& o, const std::string& p, JobSpec& spec) {
+  std::vector<const ToolkitFormat*> given;
+  for (const ToolkitFormat& t : toolkit_formats()) {
+    if (const json::value* v = o.if_contains(t.key); v && !v->is_null()) given.push_back(&t);
+  }
+  if (given.size() != 1) {
+    std::string all, found;
+    const auto formats = toolkit_formats();
+    for (std::size_t i = 0; i < formats.size(); ++i) {
+      all += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + std::string(formats[i].key);
     }
-    case 1: {
-      r.check_keys(o, p, {"configFilePath", "pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs",
-                          "processCount"});
-      CaffeSettings s{r.text(o, p, "configFilePath"), r.text(o, p, "pythonScriptFilePath"),
-                      r.text(o, p, "pythonInterpreterPath"), r.text(o, p, "commandLineArgs"),
-                      r.count(o, p, "processCount")};
-      // Rule 2: a solver config XOR a Python script.
-      if (s.config_file_path.empty() == s.python_script_file_path.empty()) {
-        r.error(p, "give exactly one of configFilePath and pythonScriptFilePath");
-      }
-      if (!s.python_interpreter_path.empty() && s.python_script_file_path.empty()) {
-        r.error(p + ".pythonInterpreterPath", "only with pythonScriptFilePath");
-      }
-      return s;
-    }
-    case 2:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs"});
-      return Caffe2Settings{r.text(o, p, "pythonScriptFilePath", true), r.text(o, p, "pythonInterpreterPath"),
-                            r.text(o, p, "commandLineArgs")};
-    case 3:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount"});
-      return ChainerSettings{r.text(o, p, "pythonScriptFilePath", true), r.text(o, p, "pythonInterpreterPath"),
-                             r.text(o, p, "commandLineArgs"), r.count(o, p, "processCount")};
-    case 4:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "masterCommandLineArgs",
-                          "workerCommandLineArgs", "parameterServerCommandLineArgs", "workerCount",
-                          "parameterServerCount"});
-      return TensorFlowSettings{r.text(o, p, "pythonScriptFilePath", true), r.text(o, p, "pythonInterpreterPath"),
-                                r.text(o, p, "masterCommandLineArgs"),  r.text(o, p, "workerCommandLineArgs"),
-                                r.text(o, p, "parameterServerCommandLineArgs"), r.count(o, p, "workerCount"),
-                                r.count(o, p, "parameterServerCount")};
-    case 5:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount",
-                          "communicationBackend"});
-      return PyTorchSettings{r.text(o, p, "pythonScriptFilePath", true), r.text(o, p, "pythonInterpreterPath"),
-                             r.text(o, p, "commandLineArgs"), r.count(o, p, "processCount"),
-                             r.text(o, p, "communicationBackend")};
-    case 6:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount"});
-      return HorovodSettings{r.text(o, p, "pythonScriptFilePath", true), r.text(o, p, "pythonInterpreterPath"),
-                             r.text(o, p, "commandLineArgs"), r.count(o, p, "processCount")};
-    case 7:
-      r.check_keys(o, p, {"commandLine", "processCount"});
-      return CustomMpiSettings{r.text(o, p, "commandLine", true), r.count(o, p, "processCount")};
-    default:
-      r.check_keys(o, p, {"commandLine"});
-      return CustomToolkitSettings{r.text(o, p, "commandLine")};
+    for (const ToolkitFormat* t : given) found += (found.empty() ? "" : ", ") + std::string(t->key);
+    r.error(p, "expected exactly one toolkit (" + all + "), got " + (given.empty() ? "none" : found));
+  }
+  if (given.empty()) return;
+  const ToolkitFormat& format = *given[0];
+  const std::string at = p + "." + std::string(format.key);
+  if (const json::object* t = r.object(o, p, format.key)) {
+    spec.toolkit = format.parse(r, *t, at);
+    if (format.validate) format.validate(r, spec, at);
   }
 }
 
-// ---- properties -----------------------------------------------------------
-
 JobSpec parse_properties(JsonReader& r, const json::object& o) {
   const std::string p = "properties";
-  r.check_keys(o, p, {"schedulingPriority", "cluster", "mountVolumes", "nodeCount", "containerSettings",
-                      "cntkSettings", "pyTorchSettings", "tensorFlowSettings", "caffeSettings", "caffe2Settings",
-                      "chainerSettings", "customToolkitSettings", "customMpiSettings", "horovodSettings",
-                      "jobPreparation", "stdOutErrPathPrefix", "inputDirectories", "outputDirectories",
-                      "environmentVariables", "secrets", "constraints",
-                      // Read-only fields that `job show` output carries; a
-                      // user may feed such output back in.
-                      "toolType", "jobOutputDirectoryPathSegment", "creationTime", "provisioningState",
-                      "provisioningStateTransitionTime", "executionState", "executionStateTransitionTime",
-                      "executionInfo"});
+  r.check_keys(o, p, property_keys());
   JobSpec spec;
 
   std::string priority = r.str(o, p, "schedulingPriority").value_or("normal");
@@ -251,30 +211,7 @@ JobSpec parse_properties(JsonReader& r, const json::object& o) {
   spec.node_count = r.count(o, p, "nodeCount", true).value_or(1);
   spec.std_out_err_path_prefix = r.text(o, p, "stdOutErrPathPrefix", true);
 
-  // Rule 1: exactly one toolkit.
-  std::vector<std::size_t> given;
-  for (std::size_t i = 0; i < std::size(kToolkitKeys); ++i) {
-    if (const json::value* v = o.if_contains(kToolkitKeys[i]); v && !v->is_null()) given.push_back(i);
-  }
-  if (given.size() != 1) {
-    std::string found;
-    for (std::size_t i : given) found += (found.empty() ? "" : ", ") + std::string(kToolkitKeys[i]);
-    r.error(p, "expected exactly one toolkit (cntkSettings, caffeSettings, caffe2Settings, chainerSettings, "
-               "tensorFlowSettings, pyTorchSettings, horovodSettings, customMpiSettings or customToolkitSettings), "
-               "got " + (given.empty() ? "none" : found));
-  }
-  if (!given.empty()) {
-    const std::string key(kToolkitKeys[given[0]]);
-    if (const json::object* t = r.object(o, p, key)) spec.toolkit = parse_toolkit(r, *t, given[0], p + "." + key);
-  }
-  if (const auto* tf = std::get_if<TensorFlowSettings>(&spec.toolkit)) {
-    // Rule 4 (the worker bound needs the cluster's GPUs: the translator checks it).
-    if (tf->parameter_server_count && *tf->parameter_server_count > spec.node_count) {
-      r.error(p + ".tensorFlowSettings.parameterServerCount",
-              "at most nodeCount (" + std::to_string(spec.node_count) + "), got " +
-                  std::to_string(*tf->parameter_server_count));
-    }
-  }
+  parse_toolkit(r, o, p, spec);
 
   if (const json::object* m = r.object(o, p, "mountVolumes")) spec.mount_volumes = parse_mount_volumes(r, *m, p + ".mountVolumes");
   if (const json::object* c = r.object(o, p, "containerSettings")) {

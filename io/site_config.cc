@@ -1,8 +1,9 @@
-// site.json parsing. Like job.json's parser it reads in one pass and records
-// every problem with its JSON path, so an admin fixes a file in one round;
-// unlike it, unknown keys are always errors: a site file is written once by
-// someone who can fix it, and a misspelt key would silently fall back to a
-// default that decides where jobs run and what they may mount.
+// site.json parsing, through the reader job.json uses (io/json_reader.h):
+// one pass that records every problem with its JSON path, so an admin fixes
+// a file in one round. Unlike job.json, unknown keys are always errors: a
+// site file is written once by someone who can fix it, and a misspelt key
+// would silently fall back to a default that decides where jobs run and
+// what they may mount.
 #include "io/site_config.h"
 
 #include <boost/json.hpp>

@@ -7,137 +7,22 @@
 #include <charconv>
 #include <cstdint>
 #include <set>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "io/diag.h"
-#include "io/spell.h"
+#include "io/json_reader.h"
+#include "io/toolkits.h"
 
 namespace batchai::jobspec {
 namespace {
 
 namespace json = boost::json;
 
-class Reader {
- public:
-  Reader(const ParseOptions& o) : options_(o) {}
-
-  std::vector<std::string> errors, warnings;
-
-  void error(const std::string& path, const std::string& message) {
-    errors.push_back(diag::one_line(options_.file_name + ": " + path + ": " + message));
-  }
-
-  static std::string describe(const json::value& v) {
-    if (v.is_object()) return "an object";
-    if (v.is_array()) return "an array";
-    return json::serialize(v);
-  }
-
-  // Unknown keys: Batch AI ignored them silently, which hid typos; we warn
-  // (or, with --strict, refuse) and suggest the nearest known key.
-  void check_keys(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
-    std::vector<std::string_view> names(known);
-    for (const auto& [key, _] : o) {
-      if (std::find(names.begin(), names.end(), std::string_view(key)) != names.end()) continue;
-      std::string message = "unknown key";
-      if (auto near = closest_match(key, names)) message += " (did you mean '" + *near + "'?)";
-      std::string where = path + "." + std::string(key);
-      if (options_.strict) {
-        error(where, message);
-      } else {
-        warnings.push_back(
-            diag::one_line(options_.file_name + ": " + where + ": " + message + "; ignored, as Batch AI did"));
-      }
-    }
-  }
-
-  const json::value* field(const json::object& o, const std::string& path, std::string_view key, bool required) {
-    const json::value* v = o.if_contains(key);
-    if (v && v->is_null()) v = nullptr;  // null means "not given", as in the SDK
-    if (!v && required) error(path + "." + std::string(key), "required, but missing");
-    return v;
-  }
-
-  std::string str(const json::object& o, const std::string& path, std::string_view key, bool required = false,
-                  std::string fallback = "") {
-    const json::value* v = field(o, path, key, required);
-    if (!v) return fallback;
-    if (!v->is_string()) {
-      error(path + "." + std::string(key), "expected a string, got " + describe(*v));
-      return fallback;
-    }
-    // Values end up in the job script, which libslurm takes as a C string:
-    // a NUL would silently cut the script short there.
-    if (v->get_string().find('\0') != json::string::npos) {
-      error(path + "." + std::string(key), "must not contain a NUL character (\\u0000)");
-      return fallback;
-    }
-    return std::string(v->get_string());
-  }
-
-  // A non-empty string, for fields that name a command or a path.
-  std::string text(const json::object& o, const std::string& path, std::string_view key, bool required = false) {
-    const json::value* v = o.if_contains(key);
-    std::string s = str(o, path, key, required);
-    if (v && v->is_string() && v->get_string().empty() && required) {
-      error(path + "." + std::string(key), "must not be empty");
-    }
-    return s;
-  }
-
-  std::optional<std::int64_t> count(const json::object& o, const std::string& path, std::string_view key,
-                                    bool required = false) {
-    const json::value* v = field(o, path, key, required);
-    if (!v) return std::nullopt;
-    std::optional<std::int64_t> n;
-    if (v->is_int64()) n = v->get_int64();
-    if (v->is_uint64() && v->get_uint64() <= INT32_MAX) n = static_cast<std::int64_t>(v->get_uint64());
-    if (!n || *n < 1 || *n > INT32_MAX) {
-      error(path + "." + std::string(key), "expected a positive integer, got " + describe(*v));
-      return std::nullopt;
-    }
-    return n;
-  }
-
-  const json::object* object(const json::object& o, const std::string& path, std::string_view key,
-                             bool required = false) {
-    const json::value* v = field(o, path, key, required);
-    if (!v) return nullptr;
-    if (!v->is_object()) {
-      error(path + "." + std::string(key), "expected an object, got " + describe(*v));
-      return nullptr;
-    }
-    return &v->get_object();
-  }
-
-  // Calls each(element_object, element_path) for every element of an array
-  // of objects.
-  template <class F>
-  void objects(const json::object& o, const std::string& path, std::string_view key, F each) {
-    const json::value* v = field(o, path, key, false);
-    if (!v) return;
-    std::string where = path + "." + std::string(key);
-    if (!v->is_array()) {
-      error(where, "expected an array, got " + describe(*v));
-      return;
-    }
-    const json::array& a = v->get_array();
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      std::string at = where + "[" + std::to_string(i) + "]";
-      if (!a[i].is_object()) {
-        error(at, "expected an object, got " + describe(a[i]));
-        continue;
-      }
-      each(a[i].get_object(), at);
-    }
-  }
-
- private:
-  const ParseOptions& options_;
-};
-
 // ---- shared small types ---------------------------------------------------
 
-std::optional<KeyVaultSecretReference> parse_key_vault_ref(Reader& r, const json::object& o, const std::string& p) {
+std::optional<KeyVaultSecretReference> parse_key_vault_ref(JsonReader& r, const json::object& o, const std::string& p) {
   r.check_keys(o, p, {"sourceVault", "secretUrl"});
   KeyVaultSecretReference ref;
   if (const json::object* vault = r.object(o, p, "sourceVault", true)) {
@@ -148,8 +33,8 @@ std::optional<KeyVaultSecretReference> parse_key_vault_ref(Reader& r, const json
   return ref;
 }
 
-// Exactly one of an inline value and a Key Vault reference (batchai.md §1.7 rule 5).
-std::optional<SecretValue> parse_secret_value(Reader& r, const json::object& o, const std::string& p,
+// Exactly one of an inline value and a Key Vault reference, as Batch AI required.
+std::optional<SecretValue> parse_secret_value(JsonReader& r, const json::object& o, const std::string& p,
                                               std::string_view value_key, std::string_view ref_key, bool required) {
   const bool has_value = o.if_contains(value_key) && !o.at(value_key).is_null();
   const bool has_ref = o.if_contains(ref_key) && !o.at(ref_key).is_null();
@@ -157,7 +42,7 @@ std::optional<SecretValue> parse_secret_value(Reader& r, const json::object& o, 
     r.error(p, "give either " + std::string(value_key) + " or " + std::string(ref_key) + ", not both");
     return std::nullopt;
   }
-  if (has_value) return SecretValue{r.str(o, p, value_key)};
+  if (has_value) return SecretValue{r.str(o, p, value_key).value_or("")};
   if (has_ref) {
     if (const json::object* ref = r.object(o, p, ref_key)) {
       if (auto kv = parse_key_vault_ref(r, *ref, p + "." + std::string(ref_key))) return SecretValue{*kv};
@@ -168,7 +53,7 @@ std::optional<SecretValue> parse_secret_value(Reader& r, const json::object& o, 
   return std::nullopt;
 }
 
-std::optional<SecretValue> parse_storage_credentials(Reader& r, const json::object& o, const std::string& p) {
+std::optional<SecretValue> parse_storage_credentials(JsonReader& r, const json::object& o, const std::string& p) {
   const json::object* c = r.object(o, p, "credentials");
   if (!c) return std::nullopt;
   r.check_keys(*c, p + ".credentials", {"accountKey", "accountKeySecretReference"});
@@ -182,7 +67,7 @@ bool is_env_name(std::string_view s) {
 
 // Ids become environment variable suffixes (AZ_BATCHAI_INPUT_<id>), so they
 // must be valid in a variable name, and unique within their list.
-void check_id(Reader& r, const std::string& id, const std::string& p, std::set<std::string>& seen) {
+void check_id(JsonReader& r, const std::string& id, const std::string& p, std::set<std::string>& seen) {
   if (id.empty()) return;
   if (!is_env_name(id)) {
     r.error(p + ".id", "expected letters, digits and '_' (it becomes part of an environment variable name), got \"" +
@@ -194,18 +79,18 @@ void check_id(Reader& r, const std::string& id, const std::string& p, std::set<s
 
 // ---- blocks of properties -------------------------------------------------
 
-MountVolumes parse_mount_volumes(Reader& r, const json::object& o, const std::string& p) {
+MountVolumes parse_mount_volumes(JsonReader& r, const json::object& o, const std::string& p) {
   r.check_keys(o, p, {"azureFileShares", "azureBlobFileSystems", "fileServers", "unmanagedFileSystems"});
   MountVolumes m;
   r.objects(o, p, "azureFileShares", [&](const json::object& e, const std::string& at) {
     r.check_keys(e, at, {"accountName", "azureFileUrl", "credentials", "relativeMountPath", "fileMode", "directoryMode"});
     AzureFileShare s;
-    s.account_name = r.str(e, at, "accountName");
+    s.account_name = r.text(e, at, "accountName");
     s.azure_file_url = r.text(e, at, "azureFileUrl", true);
     s.account_key = parse_storage_credentials(r, e, at);
     s.relative_mount_path = r.text(e, at, "relativeMountPath", true);
-    s.file_mode = r.str(e, at, "fileMode", false, "");
-    s.directory_mode = r.str(e, at, "directoryMode", false, "");
+    s.file_mode = r.text(e, at, "fileMode");
+    s.directory_mode = r.text(e, at, "directoryMode");
     m.azure_file_shares.push_back(std::move(s));
   });
   r.objects(o, p, "azureBlobFileSystems", [&](const json::object& e, const std::string& at) {
@@ -215,7 +100,7 @@ MountVolumes parse_mount_volumes(Reader& r, const json::object& o, const std::st
     b.container_name = r.text(e, at, "containerName", true);
     b.account_key = parse_storage_credentials(r, e, at);
     b.relative_mount_path = r.text(e, at, "relativeMountPath", true);
-    b.mount_options = r.str(e, at, "mountOptions");
+    b.mount_options = r.text(e, at, "mountOptions");
     m.azure_blob_file_systems.push_back(std::move(b));
   });
   r.objects(o, p, "fileServers", [&](const json::object& e, const std::string& at) {
@@ -225,9 +110,9 @@ MountVolumes parse_mount_volumes(Reader& r, const json::object& o, const std::st
       r.check_keys(*fs, at + ".fileServer", {"id"});
       f.file_server_id = r.text(*fs, at + ".fileServer", "id", true);
     }
-    f.source_directory = r.str(e, at, "sourceDirectory");
+    f.source_directory = r.text(e, at, "sourceDirectory");
     f.relative_mount_path = r.text(e, at, "relativeMountPath", true);
-    f.mount_options = r.str(e, at, "mountOptions");
+    f.mount_options = r.text(e, at, "mountOptions");
     m.file_servers.push_back(std::move(f));
   });
   r.objects(o, p, "unmanagedFileSystems", [&](const json::object& e, const std::string& at) {
@@ -240,15 +125,15 @@ MountVolumes parse_mount_volumes(Reader& r, const json::object& o, const std::st
   return m;
 }
 
-ContainerSettings parse_container(Reader& r, const json::object& o, const std::string& p) {
+ContainerSettings parse_container(JsonReader& r, const json::object& o, const std::string& p) {
   r.check_keys(o, p, {"imageSourceRegistry", "shmSize"});
   ContainerSettings c;
-  c.shm_size = r.str(o, p, "shmSize");
+  c.shm_size = r.text(o, p, "shmSize");
   const std::string reg_path = p + ".imageSourceRegistry";
   const json::object* reg = r.object(o, p, "imageSourceRegistry", true);
   if (!reg) return c;
   r.check_keys(*reg, reg_path, {"serverUrl", "image", "credentials"});
-  c.server_url = r.str(*reg, reg_path, "serverUrl");
+  c.server_url = r.text(*reg, reg_path, "serverUrl");
   c.image = r.text(*reg, reg_path, "image", true);
   if (const json::object* cred = r.object(*reg, reg_path, "credentials")) {
     const std::string cp = reg_path + ".credentials";
@@ -263,100 +148,56 @@ ContainerSettings parse_container(Reader& r, const json::object& o, const std::s
   return c;
 }
 
-// ---- toolkits -------------------------------------------------------------
+// ---- properties -----------------------------------------------------------
 
-Toolkit parse_toolkit(Reader& r, const json::object& o, std::size_t index, const std::string& p) {
-  switch (index) {
-    case 0: {
-      r.check_keys(o, p, {"languageType", "configFilePath", "pythonScriptFilePath", "pythonInterpreterPath",
-                          "commandLineArgs", "processCount"});
-      CntkSettings s{r.str(o, p, "languageType"), r.str(o, p, "configFilePath"), r.str(o, p, "pythonScriptFilePath"),
-                     r.str(o, p, "pythonInterpreterPath"), r.str(o, p, "commandLineArgs"),
-                     r.count(o, p, "processCount")};
-      // Rule 3: BrainScript takes a config file, Python a script.
-      if (!s.language_type.empty() && s.language_type != "BrainScript" && s.language_type != "Python") {
-        r.error(p + ".languageType", "expected \"BrainScript\" or \"Python\", got \"" + s.language_type + "\"");
-      }
-      const bool python = s.language_type == "Python" ||
-                          (s.language_type.empty() && !s.python_script_file_path.empty());
-      if (python && !s.config_file_path.empty()) r.error(p + ".configFilePath", "only for languageType BrainScript");
-      if (!python && !s.python_script_file_path.empty()) {
-        r.error(p + ".pythonScriptFilePath", "only for languageType Python");
-      }
-      if (!python && !s.python_interpreter_path.empty()) {
-        r.error(p + ".pythonInterpreterPath", "only for languageType Python");
-      }
-      if (python && s.python_script_file_path.empty()) r.error(p + ".pythonScriptFilePath", "required for Python");
-      if (!python && s.config_file_path.empty()) r.error(p + ".configFilePath", "required for BrainScript");
-      return s;
+// The keys of "properties", the toolkits' from their table.
+std::span<const std::string_view> property_keys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> k{"schedulingPriority", "cluster", "mountVolumes", "nodeCount", "containerSettings"};
+    for (const ToolkitFormat& t : toolkit_formats()) k.push_back(t.key);
+    k.insert(k.end(), {"jobPreparation", "stdOutErrPathPrefix", "inputDirectories", "outputDirectories",
+                       "environmentVariables", "secrets", "constraints",
+                       // Read-only fields that `job show` output carries; a
+                       // user may feed such output back in.
+                       "toolType", "jobOutputDirectoryPathSegment", "creationTime", "provisioningState",
+                       "provisioningStateTransitionTime", "executionState", "executionStateTransitionTime",
+                       "executionInfo"});
+    return k;
+  }();
+  return keys;
+}
+
+// Batch AI's rule: exactly one toolkit. The first one given is read even
+// when there are more, so its own problems are reported too.
+void parse_toolkit(JsonReader& r, const json::object& o, const std::string& p, JobSpec& spec) {
+  std::vector<const ToolkitFormat*> given;
+  for (const ToolkitFormat& t : toolkit_formats()) {
+    if (const json::value* v = o.if_contains(t.key); v && !v->is_null()) given.push_back(&t);
+  }
+  if (given.size() != 1) {
+    std::string all, found;
+    const auto formats = toolkit_formats();
+    for (std::size_t i = 0; i < formats.size(); ++i) {
+      all += (i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ") + std::string(formats[i].key);
     }
-    case 1: {
-      r.check_keys(o, p, {"configFilePath", "pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs",
-                          "processCount"});
-      CaffeSettings s{r.str(o, p, "configFilePath"), r.str(o, p, "pythonScriptFilePath"),
-                      r.str(o, p, "pythonInterpreterPath"), r.str(o, p, "commandLineArgs"),
-                      r.count(o, p, "processCount")};
-      // Rule 2: a solver config XOR a Python script.
-      if (s.config_file_path.empty() == s.python_script_file_path.empty()) {
-        r.error(p, "give exactly one of configFilePath and pythonScriptFilePath");
-      }
-      if (!s.python_interpreter_path.empty() && s.python_script_file_path.empty()) {
-        r.error(p + ".pythonInterpreterPath", "only with pythonScriptFilePath");
-      }
-      return s;
-    }
-    case 2:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs"});
-      return Caffe2Settings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
-                            r.str(o, p, "commandLineArgs")};
-    case 3:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount"});
-      return ChainerSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
-                             r.str(o, p, "commandLineArgs"), r.count(o, p, "processCount")};
-    case 4:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "masterCommandLineArgs",
-                          "workerCommandLineArgs", "parameterServerCommandLineArgs", "workerCount",
-                          "parameterServerCount"});
-      return TensorFlowSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
-                                r.str(o, p, "masterCommandLineArgs"),  r.str(o, p, "workerCommandLineArgs"),
-                                r.str(o, p, "parameterServerCommandLineArgs"), r.count(o, p, "workerCount"),
-                                r.count(o, p, "parameterServerCount")};
-    case 5:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount",
-                          "communicationBackend"});
-      return PyTorchSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
-                             r.str(o, p, "commandLineArgs"), r.count(o, p, "processCount"),
-                             r.str(o, p, "communicationBackend")};
-    case 6:
-      r.check_keys(o, p, {"pythonScriptFilePath", "pythonInterpreterPath", "commandLineArgs", "processCount"});
-      return HorovodSettings{r.text(o, p, "pythonScriptFilePath", true), r.str(o, p, "pythonInterpreterPath"),
-                             r.str(o, p, "commandLineArgs"), r.count(o, p, "processCount")};
-    case 7:
-      r.check_keys(o, p, {"commandLine", "processCount"});
-      return CustomMpiSettings{r.text(o, p, "commandLine", true), r.count(o, p, "processCount")};
-    default:
-      r.check_keys(o, p, {"commandLine"});
-      return CustomToolkitSettings{r.str(o, p, "commandLine")};
+    for (const ToolkitFormat* t : given) found += (found.empty() ? "" : ", ") + std::string(t->key);
+    r.error(p, "expected exactly one toolkit (" + all + "), got " + (given.empty() ? "none" : found));
+  }
+  if (given.empty()) return;
+  const ToolkitFormat& format = *given[0];
+  const std::string at = p + "." + std::string(format.key);
+  if (const json::object* t = r.object(o, p, format.key)) {
+    spec.toolkit = format.parse(r, *t, at);
+    if (format.validate) format.validate(r, spec, at);
   }
 }
 
-// ---- properties -----------------------------------------------------------
-
-JobSpec parse_properties(Reader& r, const json::object& o) {
+JobSpec parse_properties(JsonReader& r, const json::object& o) {
   const std::string p = "properties";
-  r.check_keys(o, p, {"schedulingPriority", "cluster", "mountVolumes", "nodeCount", "containerSettings",
-                      "cntkSettings", "pyTorchSettings", "tensorFlowSettings", "caffeSettings", "caffe2Settings",
-                      "chainerSettings", "customToolkitSettings", "customMpiSettings", "horovodSettings",
-                      "jobPreparation", "stdOutErrPathPrefix", "inputDirectories", "outputDirectories",
-                      "environmentVariables", "secrets", "constraints",
-                      // Read-only fields that `job show` output carries; a
-                      // user may feed such output back in.
-                      "toolType", "jobOutputDirectoryPathSegment", "creationTime", "provisioningState",
-                      "provisioningStateTransitionTime", "executionState", "executionStateTransitionTime",
-                      "executionInfo"});
+  r.check_keys(o, p, property_keys());
   JobSpec spec;
 
-  std::string priority = r.str(o, p, "schedulingPriority", false, "normal");
+  std::string priority = r.str(o, p, "schedulingPriority").value_or("normal");
   if (priority == "low") spec.scheduling_priority = Priority::low;
   else if (priority == "high") spec.scheduling_priority = Priority::high;
   else if (priority != "normal") {
@@ -365,35 +206,12 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
 
   if (const json::object* cluster = r.object(o, p, "cluster")) {
     r.check_keys(*cluster, p + ".cluster", {"id"});
-    spec.cluster_id = r.str(*cluster, p + ".cluster", "id");
+    spec.cluster_id = r.text(*cluster, p + ".cluster", "id");
   }
   spec.node_count = r.count(o, p, "nodeCount", true).value_or(1);
   spec.std_out_err_path_prefix = r.text(o, p, "stdOutErrPathPrefix", true);
 
-  // Rule 1: exactly one toolkit.
-  std::vector<std::size_t> given;
-  for (std::size_t i = 0; i < std::size(kToolkitKeys); ++i) {
-    if (const json::value* v = o.if_contains(kToolkitKeys[i]); v && !v->is_null()) given.push_back(i);
-  }
-  if (given.size() != 1) {
-    std::string found;
-    for (std::size_t i : given) found += (found.empty() ? "" : ", ") + std::string(kToolkitKeys[i]);
-    r.error(p, "expected exactly one toolkit (cntkSettings, caffeSettings, caffe2Settings, chainerSettings, "
-               "tensorFlowSettings, pyTorchSettings, horovodSettings, customMpiSettings or customToolkitSettings), "
-               "got " + (given.empty() ? "none" : found));
-  }
-  if (!given.empty()) {
-    const std::string key(kToolkitKeys[given[0]]);
-    if (const json::object* t = r.object(o, p, key)) spec.toolkit = parse_toolkit(r, *t, given[0], p + "." + key);
-  }
-  if (const auto* tf = std::get_if<TensorFlowSettings>(&spec.toolkit)) {
-    // Rule 4 (the worker bound needs the cluster's GPUs: the translator checks it).
-    if (tf->parameter_server_count && *tf->parameter_server_count > spec.node_count) {
-      r.error(p + ".tensorFlowSettings.parameterServerCount",
-              "at most nodeCount (" + std::to_string(spec.node_count) + "), got " +
-                  std::to_string(*tf->parameter_server_count));
-    }
-  }
+  parse_toolkit(r, o, p, spec);
 
   if (const json::object* m = r.object(o, p, "mountVolumes")) spec.mount_volumes = parse_mount_volumes(r, *m, p + ".mountVolumes");
   if (const json::object* c = r.object(o, p, "containerSettings")) {
@@ -413,7 +231,7 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
   });
   r.objects(o, p, "outputDirectories", [&](const json::object& e, const std::string& at) {
     r.check_keys(e, at, {"id", "pathPrefix", "pathSuffix", "type", "createNew"});
-    OutputDirectory d{r.text(e, at, "id", true), r.text(e, at, "pathPrefix", true), r.str(e, at, "pathSuffix")};
+    OutputDirectory d{r.text(e, at, "id", true), r.text(e, at, "pathPrefix", true), r.text(e, at, "pathSuffix")};
     check_id(r, d.id, at, output_ids);
     spec.output_directories.push_back(std::move(d));
   });
@@ -430,7 +248,7 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
   };
   r.objects(o, p, "environmentVariables", [&](const json::object& e, const std::string& at) {
     r.check_keys(e, at, {"name", "value"});
-    EnvironmentVariable v{r.text(e, at, "name", true), r.str(e, at, "value", true)};
+    EnvironmentVariable v{r.text(e, at, "name", true), r.str(e, at, "value", true).value_or("")};
     check_env_name(v.name, at);
     spec.environment_variables.push_back(std::move(v));
   });
@@ -448,7 +266,7 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
     if (const json::value* v = r.field(*c, p + ".constraints", "maxWallClockTime", false)) {
       const std::string at = p + ".constraints.maxWallClockTime";
       if (!v->is_string()) {
-        r.error(at, "expected a duration string such as \"PT4H\" or \"7.00:00:00\", got " + Reader::describe(*v));
+        r.error(at, "expected a duration string such as \"PT4H\" or \"7.00:00:00\", got " + JsonReader::describe(*v));
       } else if (auto secs = parse_duration(v->get_string()); !secs) {
         r.error(at, secs.error().message);
       } else {
@@ -463,31 +281,22 @@ JobSpec parse_properties(Reader& r, const json::object& o) {
 }  // namespace
 
 Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options) {
-  json::stream_parser parser;
-  boost::system::error_code ec;
-  std::size_t consumed = parser.write(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) {
-    return Error{options.file_name + ":" + diag::line_col(text, consumed) + ": invalid JSON: " + ec.message()};
-  }
-  json::value root = parser.release();
+  auto root = parse_json(text, options.file_name);
+  if (!root) return root.error();
 
-  Reader r(options);
+  JsonReader r(options.file_name, options.strict ? UnknownKeys::error : UnknownKeys::warn,
+               "ignored, as Batch AI did");
   Parsed out;
-  if (!root.is_object()) {
-    r.error("(top level)", "expected an object with \"properties\", got " + Reader::describe(root));
+  if (!root->is_object()) {
+    r.error("(top level)", "expected an object with \"properties\", got " + JsonReader::describe(*root));
   } else {
-    const json::object& top = root.get_object();
+    const json::object& top = root->get_object();
     r.check_keys(top, "(top level)", {"$schema", "properties"});
     if (const json::object* props = r.object(top, "(top level)", "properties", true)) {
       out.spec = parse_properties(r, *props);
     }
   }
-  if (!r.errors.empty()) {
-    std::string all;
-    for (const auto& e : r.errors) all += (all.empty() ? "" : "\n") + e;
-    return Error{all};
-  }
+  if (auto ok = r.status(); !ok) return ok.error();
   out.warnings = std::move(r.warnings);
   return out;
 }

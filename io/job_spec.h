@@ -1,9 +1,10 @@
 // The Batch AI job.json (API 2018-05-01), as typed, immutable values.
 //
 // A file is `{"$schema": ..., "properties": {...}}`; every property of
-// JobBaseProperties is here (batchai.md §1.2–§1.6). parse_job_spec() reads
-// and validates a file in one pass and reports every problem at once, each
-// naming its JSON path, the value found and what was expected.
+// JobBaseProperties is here (docs/job-translation.md says what each becomes
+// on Slurm). parse_job_spec() reads and validates a file in one pass and
+// reports every problem at once, each naming its JSON path, the value found
+// and what was expected.
 #pragma once
 
 #include <cstdint>
@@ -96,7 +97,9 @@ struct OutputDirectory {
   std::string path_suffix;
 };
 
-// The nine toolkits. Counts left unset default to nodeCount (batchai.md §3).
+// The toolkits: io/toolkits.h says how job.json names and reads each one,
+// slurm/toolkits.h how each is launched. Counts left unset are decided by
+// the translator.
 struct CntkSettings {
   std::string language_type;  // "BrainScript" or "Python"
   std::string config_file_path, python_script_file_path, python_interpreter_path, command_line_args;
@@ -138,16 +141,6 @@ struct CustomToolkitSettings {
 using Toolkit = std::variant<CntkSettings, CaffeSettings, Caffe2Settings, ChainerSettings, TensorFlowSettings,
                              PyTorchSettings, HorovodSettings, CustomMpiSettings, CustomToolkitSettings>;
 
-// The job.json key of each toolkit, in Toolkit's order.
-inline constexpr std::string_view kToolkitKeys[] = {
-    "cntkSettings",    "caffeSettings",  "caffe2Settings",    "chainerSettings",      "tensorFlowSettings",
-    "pyTorchSettings", "horovodSettings", "customMpiSettings", "customToolkitSettings",
-};
-// Batch AI's read-only toolType for each, as `job show` reports it.
-inline constexpr std::string_view kToolTypes[] = {
-    "cntk", "caffe", "caffe2", "chainer", "tensorflow", "pytorch", "horovod", "custommpi", "custom",
-};
-
 enum class Priority { low, normal, high };
 
 struct JobSpec {
@@ -168,7 +161,8 @@ struct JobSpec {
   // over the partition's; the default is quietly capped.
   bool max_wall_clock_given = false;
 
-  std::string_view tool_type() const { return kToolTypes[toolkit.index()]; }
+  // Batch AI's read-only toolType ("horovod"), as `job show` reports it.
+  std::string_view tool_type() const;
 };
 
 struct ParseOptions {

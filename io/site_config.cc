@@ -1,8 +1,9 @@
-// site.json parsing. Like job.json's parser it reads in one pass and records
-// every problem with its JSON path, so an admin fixes a file in one round;
-// unlike it, unknown keys are always errors: a site file is written once by
-// someone who can fix it, and a misspelt key would silently fall back to a
-// default that decides where jobs run and what they may mount.
+// site.json parsing, through the reader job.json uses (io/json_reader.h):
+// one pass that records every problem with its JSON path, so an admin fixes
+// a file in one round. Unlike job.json, unknown keys are always errors: a
+// site file is written once by someone who can fix it, and a misspelt key
+// would silently fall back to a default that decides where jobs run and
+// what they may mount.
 #include "io/site_config.h"
 
 #include <boost/json.hpp>
@@ -15,7 +16,7 @@
 #include "io/diag.h"
 #include "io/files.h"
 #include "io/job_spec.h"
-#include "io/spell.h"
+#include "io/json_reader.h"
 
 namespace batchai::site {
 namespace {
@@ -26,121 +27,6 @@ namespace json = boost::json;
 // newline in a value cannot break the one-problem-per-line report.
 std::string quote(std::string_view s) { return json::serialize(json::value(json::string(s))); }
 
-class Reader {
- public:
-  explicit Reader(std::string_view file) : file_(file) {}
-
-  std::vector<std::string> errors;
-
-  void error(const std::string& path, const std::string& message) {
-    errors.push_back(diag::one_line(file_ + ": " + path + ": " + message));
-  }
-
-  // A message that already starts with its path.
-  void located(const std::string& message) { errors.push_back(diag::one_line(file_ + ": " + message)); }
-
-  static std::string describe(const json::value& v) {
-    if (v.is_object()) return "an object";
-    if (v.is_array()) return "an array";
-    return json::serialize(v);
-  }
-
-  static std::string join(const std::string& path, std::string_view key) {
-    return path.empty() ? std::string(key) : path + "." + std::string(key);
-  }
-
-  void check_keys(const json::object& o, const std::string& path, std::initializer_list<std::string_view> known) {
-    std::vector<std::string_view> names(known);
-    for (const auto& [key, _] : o) {
-      if (std::find(names.begin(), names.end(), std::string_view(key)) != names.end()) continue;
-      std::string message = "unknown key";
-      if (auto near = closest_match(key, names)) message += " (did you mean '" + *near + "'?)";
-      error(join(path, key), message);
-    }
-  }
-
-  // null means "not given", as in job.json.
-  const json::value* field(const json::object& o, const std::string& path, std::string_view key, bool required) {
-    const json::value* v = o.if_contains(key);
-    if (v && v->is_null()) v = nullptr;
-    if (!v && required) error(join(path, key), "required, but missing");
-    return v;
-  }
-
-  std::optional<std::string> str(const json::object& o, const std::string& path, std::string_view key,
-                                 bool required = false) {
-    const json::value* v = field(o, path, key, required);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) {
-      error(join(path, key), "expected a string, got " + describe(*v));
-      return std::nullopt;
-    }
-    return std::string(v->get_string());
-  }
-
-  // An integer in [min, max]; `expected` describes the range for the message.
-  std::optional<std::int64_t> integer(const json::object& o, const std::string& path, std::string_view key,
-                                      std::int64_t min, std::int64_t max, const std::string& expected) {
-    const json::value* v = field(o, path, key, false);
-    if (!v) return std::nullopt;
-    std::optional<std::int64_t> n;
-    if (v->is_int64()) n = v->get_int64();
-    if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-      n = static_cast<std::int64_t>(v->get_uint64());
-    }
-    if (!n || *n < min || *n > max) {
-      error(join(path, key), "expected " + expected + ", got " + describe(*v));
-      return std::nullopt;
-    }
-    return n;
-  }
-
-  std::optional<bool> boolean(const json::object& o, const std::string& path, std::string_view key) {
-    const json::value* v = field(o, path, key, false);
-    if (!v) return std::nullopt;
-    if (!v->is_bool()) {
-      error(join(path, key), "expected true or false, got " + describe(*v));
-      return std::nullopt;
-    }
-    return v->get_bool();
-  }
-
-  const json::object* object(const json::object& o, const std::string& path, std::string_view key) {
-    const json::value* v = field(o, path, key, false);
-    if (!v) return nullptr;
-    if (!v->is_object()) {
-      error(join(path, key), "expected an object, got " + describe(*v));
-      return nullptr;
-    }
-    return &v->get_object();
-  }
-
-  // Calls each(element_object, element_path) for every element of an array
-  // of objects.
-  template <class F>
-  void objects(const json::object& o, const std::string& path, std::string_view key, F each) {
-    const json::value* v = field(o, path, key, false);
-    if (!v) return;
-    const std::string where = join(path, key);
-    if (!v->is_array()) {
-      error(where, "expected an array, got " + describe(*v));
-      return;
-    }
-    const json::array& a = v->get_array();
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      const std::string at = where + "[" + std::to_string(i) + "]";
-      if (!a[i].is_object()) {
-        error(at, "expected an object, got " + describe(a[i]));
-        continue;
-      }
-      each(a[i].get_object(), at);
-    }
-  }
-
- private:
-  std::string file_;
-};
-
 // Slurm names (partitions, QOS, gres types) end up in sbatch options, where
 // a space or comma would split them into something else.
 bool is_slurm_name(std::string_view s) {
@@ -149,11 +35,11 @@ bool is_slurm_name(std::string_view s) {
   });
 }
 
-std::optional<std::string> slurm_name(Reader& r, const json::object& o, const std::string& path,
+std::optional<std::string> slurm_name(JsonReader& r, const json::object& o, const std::string& path,
                                       std::string_view key) {
   auto s = r.str(o, path, key);
   if (s && !is_slurm_name(*s)) {
-    r.error(Reader::join(path, key), "expected letters, digits, '-', '_' or '.', got " + quote(*s));
+    r.error(JsonReader::join(path, key), "expected letters, digits, '-', '_' or '.', got " + quote(*s));
     return std::nullopt;
   }
   return s;
@@ -190,7 +76,7 @@ Result<std::string> expand_path(std::string_view p, std::string_view home) {
 
 // A path field: the file's value if given, else `out`'s default; either way
 // expanded, so every path in a loaded SiteConfig is absolute.
-void path_field(Reader& r, const json::object& o, std::string_view key, std::string& out, std::string_view home) {
+void path_field(JsonReader& r, const json::object& o, std::string_view key, std::string& out, std::string_view home) {
   const std::string at(key);
   const bool given = r.field(o, "", key, false) != nullptr;
   if (given) {
@@ -220,7 +106,7 @@ std::string lower(std::string s) {
 // knew from the VM size. A cluster's partition defaults to its name; a VM
 // size's to Slurm's default partition (left empty here). VM size names are
 // case-insensitive, as in Azure.
-std::vector<Cluster> parse_clusters(Reader& r, const json::object& top, const char* key) {
+std::vector<Cluster> parse_clusters(JsonReader& r, const json::object& top, const char* key) {
   const bool vm_sizes = std::string_view(key) == "vmSizes";
   std::vector<Cluster> clusters;
   std::map<std::string, std::string> seen;  // name -> where it was first given
@@ -251,7 +137,7 @@ std::vector<Cluster> parse_clusters(Reader& r, const json::object& top, const ch
     if (const json::value* v = r.field(o, at, "maxWallClockTime", false)) {
       const std::string t = at + ".maxWallClockTime";
       if (!v->is_string()) {
-        r.error(t, "expected a duration string such as \"P2D\" or \"2.00:00:00\", got " + Reader::describe(*v));
+        r.error(t, "expected a duration string such as \"P2D\" or \"2.00:00:00\", got " + JsonReader::describe(*v));
       } else if (auto secs = jobspec::parse_duration(v->get_string()); !secs) {
         r.error(t, secs.error().message);
       } else {
@@ -265,11 +151,11 @@ std::vector<Cluster> parse_clusters(Reader& r, const json::object& top, const ch
 
 // A mapping given in the file replaces the built-in one as a whole: with
 // "low": {"qos": "scavenger"} low jobs get that QOS and no nice.
-void parse_priority(Reader& r, const json::object& o, const std::string& path, std::string_view key,
+void parse_priority(JsonReader& r, const json::object& o, const std::string& path, std::string_view key,
                     PriorityMapping& out) {
   const json::object* m = r.object(o, path, key);
   if (!m) return;
-  const std::string at = Reader::join(path, key);
+  const std::string at = JsonReader::join(path, key);
   r.check_keys(*m, at, {"qos", "nice"});
   out = PriorityMapping{};
   out.qos = slurm_name(r, *m, at, "qos").value_or("");
@@ -278,7 +164,7 @@ void parse_priority(Reader& r, const json::object& o, const std::string& path, s
   }
 }
 
-void parse_containers(Reader& r, const json::object& top, SiteConfig& site) {
+void parse_containers(JsonReader& r, const json::object& top, SiteConfig& site) {
   const json::object* o = r.object(top, "", "containers");
   if (!o) return;
   const std::string at = "containers";
@@ -295,7 +181,7 @@ void parse_containers(Reader& r, const json::object& top, SiteConfig& site) {
 constexpr std::string_view kShareTypes[] = {"azureFileShare", "azureBlobFileSystem", "fileServer",
                                             "unmanagedFileSystem"};
 
-std::vector<Share> parse_shares(Reader& r, const json::object& top, std::string_view home) {
+std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::string_view home) {
   std::vector<Share> shares;
   std::map<std::pair<Share::Kind, std::string>, std::string> seen;
   r.objects(top, "", "shares", [&](const json::object& o, const std::string& at) {
@@ -343,7 +229,7 @@ std::vector<Share> parse_shares(Reader& r, const json::object& top, std::string_
   return shares;
 }
 
-SiteConfig parse_top(Reader& r, const json::object& top, std::string_view home) {
+SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "tensorFlowPortBase",
                          "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram",
                          "storageRoot"});
@@ -408,28 +294,17 @@ std::string_view to_string(ContainerRuntime runtime) {
 }
 
 Result<SiteConfig> parse_site_config(std::string_view text, std::string_view file, std::string_view home) {
-  json::parse_options options;
-  options.allow_comments = true;  // an admin's file explains itself
-  options.allow_trailing_commas = true;
-  json::stream_parser parser({}, options);
-  boost::system::error_code ec;
-  std::size_t consumed = parser.write(text.data(), text.size(), ec);
-  if (!ec) parser.finish(ec);
-  if (ec) return Error{std::string(file) + ":" + diag::line_col(text, consumed) + ": invalid JSON: " + ec.message()};
-  json::value root = parser.release();
+  auto root = parse_json(text, file, /*relaxed=*/true);  // an admin's file explains itself
+  if (!root) return root.error();
 
-  Reader r(file);
+  JsonReader r(std::string(file), UnknownKeys::error);
   SiteConfig site;
-  if (!root.is_object()) {
-    r.error("(top level)", "expected an object, got " + Reader::describe(root));
+  if (!root->is_object()) {
+    r.error("(top level)", "expected an object, got " + JsonReader::describe(*root));
   } else {
-    site = parse_top(r, root.get_object(), home);
+    site = parse_top(r, root->get_object(), home);
   }
-  if (!r.errors.empty()) {
-    std::string all;
-    for (const auto& e : r.errors) all += (all.empty() ? "" : "\n") + e;
-    return Error{all};
-  }
+  if (auto ok = r.status(); !ok) return ok.error();
   site.source = std::string(file);
   return site;
 }

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "io/diag.h"
+#include "io/toolkits.h"
 #include "slurm/job_plan.h"
 #include "slurm/node_plan.h"
 #include "slurm/shell_quote.h"
+#include "slurm/toolkits.h"
 
 namespace batchai::slurm {
 namespace {
@@ -324,178 +326,13 @@ class Planner {
     plan_.container = std::move(out);
   }
 
-  std::string python(const std::string& interpreter, const std::string& script, const std::string& args) const {
-    std::string cmd = interpreter.empty() ? shell_quote(site_.python) : shell_quote_expanding(interpreter);
-    cmd += " " + shell_quote_expanding(script);
-    if (!args.empty()) cmd += " " + args;
-    return cmd;
-  }
-
-  // processCount: by default one per node, as in Batch AI, or one per GPU
-  // for the toolkits that run a rank per GPU (Horovod, custom MPI, CNTK,
-  // Chainer). Not for Caffe, which drives a node's GPUs from one process,
-  // nor for PyTorch, whose scripts get --world-size from the user.
-  int count(const std::optional<std::int64_t>& given, const std::string& at, bool per_gpu = true) {
-    if (given && *given > 1000000) {
-      error(at, "expected at most 1000000 processes");
-      return 1;
-    }
-    // Slurm refuses more tasks on a node than MAX_TASKS_PER_NODE (512 in
-    // slurm.h); say so here, naming the field, rather than at submission.
-    constexpr std::int64_t kMaxTasksPerNode = 512;
-    const std::int64_t most = kMaxTasksPerNode * node_count();
-    if (given && *given > most) {
-      error(at, "expected at most 512 processes per node (" + std::to_string(most) + " on " +
-                    std::to_string(node_count()) + " node(s)), got " + std::to_string(*given));
-      return 1;
-    }
-    // One rank per GPU when the cluster has GPUs: Batch AI defaulted to one
-    // per node, and its users had to write nodeCount x GPUs themselves for
-    // Horovod; on a 1-GPU node the two agree.
-    const int gpus = per_gpu ? std::max(1, cluster_.gpus_per_node) : 1;
-    if (!given) return static_cast<int>(std::min<std::int64_t>(std::int64_t{node_count()} * gpus, most));
-    if (per_gpu && cluster_.gpus_per_node > 0 && *given > std::int64_t{node_count()} * gpus) {
-      plan_.warnings.push_back(diag::one_line(
-          file_ + ": " + at + ": " + std::to_string(*given) + " processes on " + std::to_string(node_count()) +
-          " node(s) of " + std::to_string(gpus) + " GPU(s): ranks will share GPUs"));
-    }
-    return static_cast<int>(*given);
-  }
-
-  // MPI toolkits: ranks spread evenly, whole blocks per node.
-  void mpi(int ranks, std::string command) {
-    plan_.launch = Launch::mpi;
-    plan_.mpi_plugin = site_.mpi;
-    plan_.process_count = ranks;
-    plan_.mpi_command = std::move(command);
-    plan_.mpi_out_name = "stdout.txt";
-    plan_.mpi_err_name = "stderr.txt";
-    const int nodes = std::min(node_count(), ranks);
-    plan_.tasks_per_node = static_cast<std::uint16_t>(std::min((ranks + nodes - 1) / nodes, 65535));
-  }
-
-  // Rank r on node r / per_node: consecutive ranks share a node, so
-  // LOCAL_RANK can pick a GPU.
-  void per_rank(int ranks, const std::string& command, const std::string& file_tag) {
-    const int nodes = std::min(node_count(), ranks);
-    const int per_node = (ranks + nodes - 1) / nodes;
-    for (int r = 0; r < ranks; ++r) {
-      Process p;
-      p.rank = r;
-      p.node = r / per_node;
-      p.local_rank = r % per_node;
-      p.task_index = r;
-      p.out_name = "stdout" + file_tag + (file_tag.empty() ? "" : std::to_string(r)) + ".txt";
-      p.err_name = "stderr" + file_tag + (file_tag.empty() ? "" : std::to_string(r)) + ".txt";
-      p.command = command;
-      plan_.processes.push_back(std::move(p));
-    }
-  }
-
-  void tensorflow(const TensorFlowSettings& tf) {
-    const std::string at = "properties.tensorFlowSettings";
-    const bool distributed = node_count() > 1 || tf.worker_count || tf.parameter_server_count;
-    const int gpus = std::max(1, cluster_.gpus_per_node);
-    int workers = 1, ps = 0;
-    if (distributed) {
-      workers = static_cast<int>(tf.worker_count.value_or(node_count()));
-      ps = static_cast<int>(tf.parameter_server_count.value_or(1));
-      if (tf.worker_count && *tf.worker_count > std::int64_t{node_count()} * gpus) {
-        error(at + ".workerCount", "expected at most nodeCount x GPUs per node (" +
-                                       std::to_string(std::int64_t{node_count()} * gpus) + "), got " +
-                                       std::to_string(*tf.worker_count));
-        return;
-      }
-      if (tf.parameter_server_count && *tf.parameter_server_count > node_count()) {
-        error(at + ".parameterServerCount",
-              "expected at most nodeCount (" + std::to_string(node_count()) + "), got " +
-                  std::to_string(*tf.parameter_server_count));
-        return;
-      }
-    }
-    // Batch AI's placement: each role round-robin from the first node, PS
-    // first; ports count up from 2222 on each node.
-    std::vector<int> next_port(static_cast<std::size_t>(node_count()), site_.tensorflow_port_base);
-    std::vector<int> next_local(static_cast<std::size_t>(node_count()), 0);
-    auto add = [&](const std::string& role, int index, const std::string& args) {
-      Process p;
-      p.rank = static_cast<int>(plan_.processes.size());
-      p.node = index % node_count();
-      p.local_rank = next_local[static_cast<std::size_t>(p.node)]++;
-      p.role = role;
-      p.task_index = index;
-      p.port = next_port[static_cast<std::size_t>(p.node)]++;
-      const std::string tag = role == "ps" ? "-ps-" : "-wk-";
-      p.out_name = "stdout" + tag + std::to_string(index) + ".txt";
-      p.err_name = "stderr" + tag + std::to_string(index) + ".txt";
-      p.command = python(tf.python_interpreter_path, tf.python_script_file_path, args);
-      plan_.processes.push_back(std::move(p));
-    };
-    for (int i = 0; i < ps; ++i) add("ps", i, tf.parameter_server_command_line_args);
-    for (int i = 0; i < workers; ++i) {
-      add("worker", i, i == 0 ? tf.master_command_line_args : tf.worker_command_line_args);
-    }
-  }
-
+  // The toolkit's launch plan (slurm/toolkits/), then what every
+  // per-process launch needs: the process count and the most on one node.
   void toolkit() {
     const int n = node_count();
-    std::visit(
-        [&](const auto& t) {
-          using T = std::decay_t<decltype(t)>;
-          if constexpr (std::is_same_v<T, CustomToolkitSettings>) {
-            plan_.launch = Launch::per_process;
-            per_rank(1, t.command_line.empty() ? std::string(":") : t.command_line, "");
-          } else if constexpr (std::is_same_v<T, CustomMpiSettings>) {
-            mpi(count(t.process_count, "properties.customMpiSettings.processCount"), t.command_line);
-          } else if constexpr (std::is_same_v<T, HorovodSettings>) {
-            mpi(count(t.process_count, "properties.horovodSettings.processCount"),
-                python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args));
-          } else if constexpr (std::is_same_v<T, ChainerSettings>) {
-            mpi(count(t.process_count, "properties.chainerSettings.processCount"),
-                python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args));
-          } else if constexpr (std::is_same_v<T, CntkSettings>) {
-            std::string cmd;
-            if (!t.config_file_path.empty()) {
-              // BrainScript: the cntk executable reads its config file.
-              cmd = "cntk configFile=" + shell_quote_expanding(t.config_file_path);
-              if (!t.command_line_args.empty()) cmd += " " + t.command_line_args;
-            } else {
-              cmd = python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args);
-            }
-            mpi(count(t.process_count, "properties.cntkSettings.processCount"), cmd);
-          } else if constexpr (std::is_same_v<T, CaffeSettings>) {
-            std::string cmd;
-            if (!t.config_file_path.empty()) {
-              cmd = "caffe train --solver=" + shell_quote_expanding(t.config_file_path);
-              if (!t.command_line_args.empty()) cmd += " " + t.command_line_args;
-            } else {
-              cmd = python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args);
-            }
-            mpi(count(t.process_count, "properties.caffeSettings.processCount", false), cmd);
-          } else if constexpr (std::is_same_v<T, PyTorchSettings>) {
-            const int ranks = count(t.process_count, "properties.pyTorchSettings.processCount", false);
-            const std::string cmd = python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args);
-            if (!t.communication_backend.empty()) env("AZ_BATCHAI_PYTORCH_BACKEND", t.communication_backend);
-            // TCP rendezvous on the master: file:// on a shared filesystem,
-            // which Batch AI used, depends on its locking.
-            env("AZ_BATCHAI_PYTORCH_INIT_METHOD", "tcp://$MASTER_ADDR:$MASTER_PORT", true);
-            std::string backend = t.communication_backend;
-            std::transform(backend.begin(), backend.end(), backend.begin(), ::tolower);
-            if (backend == "mpi") {
-              mpi(ranks, cmd);
-            } else {
-              plan_.launch = Launch::per_process;
-              per_rank(ranks, cmd, "-");
-            }
-          } else if constexpr (std::is_same_v<T, Caffe2Settings>) {
-            plan_.launch = Launch::per_process;
-            per_rank(n, python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args), "-");
-          } else if constexpr (std::is_same_v<T, TensorFlowSettings>) {
-            plan_.launch = Launch::per_process;
-            tensorflow(t);
-          }
-        },
-        spec_.toolkit);
+    const std::string settings = "properties." + std::string(jobspec::toolkit_format(spec_.toolkit).key);
+    LaunchBuilder builder(plan_, site_, cluster_, n, settings, file_, errors_);
+    toolkit_launch(spec_.toolkit).plan(builder, spec_.toolkit);
     if (plan_.launch == Launch::per_process) {
       plan_.process_count = static_cast<int>(plan_.processes.size());
       int most = 1;

@@ -8,7 +8,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include "io/toolkits.h"
 
 namespace batchai::jobspec {
 namespace {
@@ -86,6 +89,28 @@ TEST(JobSpec, UnknownKeysWarnWithASuggestionUnlessStrict) {
   EXPECT_EQ(parsed->warnings[0],
             "job.json: properties.customToolkitSettings.comandLine: unknown key (did you mean 'commandLine'?); "
             "ignored, as Batch AI did");
+}
+
+// The parser finds every toolkit through its table: each key reads into
+// its own alternative, which reports its own toolType.
+TEST(JobSpec, EachToolkitIsReadThroughItsRow) {
+  std::set<std::string_view> keys, tool_types;
+  for (std::size_t i = 0; i < toolkit_formats().size(); ++i) {
+    const ToolkitFormat& format = toolkit_formats()[i];
+    SCOPED_TRACE(format.key);
+    EXPECT_EQ(format.index, i);
+    EXPECT_TRUE(keys.insert(format.key).second);
+    EXPECT_TRUE(tool_types.insert(format.tool_type).second);
+    // Enough for every toolkit; the keys one does not know only warn.
+    const std::string settings = R"({"pythonScriptFilePath": "s.py", "commandLine": "c"})";
+    auto parsed = parse_job_spec(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/l", ")" +
+                                 std::string(format.key) + "\": " + settings + "}}");
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    EXPECT_EQ(parsed->spec.toolkit.index(), i);
+    EXPECT_EQ(parsed->spec.tool_type(), format.tool_type);
+    EXPECT_EQ(&toolkit_format(parsed->spec.toolkit), &format);
+  }
+  EXPECT_EQ(keys.size(), std::variant_size_v<Toolkit>);
 }
 
 TEST(JobSpec, ReadOnlyFieldsFromJobShowAreAccepted) {

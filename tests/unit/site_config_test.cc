@@ -194,6 +194,11 @@ TEST(SiteConfig, EachMistakeHasItsMessage) {
       {R"({"jobsRoot": "/a\tb"})", "site.json: jobsRoot: must not contain control characters, got \"/a\\tb\""},
       {R"({"python": ""})", "site.json: python: must not be empty"},
       {R"({"python": "python3\nrm -rf /"})", "site.json: python: must not contain a newline or control characters"},
+      // NUL is refused in every string, as in job.json, before any field's own check.
+      {R"({"python": "python3\u0000"})", "site.json: python: must not contain a NUL character (\\u0000)"},
+      {R"({"jobsRoot": "/a\u0000b"})", "site.json: jobsRoot: must not contain a NUL character (\\u0000)"},
+      {R"({"clusters": [{"name": "gpu\u0000"}]})",
+       "site.json: clusters[0].name: must not contain a NUL character (\\u0000)"},
       {R"({"mpi": "pmix --x"})",
        "site.json: mpi: expected an srun --mpi plugin name (letters, digits, '_'), got \"pmix --x\""},
       {R"({"tensorFlowPortBase": 80})", "site.json: tensorFlowPortBase: expected an integer from 1024 to 65000, got 80"},

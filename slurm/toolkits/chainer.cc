@@ -1,0 +1,11 @@
+// Chainer (ChainerMN): MPI ranks, one per GPU by default.
+#include "slurm/toolkits.h"
+
+namespace batchai::slurm {
+
+void launch_chainer(LaunchBuilder& b, const jobspec::ChainerSettings& t) {
+  b.mpi(b.count(t.process_count, "processCount"),
+        b.python(t.python_interpreter_path, t.python_script_file_path, t.command_line_args));
+}
+
+}  // namespace batchai::slurm

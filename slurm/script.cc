@@ -35,6 +35,47 @@ std::string env_line(const EnvVar& v) {
 // A file in the stdouterr directory, as one shell word.
 std::string in_stdouterr(const std::string& name) { return "\"$AZ_BATCHAI_STDOUTERR_DIR\"/" + shell_quote(name); }
 
+// A value in an #SBATCH line, as sbatch reads it: double quotes where it
+// holds a blank, a quote, a backslash or a '#' (which starts a comment).
+// A line break cannot be written at all, so it becomes a backslash-n.
+std::string sbatch_value(const std::string& v) {
+  if (!v.empty() && v.find_first_of(" \t\n\r\"'\\#") == std::string::npos) return v;
+  std::string q = "\"";
+  for (char c : v) {
+    if (c == '\n' || c == '\r') {
+      q += "\\n";
+      continue;
+    }
+    if (c == '"' || c == '\\') q += '\\';
+    q += c;
+  }
+  return q + "\"";
+}
+
+// The allocation libslurm gets, as the #SBATCH lines sbatch reads, so that
+// `sbatch job.sbatch` submits the same job as `job create`.
+std::string sbatch_directives(const SubmitRequest& r) {
+  std::ostringstream s;
+  auto line = [&](const std::string& option, const std::string& value) {
+    s << "#SBATCH --" << option << (value.empty() ? "" : "=" + sbatch_value(value)) << "\n";
+  };
+  if (!r.partition.empty()) line("partition", r.partition);
+  line("nodes", std::to_string(r.nodes));
+  if (r.tasks_per_node) line("ntasks-per-node", std::to_string(*r.tasks_per_node));
+  if (r.exclusive) line("exclusive", "");
+  if (r.time_limit_minutes) line("time", std::to_string(*r.time_limit_minutes));
+  line("job-name", r.name);
+  line("output", r.std_out);
+  if (!r.std_err.empty()) line("error", r.std_err);
+  line("chdir", r.work_dir);
+  line("open-mode", "append");
+  if (!r.qos.empty()) line("qos", r.qos);
+  if (r.nice) line("nice", std::to_string(*r.nice));
+  if (!r.gpus_per_node.empty()) line("gpus-per-node", r.gpus_per_node);
+  if (!r.comment.empty()) line("comment", r.comment);
+  return s.str();
+}
+
 int nodes_used(const JobPlan& plan) {
   int most = 0;
   for (const auto& p : plan.processes) most = std::max(most, p.node + 1);
@@ -62,7 +103,7 @@ class Script {
  private:
   void header() {
     const auto& id = plan_.id;
-    out_ << "#!/bin/bash\n"
+    out_ << "#!/bin/bash\n" << sbatch_directives(submission(plan_, "", {}))
          << "# Batch AI job " << id.workspace << "/" << id.experiment << "/" << id.job << " (" << plan_.tool_type
          << "), written by batchai " << build::kVersion << ".\n"
          << "# Values from job.json are quoted; only its command lines run as shell text.\n"
@@ -476,26 +517,27 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
 }
 
 std::string dry_run_text(const JobPlan& plan, const SubmitRequest& r) {
-  std::ostringstream s;
-  s << "# batchai job create --dry-run: nothing was written or submitted.\n"
-    << "# Slurm allocation, as sbatch options: --partition=" << r.partition << " --nodes=" << r.nodes
-    << " --ntasks-per-node=" << r.tasks_per_node.value_or(1) << " --exclusive --time=" << r.time_limit_minutes.value_or(0)
-    << " --job-name=" << r.name << " --output=" << r.std_out << " --chdir=" << r.work_dir << " --open-mode=append";
-  if (!r.qos.empty()) s << " --qos=" << r.qos;
-  if (r.nice) s << " --nice=" << *r.nice;
-  if (!r.gpus_per_node.empty()) s << " --gpus-per-node=" << r.gpus_per_node;
-  s << "\n";
+  // The notes go after the #SBATCH lines, which sbatch reads only up to the
+  // first line that is not a comment, so the text stays a script sbatch takes.
+  std::string notes = "# batchai job create --dry-run: nothing was written or submitted.\n";
   for (const auto& f : plan.private_files) {
-    s << "# Private file (mode 0600), written before submitting: " << f.path << "\n";
+    notes += "# Private file (mode 0600), written before submitting: " + f.path + "\n";
     // The planner's masked rendering: the content itself never gets here.
     std::istringstream lines(f.shown);
-    for (std::string line; std::getline(lines, line);) s << "#   " << line << "\n";
+    for (std::string line; std::getline(lines, line);) notes += "#   " + line + "\n";
   }
-  s << r.script;
+  std::string text = r.script;
+  std::size_t at = text.find('\n');
+  at = at == std::string::npos ? text.size() : at + 1;
+  while (text.compare(at, 8, "#SBATCH ") == 0) {
+    const auto end = text.find('\n', at);
+    at = end == std::string::npos ? text.size() : end + 1;
+  }
+  text.insert(at, notes);
   // The script holds no secret by construction; this catches a user who
   // pasted one into a command line. Short secrets are left alone: they
   // would mask ordinary words of the script.
-  return mask_secrets(s.str(), plan, 6);
+  return mask_secrets(std::move(text), plan, 6);
 }
 
 std::string mask_secrets(std::string text, const JobPlan& plan, std::size_t min_length) {

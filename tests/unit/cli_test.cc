@@ -355,7 +355,12 @@ TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
   ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job, "--dry-run"}), 0) << err;
   EXPECT_TRUE(fake.submitted.empty());
   EXPECT_FALSE(std::filesystem::exists(dir / "jobs"));
-  EXPECT_NE(out.str().find("#!/bin/bash\n"), std::string::npos);
+  // A script sbatch takes as it is: the shebang first, then the allocation,
+  // then the notes as comments.
+  EXPECT_TRUE(out.str().starts_with("#!/bin/bash\n#SBATCH --partition=batch\n#SBATCH --nodes=2\n")) << out.str();
+  const auto notes = out.str().find("# batchai job create --dry-run: nothing was written or submitted.\n");
+  ASSERT_NE(notes, std::string::npos) << out.str();
+  EXPECT_GT(notes, out.str().rfind("#SBATCH "));
   EXPECT_NE(out.str().find("export TOKEN=********"), std::string::npos);
   EXPECT_EQ(out.str().find("tok-123456"), std::string::npos);
 }

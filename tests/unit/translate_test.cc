@@ -215,6 +215,25 @@ TEST(Translate, HorovodDefaultsToOneRankPerGpu) {
   EXPECT_NE(dry_run(p).find("--gpus-per-node=h100:4"), std::string::npos);
 }
 
+// The allocation libslurm gets, as #SBATCH lines right after the shebang,
+// quoted where sbatch would split or cut the value.
+TEST(Translate, TheScriptCarriesItsAllocationAsSbatchLines) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o", "schedulingPriority": "high",
+      "constraints": {"maxWallClockTime": "1:00:30"}, "customToolkitSettings": {"commandLine": "hostname"}}})");
+  p.job_dir = "/j #1/\"x\"";
+  const std::string script = render_script(p);
+  const std::string expected = std::string("#!/bin/bash\n") +
+      "#SBATCH --partition=gpu\n#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n#SBATCH --exclusive\n"
+      "#SBATCH --time=61\n#SBATCH --job-name=job\n#SBATCH --output=" + p.slurm_output + "\n"
+      "#SBATCH --chdir=\"/j #1/\\\"x\\\"\"\n#SBATCH --open-mode=append\n#SBATCH --qos=high\n"
+      "#SBATCH --gpus-per-node=h100:4\n#SBATCH --comment=\"batchai ws/exp/job\"\n# ";
+  EXPECT_EQ(script.substr(0, expected.size()), expected);
+  const SubmitRequest r = submission(p, script, {});
+  EXPECT_EQ(r.work_dir, "/j #1/\"x\"");
+  EXPECT_EQ(r.time_limit_minutes, 61u);
+  EXPECT_EQ(r.qos, "high");
+}
+
 TEST(Translate, WithoutGpusMpiDefaultsToOneRankPerNode) {
   ClusterBinding cpu = gpu_cluster();
   cpu.cluster.gpus_per_node = 0;

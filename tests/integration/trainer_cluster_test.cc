@@ -22,9 +22,20 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
+// Each test trains in experiment "cifar" on a 4-node cluster "nc6".
 class TrainerOnTheCluster : public batchai::testing::CliFixture {
  protected:
-  bool have_data() { return fs::exists(fs::path(BATCHAI_TEST_DATA) / "data_batch_1.bin"); }
+  void SetUp() override {
+    CliFixture::SetUp();
+    if (IsSkipped()) return;
+    if (!fs::exists(fs::path(BATCHAI_TEST_DATA) / "data_batch_1.bin")) {
+      GTEST_SKIP() << "no CIFAR-10 at " << BATCHAI_TEST_DATA
+                   << " (make it with ../shared/data/cifar10/make-cifar10-bin)";
+    }
+    ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+    ASSERT_EQ(batchai("experiment create -g rg -w ws -n cifar").status, 0);
+    ASSERT_EQ(batchai("cluster create -g rg -w ws -n nc6 -s STANDARD_NC6 -t 4").status, 0);
+  }
 };
 
 std::size_t count(const std::string& text, const std::string& what) {
@@ -34,12 +45,6 @@ std::size_t count(const std::string& text, const std::string& what) {
 }
 
 TEST_F(TrainerOnTheCluster, FourRanksOnFourNodesWriteOnlyFromRankZero) {
-  if (!have_data()) {
-    GTEST_SKIP() << "no CIFAR-10 at " << BATCHAI_TEST_DATA << " (make it with ../shared/data/cifar10/make-cifar10-bin)";
-  }
-  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
-  ASSERT_EQ(batchai("experiment create -g rg -w ws -n cifar").status, 0);
-  ASSERT_EQ(batchai("cluster create -g rg -w ws -n nc6 -s STANDARD_NC6 -t 4").status, 0);
   fs::create_directories(dir / "shares/myshare/cifar");
   // Leak checks are off for the ranks under the sanitizer build: Open MPI
   // keeps memory until exit by design.
@@ -81,12 +86,6 @@ TEST_F(TrainerOnTheCluster, FourRanksOnFourNodesWriteOnlyFromRankZero) {
 // its stdouterr, the same metrics (the training is seeded, one thread per
 // rank) and the same test accuracy.
 TEST_F(TrainerOnTheCluster, AnExportedJobSubmittedWithSbatchEndsAsJobCreateDoes) {
-  if (!have_data()) {
-    GTEST_SKIP() << "no CIFAR-10 at " << BATCHAI_TEST_DATA << " (make it with ../shared/data/cifar10/make-cifar10-bin)";
-  }
-  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
-  ASSERT_EQ(batchai("experiment create -g rg -w ws -n cifar").status, 0);
-  ASSERT_EQ(batchai("cluster create -g rg -w ws -n nc6 -s STANDARD_NC6 -t 4").status, 0);
   // The tutorial's shape: its output directory MODEL and its logs per job,
   // under the job's own path segment, so the two jobs share nothing.
   const std::string job = write_job("train", R"({

@@ -502,6 +502,9 @@ TEST_F(JobExport, AnExportedJobWithoutAnIdStaysQueued) {
 
 TEST_F(JobExport, ShowAndWaitFollowTheJobOnceToldItsSlurmId) {
   ASSERT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  EXPECT_EQ(run({"job", "terminate", "-e", "exp", "-n", "j1", "-y"}), 1);
+  EXPECT_EQ(err, "batchai: error: job 'j1' was exported and batchai knows no Slurm id for it; if it was submitted, "
+                 "give the id with batchai job show --slurm-job-id ID first, or cancel it with scancel\n");
   slurm::JobInfo elsewhere = job_in(7, JobState::running);
   elsewhere.work_dir = "/home/someone";
   fake.job_answers[7] = {elsewhere};
@@ -532,6 +535,8 @@ TEST_F(JobExport, ShowAndWaitFollowTheJobOnceToldItsSlurmId) {
   EXPECT_EQ(err, "batchai: error: --slurm-job-id: job 'j1' is Slurm job 8, not 9\n");
   EXPECT_EQ(run({"job", "wait", "-e", "exp", "-n", "j1", "--slurm-job-id", "8", "--interval", "1"}), 0) << err;
   EXPECT_NE(err.find("job 'j1' is succeeded"), std::string::npos) << err;
+  EXPECT_EQ(run({"job", "terminate", "-e", "exp", "-n", "j1", "-y"}), 0) << "an ended job: nothing to do";
+  EXPECT_TRUE(fake.cancelled.empty());
 
   // A job create job has its id already; it takes no other.
   ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j2", "-c", "gpu", "-f", job}), 0) << err;

@@ -347,14 +347,17 @@ Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobK
                  key.workspace + "', resource group '" + key.group + "')"};
   }
   state::Job job = **found;
-  if (!slurm_job_id && job.exported && !job.slurm_job_id) {
-    // Submitted by the site's sbatch without telling batchai: the script
-    // wrote its id into the job directory when it started.
-    if (auto record = read_execution_record(job.job_dir)) slurm_job_id = record->slurm_job_id;
-  }
   if (slurm_job_id && job.slurm_job_id != slurm_job_id) {
     if (auto s = adopt_slurm_job_id(ctx, job, *slurm_job_id); !s) return s.error();
     if (auto s = store.update_job(job); !s) return s.error();
+  } else if (job.exported && !job.slurm_job_id) {
+    // Submitted by the site's sbatch without telling batchai: the script
+    // wrote its id into this job's directory when it started, which is
+    // proof enough that it is this job.
+    if (auto record = read_execution_record(job.job_dir); record && record->slurm_job_id) {
+      job.slurm_job_id = record->slurm_job_id;
+      if (auto s = store.update_job(job); !s) return s.error();
+    }
   }
   if (!job.slurm_job_id) {
     if (expire_unsubmitted(job, std::time(nullptr))) {

@@ -59,7 +59,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
 }  // namespace
 
 extern const Command kJobExport = {
-    "job export", "Write a job's directory and sbatch script, and print the sbatch command that submits it",
-    kOptions, {}, run};
+    "job export", "Write a job and its sbatch script without submitting it; print the sbatch command", kOptions, {},
+    run};
 
 }  // namespace batchai::frontend

@@ -420,7 +420,8 @@ TEST_F(JobExport, WritesTheJobDirectoryAndPrintsTheSbatchCommandWithoutSubmittin
   EXPECT_FALSE((*recorded)->slurm_job_id);
   EXPECT_EQ((*recorded)->state, "queued");
   const std::filesystem::path dir_of_job = (*recorded)->job_dir;
-  EXPECT_TRUE(dir_of_job.string().starts_with((dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1/").string()));
+  EXPECT_TRUE(
+      dir_of_job.string().starts_with((dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1/").string()));
   const auto private_mode = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
   EXPECT_EQ(mode(dir_of_job / "secrets.env"), private_mode);
   EXPECT_EQ(mode(dir_of_job / "job.json"), private_mode);
@@ -451,7 +452,8 @@ TEST_F(JobExport, TheScriptIsTheOneJobCreateSubmits) {
   ASSERT_TRUE(exported && *exported && created && *created);
   std::string script = slurp(std::filesystem::path((*exported)->job_dir) / "job.sbatch");
   // The job's name and uuid appear in its paths and labels; nothing else differs.
-  for (const auto& [from, to] : {std::pair{(*exported)->uuid, (*created)->uuid}, std::pair{std::string("j1"), std::string("j2")}}) {
+  const std::pair<std::string, std::string> renames[] = {{(*exported)->uuid, (*created)->uuid}, {"j1", "j2"}};
+  for (const auto& [from, to] : renames) {
     for (auto at = script.find(from); at != std::string::npos; at = script.find(from, at + to.size())) {
       script.replace(at, from.size(), to);
     }
@@ -473,9 +475,8 @@ TEST_F(JobExport, BadFlagsAndTakenNamesAreOneLineErrorsThatWriteNothing) {
   EXPECT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 1);
   EXPECT_EQ(err, "batchai: error: job 'j1' already exists in experiment 'exp'\n");
   std::size_t job_dirs = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1")) {
-    job_dirs += e.is_directory();
-  }
+  const auto parent = dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1";
+  for (const auto& e : std::filesystem::directory_iterator(parent)) job_dirs += e.is_directory();
   EXPECT_EQ(job_dirs, 1u) << "only job create's directory";
 }
 

@@ -112,6 +112,7 @@ struct JobPlan {
 
   std::optional<Container> container;
   std::string prolog_program;                  // batchai-prolog, run on every node first
+  std::string runtime_dir;  // the job runtime's versions, <dir>/<version>/job-runtime.sh; empty: installed one
   std::optional<std::string> job_preparation;  // shell text, on every node
 
   Launch launch = Launch::mpi;

@@ -301,7 +301,7 @@ batchai_process_launch() {
   {
     declare -p batchai_processes batchai_commands
     declare -p batchai_tensorflow 2>/dev/null
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_stop_all
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all
     echo batchai_launch_node
   } >"$BATCHAI_JOB_DIR/launcher.sh" || batchai_finish 1
   srun --nodes="$nodes" --ntasks="$nodes" --ntasks-per-node=1 --kill-on-bad-exit=1 \
@@ -337,28 +337,32 @@ batchai_stop_all() {
   for p in "${batchai_pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done
 }
 
-# One process of the table, in the background, with its rank, its output
-# files and, for TensorFlow, its TF_CONFIG.
+# One process of the table, in the background. (A function, so that bash's
+# note of a process it stopped names the function, not its whole text.)
 batchai_spawn() {
-  local rank node local_rank index role port out err cmd type
-  read -r rank node local_rank index role port out err cmd <<<"$1"
-  (
-    export RANK="$rank" LOCAL_RANK="$local_rank" AZ_BATCHAI_TASK_INDEX="$index" WORLD_SIZE="${#batchai_processes[@]}"
-    if [ "${batchai_tensorflow:-}" = 1 ]; then
-      # Batch AI's worker 0 is the chief; other workers count from 0 in
-      # TF_CONFIG's "worker" list.
-      if [ "$role" = ps ]; then type="ps"
-      elif [ "$index" = 0 ]; then type=chief
-      else type=worker; index=$((index - 1)); fi
-      export TF_CONFIG="{\"cluster\":$BATCHAI_TF_CLUSTER,\"task\":{\"type\":\"$type\",\"index\":$index},\"environment\":\"cloud\"}"
-    fi
-    bash -c "${batchai_commands[$cmd]}" >>"$AZ_BATCHAI_STDOUTERR_DIR/$out" 2>>"$AZ_BATCHAI_STDOUTERR_DIR/$err"
-    r=$?
-    if [ "$r" -ne 0 ]; then
-      batchai_first_failure "$r"
-      kill -USR1 "$batchai_launcher" 2>/dev/null
-    fi
-    exit "$r"
-  ) &
+  batchai_process "$1" &
   batchai_pids+=("$!")
+}
+
+# One process, with its rank, its output files and, for TensorFlow, its
+# TF_CONFIG; its exit code is the process's.
+batchai_process() {
+  local rank node local_rank index role port out err cmd type r
+  read -r rank node local_rank index role port out err cmd <<<"$1"
+  export RANK="$rank" LOCAL_RANK="$local_rank" AZ_BATCHAI_TASK_INDEX="$index" WORLD_SIZE="${#batchai_processes[@]}"
+  if [ "${batchai_tensorflow:-}" = 1 ]; then
+    # Batch AI's worker 0 is the chief; other workers count from 0 in
+    # TF_CONFIG's "worker" list.
+    if [ "$role" = ps ]; then type="ps"
+    elif [ "$index" = 0 ]; then type=chief
+    else type=worker; index=$((index - 1)); fi
+    export TF_CONFIG="{\"cluster\":$BATCHAI_TF_CLUSTER,\"task\":{\"type\":\"$type\",\"index\":$index},\"environment\":\"cloud\"}"
+  fi
+  bash -c "${batchai_commands[$cmd]}" >>"$AZ_BATCHAI_STDOUTERR_DIR/$out" 2>>"$AZ_BATCHAI_STDOUTERR_DIR/$err"
+  r=$?
+  if [ "$r" -ne 0 ]; then
+    batchai_first_failure "$r"
+    kill -USR1 "$batchai_launcher" 2>/dev/null
+  fi
+  exit "$r"
 }

@@ -311,9 +311,9 @@ int preparation_failed(const batchai::args::Parsed& p) {
       return 2;
     }
   }
-  for (const auto& node : batchai::prolog::record_preparation_failures(step)) {
-    batchai::diag::error("jobPreparation failed on " + node);
-  }
+  // jobPreparation's own output says why it failed; the job's log says
+  // where to look.
+  (void)batchai::prolog::record_preparation_failures(step);
   if (step.image.empty()) return 0;
   for (const auto& node : batchai::prolog::record_container_failures(step)) {
     batchai::diag::error("the job's container did not start on " + node);

@@ -123,13 +123,13 @@ EOF
   [ "$(batchai_table_nodes)" = 2 ]
   export BATCHAI_NODES="node1 node2"
   run env SLURMD_NODENAME=node2 bash -c "$(declare -p batchai_processes batchai_commands; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_stop_all); batchai_launch_node"
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
   [ "$status" -eq 0 ]
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-2.txt")" = "it's the last" ]
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stderr-2.txt")" = err ]
   [ ! -e "$AZ_BATCHAI_STDOUTERR_DIR/stdout-0.txt" ]
   run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_stop_all); batchai_launch_node"
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-1.txt")" = "rank 1 local 1 task 1 of 3" ]
 }
 
@@ -139,7 +139,7 @@ EOF
   export BATCHAI_NODES="node1"
   SECONDS=0
   run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_stop_all); batchai_launch_node"
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
   # The launcher fails; the job's exit code is the first failure's.
   [ "$status" -ne 0 ]
   [ "$SECONDS" -lt 30 ]
@@ -154,7 +154,7 @@ EOF
   batchai_tensorflow=1
   export BATCHAI_NODES="node1" BATCHAI_TF_CLUSTER='{"chief":["a"]}'
   run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands batchai_tensorflow; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_stop_all); batchai_launch_node"
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
   [ "$status" -eq 0 ]
   local c='"cluster":{"chief":["a"]}'
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/ps0")" = "{$c,\"task\":{\"type\":\"ps\",\"index\":0},\"environment\":\"cloud\"}" ]

@@ -274,7 +274,7 @@ TEST(Translate, FewerRanksThanNodesUseFewerNodes) {
 
 TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
   // ps0 on node 0 port 2222, worker 0 (the master) on node 0 port 2223,
-  // worker 1 on node 1 port 2222 (batchai.md section 3, ISS #15/#54).
+  // worker 1 on node 1 port 2222 (docs/job-translation.md; microsoftarchive/BatchAI#15).
   auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
       "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "masterCommandLineArgs": "--m",
         "workerCommandLineArgs": "--w", "parameterServerCommandLineArgs": "--p",

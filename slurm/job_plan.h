@@ -3,7 +3,7 @@
 // script and a libslurm submission. Pure functions with no I/O, so every
 // mapping is pinned by golden files (tests/jobspec/valid/*.sbatch).
 //
-// The mapping follows batchai.md §2–§4: nodeCount whole nodes, gang
+// The mapping follows docs/job-translation.md: nodeCount whole nodes, gang
 // allocated; processes per toolkit as Batch AI launched them; the
 // AZ_BATCHAI_* environment; the {prefix}/{segment}/stdouterr layout. Beyond
 // Batch AI every process also gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR
@@ -112,6 +112,7 @@ struct JobPlan {
 
   std::optional<Container> container;
   std::string prolog_program;                  // batchai-prolog, run on every node first
+  std::string runtime_dir;  // the job runtime's versions, <dir>/<version>/job-runtime.sh; empty: installed one
   std::optional<std::string> job_preparation;  // shell text, on every node
 
   Launch launch = Launch::mpi;

@@ -103,6 +103,11 @@ CREATE TABLE defaults (
     R"sql(
 ALTER TABLE clusters ADD COLUMN max_time_seconds INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3: jobs written by `job export`, which the site submits with its own
+    // sbatch, so a job without a Slurm id is not necessarily a lost one.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN exported INTEGER NOT NULL DEFAULT 0 CHECK (exported IN (0, 1));
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -213,7 +218,7 @@ class Row {
 constexpr std::string_view kJobColumns =
     "w.grp, w.name, e.name, j.name, j.uuid, j.cluster_group, j.cluster_workspace, j.cluster_name, j.tool_type, "
     "j.node_count, j.spec_json, j.job_dir, j.segment, j.slurm_job_id, j.state, j.exit_code, j.start_time, "
-    "j.end_time, j.errors_json, j.created, j.state_time "
+    "j.end_time, j.errors_json, j.created, j.state_time, j.exported "
     "FROM jobs j JOIN experiments e ON j.experiment_id = e.id JOIN workspaces w ON e.workspace_id = w.id ";
 
 Result<Job> job_of(const Row& r) {
@@ -237,6 +242,7 @@ Result<Job> job_of(const Row& r) {
   j.errors_json = r.text(18);
   j.created = r.int64(19);
   j.state_time = r.int64(20);
+  j.exported = r.int64(21) != 0;
   return j;
 }
 
@@ -467,10 +473,11 @@ class SqliteStore final : public Store {
       auto s = query(
           "INSERT INTO jobs (experiment_id, name, uuid, cluster_group, cluster_workspace, cluster_name, tool_type, "
           "node_count, spec_json, job_dir, segment, slurm_job_id, state, exit_code, start_time, end_time, "
-          "errors_json, created, state_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "errors_json, created, state_time, exported) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {*exp, j.key.job, j.uuid, j.cluster.group, j.cluster.workspace, j.cluster.cluster, j.tool_type, j.node_count,
            j.spec_json, j.job_dir, j.segment, slurm_id(j), to_string(j.state), exit_code(j), j.start_time,
-           j.end_time, j.errors_json, created, state_time});
+           j.end_time, j.errors_json, created, state_time, std::int64_t{j.exported}});
       if (!s) return s;
       // The first state is history too: `job wait` reports from queued on.
       return query("INSERT INTO job_history (job_id, state, time) VALUES (?, ?, ?)",

@@ -86,6 +86,10 @@ struct Job {
   std::string job_dir;
   std::string segment;                        // jobOutputDirectoryPathSegment
   std::optional<std::uint32_t> slurm_job_id;  // none until submitted
+  // Written by `job export` for the site's own sbatch: it has no Slurm id
+  // until batchai is told it or finds it in the job's execution record,
+  // and waits for one without expiring.
+  bool exported = false;
   ExecutionState state = ExecutionState::queued;
   std::optional<int> exit_code;
   std::int64_t start_time = 0, end_time = 0;  // 0: not yet

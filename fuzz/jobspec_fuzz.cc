@@ -374,37 +374,30 @@ bool bash_accepts(std::string_view text) {
 }
 
 void check_script(const std::string& script, const slurm::JobPlan& p, bool run_bash) {
-  check(script.starts_with("#!/bin/bash\n"), "the script does not start with #!/bin/bash", script.substr(0, 100));
-  check(script.ends_with("batchai_finish \"$batchai_rc\"\n"), "the script does not end by recording the exit");
+  check(script.starts_with("#!/bin/bash\n#SBATCH --"), "the script does not start with #!/bin/bash and #SBATCH",
+        script.substr(0, 100));
+  check(script.ends_with("\nbatchai_run\n"), "the script does not end by running the job");
   // libslurm takes the script as a C string: a NUL would cut it short.
   check(!contains(script, std::string_view("\0", 1)), "a NUL byte in the script");
   check(contains(script, "\nexport BATCHAI_JOB_DIR='"), "the script does not set BATCHAI_JOB_DIR");
-  // Every node is set up (directories, volumes) before anything else runs.
-  check(contains(script, "\"$batchai_prolog\" setup --job-dir \"$BATCHAI_JOB_DIR\""),
-        "the script does not run batchai-prolog setup");
-  // These bodies run as `bash -c "$body"`, one argument each (the launcher,
-  // which lists every process, goes through a file instead).
-  for (const char* body : {"batchai_node_setup", "batchai_rank"}) {
-    if (auto text = single_quoted_assignment(script, body)) {
-      check(text->size() < kMaxArgument, "a bash -c body over Linux's 128 KiB argument limit",
-            std::string(body) + ": " + std::to_string(text->size()) + " bytes");
+  check(contains(script, "\n. \"$batchai_runtime\"\n"), "the script does not source the job runtime");
+  // The runtime hands these to `bash -c` inside one argument each, with a
+  // few KiB of its own functions (the launch table, which lists every
+  // process, goes through a file instead).
+  for (const char* value : {"batchai_job_preparation", "batchai_mpi_command"}) {
+    if (auto text = single_quoted_assignment(script, value)) {
+      check(text->size() < kMaxArgument - 16384, "a bash -c body over Linux's 128 KiB argument limit",
+            std::string(value) + ": " + std::to_string(text->size()) + " bytes");
+    } else {
+      const bool expected = std::string_view(value) == "batchai_job_preparation" ? p.job_preparation.has_value()
+                                                                                 : p.launch == slurm::Launch::mpi;
+      check(!expected, "the script lacks a command line", value);
     }
   }
-  // Only command lines run as shell text, and they run in `bash -c`: the
-  // script and the bodies it hands to bash -c are valid bash whatever the job
-  // says (the MPI rank body holds the command line itself, so not that one).
+  // Only command lines run as shell text, as values the runtime hands to
+  // `bash -c`: the script is valid bash whatever the job says.
   if (!run_bash) return;
   check(bash_accepts(script), "bash -n refuses the script", script);
-  for (const char* body : {"batchai_node_setup", "batchai_launcher"}) {
-    if (auto text = single_quoted_assignment(script, body)) {
-      check(bash_accepts(*text), "bash -n refuses a bash -c body of the script", *text);
-    } else {
-      // jobPreparation has its body; per-process toolkits have a launcher.
-      const bool expected = std::string_view(body) == "batchai_node_setup" ? p.job_preparation.has_value()
-                                                                             : p.launch != slurm::Launch::mpi;
-      check(!expected, "the script lacks a bash -c body", body);
-    }
-  }
 }
 
 // ---- secrets ----------------------------------------------------------------

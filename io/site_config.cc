@@ -232,13 +232,14 @@ std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::str
 SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "tensorFlowPortBase",
                          "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram",
-                         "storageRoot"});
+                         "jobRuntimeDir", "storageRoot"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
   path_field(r, top, "mountRoot", site.mount_root, home);
   path_field(r, top, "nodeTempRoot", site.node_temp_root, home);
   path_field(r, top, "storageRoot", site.storage_root, home);
   if (r.field(top, "", "prologProgram", false)) path_field(r, top, "prologProgram", site.prolog_program, home);
+  if (r.field(top, "", "jobRuntimeDir", false)) path_field(r, top, "jobRuntimeDir", site.job_runtime_dir, home);
 
   if (auto python = r.str(top, "", "python")) {
     if (python->empty()) r.error("python", "must not be empty");

@@ -63,6 +63,10 @@ struct SiteConfig {
   // batchai-prolog as the nodes see it; empty: beside batchai, where the
   // CLI finds it (the same installation on a shared filesystem).
   std::string prolog_program;
+  // The directory of the job runtime's versions, each at
+  // <dir>/<version>/job-runtime.sh, as the nodes see it; empty: beside
+  // batchai, as for prolog_program.
+  std::string job_runtime_dir;
 
   std::string python = "python3";  // when pythonInterpreterPath is absent
   std::string mpi = "pmix";        // srun --mpi plugin for MPI toolkits

@@ -113,6 +113,7 @@ struct JobPlan {
 
   std::optional<Container> container;
   std::string prolog_program;                  // batchai-prolog, run on every node first
+  std::string runtime_dir;  // the job runtime's versions, <dir>/<version>/job-runtime.sh; empty: installed one
   std::optional<std::string> job_preparation;  // shell text, on every node
 
   Launch launch = Launch::mpi;
@@ -140,8 +141,10 @@ Result<JobPlan> plan_job(const jobspec::JobSpec& spec, const JobIdentity& id, co
 // runtime and a cluster without limits. `job validate` reports these.
 Status check_job_anywhere(const jobspec::JobSpec& spec, const std::string& file = "job.json");
 
-// The sbatch script. Every value from the job is quoted; only the fields
-// Batch AI defined as command lines run as shell text.
+// The sbatch script. Its #SBATCH lines are the allocation submission()
+// gives libslurm, so `sbatch` submits the same job. Every value from the
+// job is quoted; only the fields Batch AI defined as command lines run as
+// shell text.
 std::string render_script(const JobPlan& plan);
 
 // The libslurm submission for the plan. `environment` is the submitter's
@@ -152,8 +155,9 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
 // by "********".
 std::string mask_secrets(std::string text, const JobPlan& plan, std::size_t min_length = 1);
 
-// What `job create --dry-run` prints: the allocation as sbatch options, the
-// private files and the script, every secret masked.
+// What `job create --dry-run` prints: the script, which carries its
+// allocation as #SBATCH lines, with the private files noted as comments
+// after those lines (so sbatch still takes it), every secret masked.
 std::string dry_run_text(const JobPlan& plan, const SubmitRequest& request);
 
 }  // namespace batchai::slurm

@@ -38,7 +38,9 @@ std::string last_segment(std::string_view s) {
 bool escapes(std::string_view path) { return !stays_below(path); }
 
 bool reserved_name(std::string_view name) {
-  return name.starts_with("AZ_BATCHAI_") || name.starts_with("BATCHAI_") || name.starts_with("SLURM_") ||
+  // batchai_: the job script's own variables, which the runtime reads.
+  return name.starts_with("AZ_BATCHAI_") || name.starts_with("BATCHAI_") || name.starts_with("batchai_") ||
+         name.starts_with("SLURM_") ||
          name == "TF_CONFIG" || name == "RANK" || name == "WORLD_SIZE" || name == "LOCAL_RANK" ||
          name == "MASTER_ADDR" || name == "MASTER_PORT";
 }
@@ -120,6 +122,7 @@ class Planner {
   void paths_and_environment() {
     plan_.job_dir = site_.jobs_root + "/" + id_.segment();
     plan_.prolog_program = site_.prolog_program;
+    plan_.runtime_dir = site_.job_runtime_dir;
     plan_.slurm_output = plan_.job_dir + "/slurm-%j.out";
 
     // Batch AI's layout, rooted in the job directory ($BATCHAI_JOB_DIR, set

@@ -8,7 +8,7 @@ extern const Command kCompletion, kConfigure;
 extern const Command kExperimentCreate, kExperimentShow, kExperimentList, kExperimentDelete;
 extern const Command kClusterCreate, kClusterShow, kClusterList, kClusterResize, kClusterAutoScale, kClusterDelete,
     kClusterNodeList, kClusterNodeExec;
-extern const Command kJobCreate, kJobShow, kJobList, kJobTerminate, kJobDelete, kJobWait, kJobFileList,
+extern const Command kJobCreate, kJobExport, kJobShow, kJobList, kJobTerminate, kJobDelete, kJobWait, kJobFileList,
     kJobFileStream, kJobNodeList, kJobNodeExec, kJobValidate;
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
 extern const Command kWorkspaceCreate, kWorkspaceShow, kWorkspaceList, kWorkspaceDelete;
@@ -24,8 +24,8 @@ constexpr const Command* kCommands[] = {
     &kExperimentCreate, &kExperimentShow, &kExperimentList, &kExperimentDelete,
     &kClusterCreate, &kClusterShow, &kClusterList, &kClusterResize, &kClusterAutoScale, &kClusterDelete,
     &kClusterNodeList, &kClusterNodeExec,
-    &kJobCreate, &kJobShow, &kJobList, &kJobTerminate, &kJobDelete, &kJobWait, &kJobFileList, &kJobFileStream,
-    &kJobNodeList, &kJobNodeExec, &kJobValidate,
+    &kJobCreate, &kJobExport, &kJobShow, &kJobList, &kJobTerminate, &kJobDelete, &kJobWait, &kJobFileList,
+    &kJobFileStream, &kJobNodeList, &kJobNodeExec, &kJobValidate,
     &kStorageAccountCreate, &kStorageShareCreate, &kStorageShareList, &kStorageShareDelete, &kStorageDirectoryCreate,
     &kStorageFileUpload, &kStorageFileUploadBatch, &kStorageFileDownload, &kStorageFileList,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,

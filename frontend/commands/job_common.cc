@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "frontend/commands/resource_args.h"
@@ -67,6 +68,12 @@ std::optional<ExecutionRecord> read_execution_record(const std::string& job_dir)
     const auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "slurm_job_id") {
+      // Written by the job itself: only a whole, valid id is taken.
+      if (auto id = args::parse_int(value, 1, std::numeric_limits<std::uint32_t>::max(), key)) {
+        r.slurm_job_id = static_cast<std::uint32_t>(*id);
+      }
+    }
     if (key == "start_time") r.start_time = parse_iso(value);
     if (key == "end_time") r.end_time = parse_iso(value);
     if (key == "exit_code" && !value.empty()) {
@@ -83,7 +90,7 @@ bool is_final(const state::Job& job) { return state::is_final(job.state); }
 
 bool expire_unsubmitted(state::Job& job, std::time_t now) {
   // A create takes milliseconds, so a minute settles it.
-  if (is_final(job) || job.slurm_job_id || now - job.created < 60) return false;
+  if (is_final(job) || job.slurm_job_id || job.exported || now - job.created < 60) return false;
   job.state = state::ExecutionState::failed;
   job.state_time = now;
   job.errors_json = json::serialize(errors_for(
@@ -287,7 +294,51 @@ Status release_held_jobs(Context& ctx, state::Store& store, const state::Cluster
   return {};
 }
 
-Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobKey& key) {
+Result<std::optional<std::uint32_t>> slurm_job_id_flag(const args::Parsed& p) {
+  auto id = p.get_int("slurm-job-id", 1, std::numeric_limits<std::uint32_t>::max());
+  if (!id) return id.error();
+  if (!*id) return std::optional<std::uint32_t>{};
+  return std::optional<std::uint32_t>{static_cast<std::uint32_t>(**id)};
+}
+
+namespace {
+
+// Gives an exported job the Slurm id it was told. The id must be the job's:
+// Slurm runs it in the job's directory (the script's --chdir), or, once
+// Slurm has forgotten it, the job's own record names it.
+Status adopt_slurm_job_id(Context& ctx, state::Job& job, std::uint32_t id) {
+  const std::string flag = "--slurm-job-id: ";
+  if (job.slurm_job_id == id) return {};
+  if (job.slurm_job_id) {
+    return Error{flag + "job '" + job.key.job + "' is Slurm job " + std::to_string(*job.slurm_job_id) + ", not " +
+                 std::to_string(id)};
+  }
+  if (!job.exported) {
+    return Error{flag + "job '" + job.key.job + "' was not written by batchai job export; only an exported job " +
+                 "takes the id of its own sbatch"};
+  }
+  auto client = ctx.slurm();
+  if (!client) return client.error();
+  auto info = (*client)->job(id);
+  if (!info) return info.error();
+  if (*info) {
+    const std::string dir = std::filesystem::path((*info)->work_dir).lexically_normal().string();
+    if (dir != std::filesystem::path(job.job_dir).lexically_normal().string()) {
+      return Error{flag + "Slurm job " + std::to_string(id) + " runs in '" + (*info)->work_dir +
+                   "', not in the directory of job '" + job.key.job + "' (" + job.job_dir + ")"};
+    }
+  } else if (auto record = read_execution_record(job.job_dir); !record || record->slurm_job_id != id) {
+    return Error{flag + "Slurm has no job " + std::to_string(id) + " and job '" + job.key.job +
+                 "' recorded no such id in its directory"};
+  }
+  job.slurm_job_id = id;
+  return {};
+}
+
+}  // namespace
+
+Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobKey& key,
+                            std::optional<std::uint32_t> slurm_job_id) {
   auto found = store.job(key);
   if (!found) return found.error();
   if (!*found) {
@@ -295,6 +346,18 @@ Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobK
                  key.workspace + "', resource group '" + key.group + "')"};
   }
   state::Job job = **found;
+  if (slurm_job_id && job.slurm_job_id != slurm_job_id) {
+    if (auto s = adopt_slurm_job_id(ctx, job, *slurm_job_id); !s) return s.error();
+    if (auto s = store.update_job(job); !s) return s.error();
+  } else if (job.exported && !job.slurm_job_id) {
+    // Submitted by the site's sbatch without telling batchai: the script
+    // wrote its id into this job's directory when it started, which is
+    // proof enough that it is this job.
+    if (auto record = read_execution_record(job.job_dir); record && record->slurm_job_id) {
+      job.slurm_job_id = record->slurm_job_id;
+      if (auto s = store.update_job(job); !s) return s.error();
+    }
+  }
   if (!job.slurm_job_id) {
     if (expire_unsubmitted(job, std::time(nullptr))) {
       if (auto s = store.update_job(job); !s) return s.error();

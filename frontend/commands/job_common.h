@@ -22,8 +22,10 @@ std::string workspace_id(const state::WorkspaceKey& k);
 std::string cluster_id(const state::ClusterKey& k);
 std::string job_id(const state::JobKey& k);
 
-// The start, end and exit code the job script recorded in its directory.
+// The Slurm id, start, end and exit code the job script recorded in its
+// directory.
 struct ExecutionRecord {
+  std::optional<std::uint32_t> slurm_job_id;
   std::time_t start_time = 0;
   std::time_t end_time = 0;
   std::optional<int> exit_code;
@@ -39,7 +41,8 @@ bool is_final(const state::Job& job);  // succeeded or failed
 
 // A job recorded but never submitted, because the creating CLI was killed
 // in between, is failed (JobNotSubmitted) once a minute has passed, rather
-// than queued forever. Returns whether it changed.
+// than queued forever; an exported job waits for its site's sbatch. Returns
+// whether it changed.
 bool expire_unsubmitted(state::Job& job, std::time_t now);
 
 // The job object as az printed it, with the spec's properties echoed
@@ -56,8 +59,17 @@ Result<state::JobKey> job_key(const Context& ctx, const args::Parsed& p, state::
                               std::string_view flag);
 
 // The job, refreshed from Slurm and saved when it changed. Errors name what
-// is missing.
-Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobKey& key);
+// is missing. An exported job takes its Slurm id from `slurm_job_id` (the
+// --slurm-job-id of job show and job wait), else from the record its script
+// wrote once it started.
+Result<state::Job> load_job(Context& ctx, state::Store& store, const state::JobKey& key,
+                            std::optional<std::uint32_t> slurm_job_id = std::nullopt);
+
+// --slurm-job-id, which job show and job wait take to follow a job that
+// `job export` wrote and the site submitted with its own sbatch.
+inline constexpr args::Option kSlurmJobIdOption = {
+    "slurm-job-id", 0, "ID", "the Slurm id of an exported job, as sbatch printed it (batchai job export)"};
+Result<std::optional<std::uint32_t>> slurm_job_id_flag(const args::Parsed& p);
 
 // Releases the cluster's held jobs that now fit (nodeCount within its
 // size): a cluster resized to 0 holds new jobs.

@@ -8,6 +8,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
     args::required({"name", 'n', "NAME", "job name"}),
+    kSlurmJobIdOption,
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
@@ -15,7 +16,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto key = job_key(ctx, p, **store, "name");
   if (!key) return key.error();
-  auto job = load_job(ctx, **store, *key);
+  auto told = slurm_job_id_flag(p);
+  if (!told) return told.error();
+  auto job = load_job(ctx, **store, *key, *told);
   if (!job) return job.error();
   if (ctx.format == OutputFormat::table) {
     if (auto s = emit(ctx, job_table_row(*job), job_table_columns()); !s) return s.error();

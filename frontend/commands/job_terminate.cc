@@ -23,6 +23,11 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!key) return key.error();
   auto job = load_job(ctx, **store, *key);
   if (!job) return job.error();
+  if (job->exported && !job->slurm_job_id) {
+    // Its sbatch may have queued it: saying "terminated" could be untrue.
+    return Error{"job '" + key->job + "' was exported and batchai knows no Slurm id for it; if it was submitted, " +
+                 "give the id with batchai job show --slurm-job-id ID first, or cancel it with scancel"};
+  }
   if (auto ok = confirm(p); !ok) return ok.error();
   if (auto s = terminate_job(ctx, **store, *job, !p.has("no-wait")); !s) return s.error();
   return 0;

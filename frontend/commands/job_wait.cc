@@ -13,6 +13,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
     args::required({"name", 'n', "NAME", "job name"}),
+    kSlurmJobIdOption,
     {"interval", 0, "SECONDS", "seconds between checks (default 15, as az)"},
 };
 
@@ -21,12 +22,15 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!store) return store.error();
   auto key = job_key(ctx, p, **store, "name");
   if (!key) return key.error();
+  auto told = slurm_job_id_flag(p);
+  if (!told) return told.error();
   auto interval = p.get_int("interval", 0, 86400);
   if (!interval) return interval.error();
   const auto pause = std::chrono::seconds(interval->value_or(15));
   std::optional<state::ExecutionState> last;
-  for (;;) {
-    auto job = load_job(ctx, **store, *key);
+  // The first load records a told id; later ones find it recorded.
+  for (std::optional<std::uint32_t> id = *told;; id.reset()) {
+    auto job = load_job(ctx, **store, *key, id);
     if (!job) return job.error();
     if (job->state != last) {
       diag::note("job '" + key->job + "' is " + state::to_string(job->state));

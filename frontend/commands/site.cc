@@ -10,17 +10,17 @@
 namespace batchai::frontend {
 namespace {
 
-// batchai-prolog beside this program: installed, bin/../libexec/batchai;
-// in a build tree, frontend/../slurm. Empty when neither exists.
-std::string prolog_beside_me() {
+// A file beside this program: installed, bin/../<installed>; in a build
+// tree, frontend/../<built>. Empty when neither exists.
+std::string beside_me(const std::string& installed, const std::string& built) {
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return "";
   const auto dir = self.parent_path();
-  for (const auto& candidate : {dir / "../libexec/batchai/batchai-prolog", dir / "../slurm/batchai-prolog"}) {
+  for (const auto& candidate : {dir / ".." / installed, dir / ".." / built}) {
     // /proc/self/exe is already resolved, so ".." can go lexically, without
     // a system call per component on every command.
-    if (std::filesystem::is_regular_file(candidate, ec)) return candidate.lexically_normal().string();
+    if (std::filesystem::exists(candidate, ec)) return candidate.lexically_normal().string();
   }
   return "";
 }
@@ -31,7 +31,13 @@ Result<site::SiteConfig> read_site_config(const Context& ctx) {
   const auto conf = ctx.getenv("BATCHAI_CONF");
   const auto home = ctx.getenv("HOME").value_or("/");
   auto site = site::load_site_config(conf ? conf->c_str() : nullptr, BATCHAI_SYSCONFDIR "/batchai/site.json", home);
-  if (site && site->prolog_program.empty()) site->prolog_program = prolog_beside_me();
+  if (site && site->prolog_program.empty()) {
+    site->prolog_program = beside_me("libexec/batchai/batchai-prolog", "slurm/batchai-prolog");
+  }
+  // The job runtime's versions, installed with batchai or in the build tree.
+  if (site && site->job_runtime_dir.empty()) {
+    site->job_runtime_dir = beside_me("share/batchai/runtime", "share/batchai/runtime");
+  }
   return site;
 }
 

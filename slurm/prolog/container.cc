@@ -7,8 +7,26 @@
 
 namespace batchai::prolog {
 
-std::vector<std::string> record_container_failures(const ContainerStep& step) {
-  namespace fs = std::filesystem;
+namespace fs = std::filesystem;
+
+std::vector<std::string> record_preparation_failures(const NodeStep& step) {
+  std::vector<std::string> failed;
+  for (const auto& node : step.nodes) {
+    std::ifstream mark(fs::path(step.job_dir) / "preparation" / node);
+    std::string code;
+    if (!(mark >> code) || code == "0") continue;
+    const std::string stderr_file = "stderr-job_prep-" + node + ".txt";
+    const NodeError error{"JobPreparationFailed", "jobPreparation exited with code " + code + " on " + node};
+    std::error_code ec;
+    fs::create_directories(fs::path(step.job_dir) / "errors", ec);
+    (void)write_file_atomic((fs::path(step.job_dir) / "errors" / (node + ".json")).string(),
+                            error_json(error, node, {{"stderr", stderr_file}}), 0644);
+    failed.push_back(node);
+  }
+  return failed;
+}
+
+std::vector<std::string> record_container_failures(const NodeStep& step) {
   const fs::path errors = fs::path(step.job_dir) / "errors";
   std::error_code ec;
   if (fs::is_directory(errors, ec) && !fs::is_empty(errors, ec)) return {};

@@ -3,7 +3,7 @@
 //   batchai-prolog setup --job-dir DIR [--volume RELATIVE=SOURCE]...
 //                        [--refused RELATIVE=WHY]... [--directory-mode RELATIVE=MODE]...
 //   batchai-prolog cleanup
-//   batchai-prolog container-failed --job-dir DIR --image IMAGE --node NODE...
+//   batchai-prolog preparation-failed --job-dir DIR [--image IMAGE] --node NODE...
 //   batchai-prolog prolog|epilog [--conf SITE_JSON]
 //
 // The job script runs it once on every node (srun --ntasks-per-node=1), as
@@ -14,9 +14,10 @@
 // errors/<node>.json in the job directory, where `batchai job show` finds
 // it, and exits 1, which fails the job and drains nothing. `cleanup`, at the
 // job's end, removes the node's scratch ($AZ_BATCHAI_JOB_TEMP); outputs and
-// logs stay. `container-failed`, run by the script when the step in the
-// job's container failed, records ContainerStartFailed for each node whose
-// container never started.
+// logs stay. `preparation-failed`, run by the job runtime when the step
+// that runs jobPreparation (in the job's container, if it has one) failed,
+// records JobPreparationFailed for each node where jobPreparation failed,
+// and ContainerStartFailed for each node whose container never started.
 //
 // As the site's Slurm Prolog and Epilog (Prolog mode, PrologFlags=Alloc),
 // it runs as root at allocation and at the end on every node, with no
@@ -71,8 +72,8 @@ constexpr Option kOptions[] = {
     {"volume", 0, "REL=SOURCE", "link the site directory SOURCE at $AZ_BATCHAI_JOB_MOUNT_ROOT/REL", true},
     {"refused", 0, "REL=WHY", "a volume the site does not provide: fail with MountError saying WHY", true},
     {"directory-mode", 0, "REL=MODE", "the octal mode of directories made on the way to volume REL", true},
-    {"image", 0, "IMAGE", "container-failed: the job's container image"},
-    {"node", 0, "NODE", "container-failed: one of the job's nodes", true},
+    {"image", 0, "IMAGE", "preparation-failed: the job's container image, if it has one"},
+    {"node", 0, "NODE", "preparation-failed: one of the job's nodes", true},
     {"conf", 0, "FILE", "prolog, epilog: the site configuration (default " BATCHAI_SITE_CONF ")"},
     {"version", 0, "", "print version and exit"},
     {"man", 0, "", "print the manual page (roff) and exit"},
@@ -80,8 +81,8 @@ constexpr Option kOptions[] = {
 };
 constexpr Positional kPositionals[] = {
     {"STEP",
-     "setup: the job's directories and volumes on this node; cleanup: remove its scratch; container-failed: "
-     "record which nodes' containers did not start; prolog, epilog: "
+     "setup: the job's directories and volumes on this node; cleanup: remove its scratch; preparation-failed: "
+     "record where jobPreparation failed or the container did not start; prolog, epilog: "
      "as Slurm's Prolog and Epilog (the default when Slurm runs it as one)",
      false},
 };
@@ -92,14 +93,14 @@ std::string manual() {
       8,
       "prepare the nodes of a batchai job: volumes, directories, logs, errors",
       "\\fBbatchai-prolog\\fR \\fBsetup\\fR \\fB\\-\\-job-dir\\fR \\fIdir\\fR [\\fIoptions\\fR]\n.br\n"
-      "\\fBbatchai-prolog\\fR \\fBcleanup\\fR | \\fBcontainer-failed\\fR ...\n.br\n"
+      "\\fBbatchai-prolog\\fR \\fBcleanup\\fR | \\fBpreparation-failed\\fR ...\n.br\n"
       "\\fBbatchai-prolog\\fR [\\fBprolog\\fR | \\fBepilog\\fR] [\\fB\\-\\-conf\\fR \\fIsite.json\\fR]",
       {"The script batchai writes for a job runs batchai-prolog setup once on every node, as the job's user, "
        "before jobPreparation: it links each volume's site directory under $AZ_BATCHAI_JOB_MOUNT_ROOT, makes the "
        "job's directories, logs each step to execution-<node>.log and, on failure, records Batch AI's error "
        "(MountError, NodeSetupFailed) in errors/<node>.json in the job directory, where batchai job show finds it. "
-       "cleanup removes the node's scratch at the end; container-failed records ContainerStartFailed for the nodes "
-       "whose container never started.",
+       "cleanup removes the node's scratch at the end; preparation-failed records JobPreparationFailed for the nodes "
+       "where jobPreparation failed and ContainerStartFailed for those whose container never started.",
        "A site may install it as Slurm's Prolog and Epilog (PrologFlags=Alloc; see etc/batchai/slurm-prolog.conf). "
        "Then it runs as root at allocation and bind-mounts each volume, checked against the site's own site.json; "
        "it runs nothing of the user's, and always exits 0, recording failures as the job's MountError so that "
@@ -293,8 +294,8 @@ int cleanup() {
   return 0;
 }
 
-int container_failed(const batchai::args::Parsed& p) {
-  batchai::prolog::ContainerStep step;
+int preparation_failed(const batchai::args::Parsed& p) {
+  batchai::prolog::NodeStep step;
   step.job_dir = p.get("job-dir").value_or("");
   step.image = p.get("image").value_or("");
   step.nodes = p.all("node");
@@ -310,6 +311,10 @@ int container_failed(const batchai::args::Parsed& p) {
       return 2;
     }
   }
+  // jobPreparation's own output says why it failed; the job's log says
+  // where to look.
+  (void)batchai::prolog::record_preparation_failures(step);
+  if (step.image.empty()) return 0;
   for (const auto& node : batchai::prolog::record_container_failures(step)) {
     batchai::diag::error("the job's container did not start on " + node);
   }
@@ -404,9 +409,9 @@ int main(int argc, char** argv) {
   }
   if (step == "prolog" || step == "epilog") return slurm_prolog(*parsed, step == "epilog");
   if (step == "cleanup") return cleanup();
-  if (step == "container-failed") return container_failed(*parsed);
+  if (step == "preparation-failed") return preparation_failed(*parsed);
   if (step != "setup") {
-    batchai::diag::error("STEP: expected setup, cleanup, container-failed, prolog or epilog, got '" + step +
+    batchai::diag::error("STEP: expected setup, cleanup, preparation-failed, prolog or epilog, got '" + step +
                          "' (try --help)");
     return 2;
   }

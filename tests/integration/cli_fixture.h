@@ -54,7 +54,16 @@ class CliFixture : public ::testing::Test {
           " AZURE_BATCHAI_STORAGE_ACCOUNT=teststorage OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo ";
   }
   void TearDown() override {
-    if (!dir.empty() && !HasFailure()) fs::remove_all(dir);
+    if (dir.empty() || HasFailure()) return;
+    // A job just cancelled may still be writing its last records into the
+    // directory while it is removed ("Directory not empty"): try again.
+    std::error_code ec;
+    for (int i = 0; i < 50; ++i) {
+      fs::remove_all(dir, ec);
+      if (!ec) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "cannot remove " << dir << ": " << ec.message();
   }
 
   CliOutcome batchai(const std::string& args) {

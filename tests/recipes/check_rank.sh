@@ -1,6 +1,6 @@
 #!/bin/bash
 # Stands in for a recipe's Python script in the real-run tests. It checks
-# the environment batchai promises every process (batchai.md section 2, plus
+# the environment batchai promises every process (docs/job-translation.md, plus
 # RANK/WORLD_SIZE/LOCAL_RANK/MASTER_*), then writes one report line per
 # process to the job's output directory for the test to read. Any missing
 # piece exits non-zero, which fails the job and so the test.

@@ -2,6 +2,8 @@
 // program, with a fake Slurm behind slurm::Client.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -274,6 +276,19 @@ class JobCreate : public Cli {
     batch.max_time_minutes = 2 * 24 * 60;
     fake.partition_list.push_back(batch);
   }
+
+  // A record of an hour ago that never got a Slurm id.
+  state::Job unsubmitted(const std::string& name) {
+    state::Job j;
+    j.key = {"default", "default", "exp", name};
+    j.uuid = "u";
+    j.cluster = {"default", "default", "gpu"};
+    j.tool_type = "custom";
+    j.job_dir = (dir / "nowhere").string();
+    j.segment = "s";
+    j.created = j.state_time = std::time(nullptr) - 3600;
+    return j;
+  }
 };
 
 TEST_F(JobCreate, SubmitsTheTranslatedJobAndWritesItsDirectory) {
@@ -328,14 +343,7 @@ TEST_F(JobCreate, ARefusedSubmissionLeavesNoJobDirectory) {
 // A CLI killed between recording and submitting leaves a record without a
 // Slurm id; after a minute it shows failed instead of queued forever.
 TEST_F(JobCreate, ARecordNeverSubmittedEndsFailed) {
-  state::Job j;
-  j.key = {"default", "default", "exp", "orphan"};
-  j.uuid = "u";
-  j.cluster = {"default", "default", "gpu"};
-  j.tool_type = "custom";
-  j.job_dir = (dir / "nowhere").string();
-  j.segment = "s";
-  j.created = j.state_time = std::time(nullptr) - 3600;
+  state::Job j = unsubmitted("orphan");
   ASSERT_TRUE(store->insert_job(j));
   ASSERT_EQ(run({"job", "show", "-e", "exp", "-n", "orphan", "--query", "executionState"}), 0) << err;
   EXPECT_EQ(out.str(), "\"failed\"\n");
@@ -354,7 +362,12 @@ TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
   ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job, "--dry-run"}), 0) << err;
   EXPECT_TRUE(fake.submitted.empty());
   EXPECT_FALSE(std::filesystem::exists(dir / "jobs"));
-  EXPECT_NE(out.str().find("#!/bin/bash\n"), std::string::npos);
+  // A script sbatch takes as it is: the shebang first, then the allocation,
+  // then the notes as comments.
+  EXPECT_TRUE(out.str().starts_with("#!/bin/bash\n#SBATCH --partition=batch\n#SBATCH --nodes=2\n")) << out.str();
+  const auto notes = out.str().find("# batchai job create --dry-run: nothing was written or submitted.\n");
+  ASSERT_NE(notes, std::string::npos) << out.str();
+  EXPECT_GT(notes, out.str().rfind("#SBATCH "));
   EXPECT_NE(out.str().find("export TOKEN=********"), std::string::npos);
   EXPECT_EQ(out.str().find("tok-123456"), std::string::npos);
 }
@@ -393,6 +406,175 @@ TEST_F(JobCreate, StoragePlaceholdersComeFromFlagsOrTheEnvironment) {
                  "--storage-account-name", "acct"}), 0) << err;
   ctx.environment.push_back("AZURE_BATCHAI_STORAGE_ACCOUNT=acct2");
   EXPECT_EQ(run({"job", "create", "-e", "e", "-n", "j", "-c", "batch", "-f", afs, "--dry-run"}), 0) << err;
+}
+
+
+// --- job export: the same job, for the site's own sbatch --------------------
+
+class JobExport : public JobCreate {
+ protected:
+  std::string job_dir() {
+    auto recorded = store->job({"default", "default", "exp", "j1"});
+    return recorded && *recorded ? (*recorded)->job_dir : "";
+  }
+  static std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  static std::filesystem::perms mode(const std::filesystem::path& p) {
+    return std::filesystem::status(p).permissions() & std::filesystem::perms::all;
+  }
+};
+
+TEST_F(JobExport, WritesTheJobDirectoryAndPrintsTheSbatchCommandWithoutSubmitting) {
+  ASSERT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  EXPECT_TRUE(fake.submitted.empty());
+  auto recorded = store->job({"default", "default", "exp", "j1"});
+  ASSERT_TRUE(recorded && *recorded);
+  EXPECT_TRUE((*recorded)->exported);
+  EXPECT_FALSE((*recorded)->slurm_job_id);
+  EXPECT_EQ((*recorded)->state, state::ExecutionState::queued);
+  const std::filesystem::path dir_of_job = (*recorded)->job_dir;
+  EXPECT_TRUE(
+      dir_of_job.string().starts_with((dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1/").string()));
+  const auto private_mode = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+  EXPECT_EQ(mode(dir_of_job / "secrets.env"), private_mode);
+  EXPECT_EQ(mode(dir_of_job / "job.json"), private_mode);
+  EXPECT_NE(slurp(dir_of_job / "secrets.env").find("tok-123456"), std::string::npos);
+  const std::string script = slurp(dir_of_job / "job.sbatch");
+  EXPECT_TRUE(script.starts_with("#!/bin/bash\n")) << script.substr(0, 80);
+  EXPECT_EQ(script.find("tok-123456"), std::string::npos);
+
+  const std::string command = "sbatch " + (dir_of_job / "job.sbatch").string();
+  auto printed = boost::json::parse(out.str()).as_object();
+  EXPECT_EQ(printed["sbatchCommand"], command.c_str());
+  EXPECT_EQ(printed["name"], "j1");
+  EXPECT_TRUE(printed["slurmJobId"].is_null());
+  EXPECT_EQ(printed["executionState"], "queued");
+  EXPECT_EQ(printed["jobDirectory"], dir_of_job.string().c_str());
+  EXPECT_NE(err.find("submit it with: " + command + "\n"), std::string::npos) << err;
+  EXPECT_NE(err.find("--slurm-job-id ID"), std::string::npos) << err;
+  EXPECT_EQ(err.find("tok-123456"), std::string::npos) << err;
+}
+
+// Export writes what job create submits: the same script, but for the uuid.
+TEST_F(JobExport, TheScriptIsTheOneJobCreateSubmits) {
+  ASSERT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j2", "-c", "gpu", "-f", job}), 0) << err;
+  ASSERT_EQ(fake.submitted.size(), 1u);
+  auto exported = store->job({"default", "default", "exp", "j1"});
+  auto created = store->job({"default", "default", "exp", "j2"});
+  ASSERT_TRUE(exported && *exported && created && *created);
+  std::string script = slurp(std::filesystem::path((*exported)->job_dir) / "job.sbatch");
+  // The job's name and uuid appear in its paths and labels; nothing else differs.
+  const std::pair<std::string, std::string> renames[] = {{(*exported)->uuid, (*created)->uuid}, {"j1", "j2"}};
+  for (const auto& [from, to] : renames) {
+    for (auto at = script.find(from); at != std::string::npos; at = script.find(from, at + to.size())) {
+      script.replace(at, from.size(), to);
+    }
+  }
+  EXPECT_EQ(script, fake.submitted[0].script);
+}
+
+TEST_F(JobExport, BadFlagsAndTakenNamesAreOneLineErrorsThatWriteNothing) {
+  EXPECT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu"}), 2);
+  EXPECT_EQ(err, "batchai: error: batchai job export: --config-file: required (the job.json)\n");
+  EXPECT_EQ(run({"job", "export", "-e", "exp", "-n", "bad name", "-c", "gpu", "-f", job}), 1);
+  EXPECT_EQ(err, "batchai: error: --name: expected 1 to 64 letters, digits, '-' or '_', got \"bad name\"\n");
+  EXPECT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job, "--dry-run"}), 2);
+  EXPECT_NE(err.find("--dry-run"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "jobs"));
+
+  ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  EXPECT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 1);
+  EXPECT_EQ(err, "batchai: error: job 'j1' already exists in experiment 'exp'\n");
+  std::size_t job_dirs = 0;
+  const auto parent = dir / "jobs/default/workspaces/default/experiments/exp/jobs/j1";
+  for (const auto& e : std::filesystem::directory_iterator(parent)) job_dirs += e.is_directory();
+  EXPECT_EQ(job_dirs, 1u) << "only job create's directory";
+}
+
+TEST_F(JobExport, AClusterWithNoNodesGetsAHeldSbatch) {
+  state::Cluster c;
+  c.key = {"default", "default", "empty"};
+  c.vm_size = "STANDARD_NC6";
+  c.partition = "batch";
+  ASSERT_TRUE(store->create_cluster(c));
+  out.str("");
+  ASSERT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "empty", "-f", job, "--query", "sbatchCommand",
+                 "-o", "tsv"}), 0) << err;
+  EXPECT_EQ(out.str(), "sbatch --hold " + job_dir() + "/job.sbatch\n");
+}
+
+// An exported job waits for its site's sbatch: no Slurm id is no failure.
+TEST_F(JobExport, AnExportedJobWithoutAnIdStaysQueued) {
+  state::Job j = unsubmitted("old");
+  j.exported = true;
+  ASSERT_TRUE(store->insert_job(j));
+  ASSERT_EQ(run({"job", "show", "-e", "exp", "-n", "old", "--query", "executionState"}), 0) << err;
+  EXPECT_EQ(out.str(), "\"queued\"\n");
+}
+
+TEST_F(JobExport, ShowAndWaitFollowTheJobOnceToldItsSlurmId) {
+  ASSERT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  EXPECT_EQ(run({"job", "terminate", "-e", "exp", "-n", "j1", "-y"}), 1);
+  EXPECT_EQ(err, "batchai: error: job 'j1' was exported and batchai knows no Slurm id for it; if it was submitted, "
+                 "give the id with batchai job show --slurm-job-id ID first, or cancel it with scancel\n");
+  slurm::JobInfo elsewhere = job_in(7, JobState::running);
+  elsewhere.work_dir = "/home/someone";
+  fake.job_answers[7] = {elsewhere};
+  EXPECT_EQ(run({"job", "show", "-e", "exp", "-n", "j1", "--slurm-job-id", "7"}), 1);
+  EXPECT_EQ(err, "batchai: error: --slurm-job-id: Slurm job 7 runs in '/home/someone', not in the directory of job "
+                 "'j1' (" + job_dir() + ")\n");
+  EXPECT_EQ(run({"job", "show", "-e", "exp", "-n", "j1", "--slurm-job-id", "70"}), 1);
+  EXPECT_EQ(err, "batchai: error: --slurm-job-id: Slurm has no job 70 and job 'j1' recorded no such id in its "
+                 "directory\n");
+  EXPECT_EQ(run({"job", "show", "-e", "exp", "-n", "j1", "--slurm-job-id", "seven"}), 1);
+  EXPECT_NE(err.find("--slurm-job-id: expected an integer"), std::string::npos) << err;
+
+  slurm::JobInfo running = job_in(8, JobState::running);
+  running.work_dir = job_dir();
+  slurm::JobInfo done = job_in(8, JobState::completed);
+  done.work_dir = job_dir();
+  fake.job_answers[8] = {running, running, done};
+  out.str("");
+  ASSERT_EQ(run({"job", "show", "-e", "exp", "-n", "j1", "--slurm-job-id", "8"}), 0) << err;
+  auto shown = boost::json::parse(out.str()).as_object();
+  EXPECT_EQ(shown["slurmJobId"], 8);
+  EXPECT_EQ(shown["executionState"], "running");
+  auto recorded = store->job({"default", "default", "exp", "j1"});
+  ASSERT_TRUE(recorded && *recorded);
+  EXPECT_EQ((*recorded)->slurm_job_id, 8u);
+
+  EXPECT_EQ(run({"job", "show", "-e", "exp", "-n", "j1", "--slurm-job-id", "9"}), 1);
+  EXPECT_EQ(err, "batchai: error: --slurm-job-id: job 'j1' is Slurm job 8, not 9\n");
+  EXPECT_EQ(run({"job", "wait", "-e", "exp", "-n", "j1", "--slurm-job-id", "8", "--interval", "1"}), 0) << err;
+  EXPECT_NE(err.find("job 'j1' is succeeded"), std::string::npos) << err;
+  EXPECT_EQ(run({"job", "terminate", "-e", "exp", "-n", "j1", "-y"}), 0) << "an ended job: nothing to do";
+  EXPECT_TRUE(fake.cancelled.empty());
+
+  // A job create job has its id already; it takes no other.
+  ASSERT_EQ(run({"job", "create", "-e", "exp", "-n", "j2", "-c", "gpu", "-f", job}), 0) << err;
+  EXPECT_EQ(run({"job", "show", "-e", "exp", "-n", "j2", "--slurm-job-id", "8"}), 1);
+  EXPECT_EQ(err, "batchai: error: --slurm-job-id: job 'j2' is Slurm job 100, not 8\n");
+}
+
+// Submitted without telling batchai: the script recorded its id when it
+// started, and job show takes it from there.
+TEST_F(JobExport, TheIdTheScriptRecordedIsTakenWithoutAsking) {
+  ASSERT_EQ(run({"job", "export", "-e", "exp", "-n", "j1", "-c", "gpu", "-f", job}), 0) << err;
+  std::ofstream(job_dir() + "/execution") << "slurm_job_id=12\nstart_time=2026-12-06T12:00:00Z\n";
+  slurm::JobInfo running = job_in(12, JobState::running);
+  running.work_dir = job_dir();
+  fake.job_answers[12] = {running};
+  out.str("");
+  ASSERT_EQ(run({"job", "show", "-e", "exp", "-n", "j1"}), 0) << err;
+  auto shown = boost::json::parse(out.str()).as_object();
+  EXPECT_EQ(shown["slurmJobId"], 12);
+  EXPECT_EQ(shown["executionState"], "running");
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ class Completion : public ::testing::Test {
 TEST_F(Completion, GroupsCommandsAndOptionsComplete) {
   EXPECT_EQ(complete("batchai cl"), "cluster");
   EXPECT_EQ(complete("batchai cluster node e"), "exec");
-  EXPECT_EQ(complete("batchai job "), "create delete file list node show terminate validate wait");
+  EXPECT_EQ(complete("batchai job "), "create delete export file list node show terminate validate wait");
   EXPECT_EQ(complete("batchai job create --con"), "--config-file");
   // Global options and option values before the command do not get in the way.
   EXPECT_EQ(complete("batchai -o json job fi"), "file");

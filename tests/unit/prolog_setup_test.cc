@@ -162,7 +162,7 @@ TEST_F(NodeSetupTest, OnlyNodesWhoseContainerLeftNoMarkAreContainerStartFailed) 
   fs::create_directories(dir / "job/containers");
   fs::create_directories(dir / "logs");
   std::ofstream(dir / "job/containers/node1").close();
-  ContainerStep step{(dir / "job").string(), (dir / "logs").string(), "docker://x:1", {"node1", "node2"}, "T"};
+  NodeStep step{(dir / "job").string(), (dir / "logs").string(), "docker://x:1", {"node1", "node2"}, "T"};
   EXPECT_EQ(record_container_failures(step), std::vector<std::string>{"node2"});
   EXPECT_FALSE(fs::exists(dir / "job/errors/node1.json"));
   std::ifstream in(dir / "job/errors/node2.json");
@@ -183,6 +183,21 @@ TEST_F(NodeSetupTest, OnlyNodesWhoseContainerLeftNoMarkAreContainerStartFailed) 
   std::ofstream(dir / "job/errors/node1.json") << "{}";
   fs::remove(dir / "job/containers/node1");
   EXPECT_TRUE(record_container_failures(step).empty());
+}
+
+TEST_F(NodeSetupTest, NodesWhoseJobPreparationFailedAreJobPreparationFailed) {
+  fs::create_directories(dir / "job/preparation");
+  std::ofstream(dir / "job/preparation/node1") << "0\n";
+  std::ofstream(dir / "job/preparation/node2") << "3\n";
+  NodeStep step{(dir / "job").string(), (dir / "logs").string(), "", {"node1", "node2", "node3"}, "T"};
+  EXPECT_EQ(record_preparation_failures(step), std::vector<std::string>{"node2"});
+  EXPECT_FALSE(fs::exists(dir / "job/errors/node1.json"));
+  EXPECT_FALSE(fs::exists(dir / "job/errors/node3.json"));  // never got there: not its failure
+  std::ifstream in(dir / "job/errors/node2.json");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, R"({"code":"JobPreparationFailed","message":"jobPreparation exited with code 3 on node2",)"
+                  R"("details":[{"name":"node","value":"node2"},{"name":"stderr","value":"stderr-job_prep-node2.txt"}]})");
 }
 
 TEST_F(NodeSetupTest, EditedPlansCannotLeaveTheMountRoot) {

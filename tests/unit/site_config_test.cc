@@ -33,6 +33,7 @@ TEST(SiteConfig, EmptyFileGivesTheDefaultsWithHomeExpanded) {
   EXPECT_EQ(site->mount_root, "/var/lib/batchai/mounts");
   EXPECT_EQ(site->node_temp_root, "/tmp");
   EXPECT_EQ(site->prolog_program, "");  // found beside batchai
+  EXPECT_EQ(site->job_runtime_dir, "");  // found beside batchai
   EXPECT_EQ(site->python, "python3");
   EXPECT_EQ(site->mpi, "pmix");
   EXPECT_EQ(site->tensorflow_port_base, 2222);
@@ -55,6 +56,7 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
     "mountRoot": "/shared/mounts",
     "nodeTempRoot": "/scratch",
     "prologProgram": "/shared/apps/batchai/libexec/batchai/batchai-prolog",
+    "jobRuntimeDir": "/shared/apps/batchai/share/batchai/runtime",
     "python": "/opt/conda/bin/python",
     "mpi": "pmi2",
     "tensorFlowPortBase": 3000,
@@ -80,6 +82,7 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
   EXPECT_EQ(site->mount_root, "/shared/mounts");
   EXPECT_EQ(site->node_temp_root, "/scratch");
   EXPECT_EQ(site->prolog_program, "/shared/apps/batchai/libexec/batchai/batchai-prolog");
+  EXPECT_EQ(site->job_runtime_dir, "/shared/apps/batchai/share/batchai/runtime");
   EXPECT_EQ(site->python, "/opt/conda/bin/python");
   EXPECT_EQ(site->mpi, "pmi2");
   EXPECT_EQ(site->tensorflow_port_base, 3000);

@@ -361,12 +361,19 @@ TEST_F(StoreTest, DefaultsAreSetReplacedAndCleared) {
 
 TEST_F(StoreTest, ReopeningKeepsEverything) {
   ASSERT_TRUE(store->insert_job(job_named("j")));
+  Job exported = job_named("x");
+  exported.exported = true;
+  ASSERT_TRUE(store->insert_job(exported));
   store.reset();
   store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), 3);
   auto j = store->job({"rg", "ws", "e", "j"});
   ASSERT_TRUE(j && *j);
+  EXPECT_FALSE((*j)->exported);
+  auto x = store->job({"rg", "ws", "e", "x"});
+  ASSERT_TRUE(x && *x);
+  EXPECT_TRUE((*x)->exported);
 }
 
 TEST(StoreFiles, DirectoryIs0700AndFileIs0600WhateverTheUmask) {
@@ -480,8 +487,8 @@ TEST(StoreSchema, AVersionZeroDatabaseIsMigrated) {
   }
   auto store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 2);
-  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "2");
+  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "3");
   ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
   ASSERT_TRUE(store->create_experiment({{"rg", "ws", "e"}, 0}));
   EXPECT_TRUE(store->insert_job(job_named("j")));
@@ -496,7 +503,7 @@ TEST(StoreSchema, ANewerDatabaseIsRefused) {
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().message,
             "cannot open state database '" + dir +
-                "/state.db': schema version 7 is newer than this batchai's (2); use a newer batchai");
+                "/state.db': schema version 7 is newer than this batchai's (3); use a newer batchai");
 }
 
 TEST(StoreDir, DefaultStateDirFollowsXdg) {

@@ -34,6 +34,7 @@ site::SiteConfig test_site() {
   s.jobs_root = "/shared/jobs";
   s.mount_root = "/shared/mounts";
   s.node_temp_root = "/local/scratch";
+  s.job_runtime_dir = "/opt/batchai/share/batchai/runtime";
   s.high.qos = "high";
   s.container_runtime = site::ContainerRuntime::pyxis;
   using K = site::Share::Kind;
@@ -211,8 +212,27 @@ TEST(Translate, HorovodDefaultsToOneRankPerGpu) {
   EXPECT_EQ(p.mpi_out_name, "stdout.txt");
   EXPECT_EQ(p.mpi_command, "'python3' \"train.py\"");
   EXPECT_TRUE(p.warnings.empty());
-  EXPECT_NE(render_script(p).find("srun --nodes=3 --ntasks=12 --ntasks-per-node=4 "), std::string::npos);
+  EXPECT_NE(render_script(p).find("batchai_mpi_step=(--nodes=3 --ntasks=12 --ntasks-per-node=4 "), std::string::npos);
   EXPECT_NE(dry_run(p).find("--gpus-per-node=h100:4"), std::string::npos);
+}
+
+// The allocation libslurm gets, as #SBATCH lines right after the shebang,
+// quoted where sbatch would split or cut the value.
+TEST(Translate, TheScriptCarriesItsAllocationAsSbatchLines) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o", "schedulingPriority": "high",
+      "constraints": {"maxWallClockTime": "1:00:30"}, "customToolkitSettings": {"commandLine": "hostname"}}})");
+  p.job_dir = "/j #1/\"x\"";
+  const std::string script = render_script(p);
+  const std::string expected = std::string("#!/bin/bash\n") +
+      "#SBATCH --partition=gpu\n#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n#SBATCH --exclusive\n"
+      "#SBATCH --time=61\n#SBATCH --job-name=job\n#SBATCH --output=" + p.slurm_output + "\n"
+      "#SBATCH --chdir=\"/j #1/\\\"x\\\"\"\n#SBATCH --open-mode=append\n#SBATCH --qos=high\n"
+      "#SBATCH --gpus-per-node=h100:4\n#SBATCH --comment=\"batchai ws/exp/job\"\n# ";
+  EXPECT_EQ(script.substr(0, expected.size()), expected);
+  const SubmitRequest r = submission(p, script, {});
+  EXPECT_EQ(r.work_dir, "/j #1/\"x\"");
+  EXPECT_EQ(r.time_limit_minutes, 61u);
+  EXPECT_EQ(r.qos, "high");
 }
 
 TEST(Translate, WithoutGpusMpiDefaultsToOneRankPerNode) {
@@ -243,18 +263,18 @@ TEST(Translate, MpiRanksSpreadEvenlyOverTheNodes) {
   EXPECT_EQ(p.process_count, 8);
   EXPECT_EQ(p.tasks_per_node, 4);
   const std::string script = render_script(p);
-  EXPECT_NE(script.find("srun --nodes=2 --ntasks=8 --ntasks-per-node=4 --mpi=pmix"), std::string::npos);
+  EXPECT_NE(script.find("batchai_mpi_step=(--nodes=2 --ntasks=8 --ntasks-per-node=4 --mpi='pmix')"), std::string::npos);
 }
 
 TEST(Translate, FewerRanksThanNodesUseFewerNodes) {
   auto p = must_plan(R"({"properties": {"nodeCount": 4, "stdOutErrPathPrefix": "/o",
       "chainerSettings": {"pythonScriptFilePath": "t.py", "processCount": 2}}})");
-  EXPECT_NE(render_script(p).find("srun --nodes=2 --ntasks=2 --ntasks-per-node=1"), std::string::npos);
+  EXPECT_NE(render_script(p).find("batchai_mpi_step=(--nodes=2 --ntasks=2 --ntasks-per-node=1 "), std::string::npos);
 }
 
 TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
   // ps0 on node 0 port 2222, worker 0 (the master) on node 0 port 2223,
-  // worker 1 on node 1 port 2222 (batchai.md section 3, ISS #15/#54).
+  // worker 1 on node 1 port 2222 (docs/job-translation.md; microsoftarchive/BatchAI#15).
   auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
       "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "masterCommandLineArgs": "--m",
         "workerCommandLineArgs": "--w", "parameterServerCommandLineArgs": "--p",
@@ -272,13 +292,16 @@ TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
   EXPECT_EQ(w0.command, "'python3' \"t.py\" --m");
   EXPECT_EQ(w1.command, "'python3' \"t.py\" --w");
   EXPECT_EQ(ps.command, "'python3' \"t.py\" --p");
+  // The launch table, from which the runtime makes the host lists and a
+  // TF_CONFIG with a chief (tests/runtime/job_runtime.bats).
   const std::string script = render_script(p);
-  EXPECT_NE(script.find("export AZ_BATCHAI_PS_HOSTS=\"${batchai_addrs[0]}:2222\""), std::string::npos);
-  EXPECT_NE(script.find("export AZ_BATCHAI_WORKER_HOSTS=\"${batchai_addrs[0]}:2223,${batchai_addrs[1]}:2222\""),
-            std::string::npos);
-  // A chief, not Batch AI's "master", which tf.estimator rejected.
-  EXPECT_NE(script.find(R"(\"chief\":[\"${batchai_addrs[0]}:2223\"])"), std::string::npos);
-  EXPECT_EQ(script.find("master\\\""), std::string::npos);
+  EXPECT_NE(script.find("\nbatchai_processes=(\n"
+                        "  '0 0 0 0 ps 2222 stdout-ps-0.txt stderr-ps-0.txt 0'\n"
+                        "  '1 0 1 0 worker 2223 stdout-wk-0.txt stderr-wk-0.txt 1'\n"
+                        "  '2 1 0 1 worker 2222 stdout-wk-1.txt stderr-wk-1.txt 2'\n)\n"),
+            std::string::npos)
+      << script;
+  EXPECT_NE(script.find("\nbatchai_tensorflow=1"), std::string::npos);
 }
 
 TEST(Translate, SingleNodeTensorFlowIsOneWorkerWithoutPs) {
@@ -680,7 +703,7 @@ TEST(Translate, HostileEnvironmentValuesAreInert) {
       "customToolkitSettings": {}, "environmentVariables": [)J" + vars + "]}}");
   const std::string script = render_script(p);
   const auto from = script.find("# Batch AI's environment");
-  const auto to = script.find("for batchai_a in");
+  const auto to = script.find("\n\n", from) + 1;
   ASSERT_NE(from, std::string::npos);
   ASSERT_NE(to, std::string::npos);
   std::string run = "BATCHAI_JOB_DIR=/j\nSLURM_JOB_ID=7\n" + script.substr(from, to - from);

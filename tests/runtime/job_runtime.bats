@@ -1,0 +1,205 @@
+#!/usr/bin/env bats
+# The job runtime (share/batchai/job-runtime.sh) on its own: each function
+# with Slurm's commands replaced by stubs, so no cluster is needed. The
+# integration tests run it on the local cluster.
+#
+#   bats tests/runtime/job_runtime.bats   (RUNTIME=path/to/job-runtime.sh)
+
+setup() {
+  RUNTIME=${RUNTIME:-$BATS_TEST_DIRNAME/../../share/batchai/job-runtime.sh}
+  GOLDENS=${GOLDENS:-$BATS_TEST_DIRNAME/../jobspec/valid}
+  T=$BATS_TEST_TMPDIR
+  export BATCHAI_JOB_DIR=$T/job SLURM_JOB_ID=42 SLURM_JOB_NODELIST='node[1-2]'
+  export AZ_BATCHAI_STDOUTERR_DIR=$T/out AZ_BATCHAI_MPI_HOST_FILE=$T/job/hostfile
+  mkdir -p "$BATCHAI_JOB_DIR" "$AZ_BATCHAI_STDOUTERR_DIR" "$T/bin"
+  # scontrol: two nodes, node2 reached at another address.
+  cat >"$T/bin/scontrol" <<'EOF'
+#!/bin/bash
+case "$1 $2" in
+  "show hostnames") printf '%s\n' node1 node2 ;;
+  "show node") [ "$4" = node2 ] && echo "NodeName=node2 Arch=x86_64 NodeAddr=10.0.0.2 NodeHostName=h2" ||
+                 echo "NodeName=$4 Arch=x86_64" ;;
+esac
+EOF
+  # srun: records its arguments, runs nothing.
+  printf '#!/bin/bash\nprintf "%%s\\n" "$*" >>"%s/srun.log"\n' "$T" >"$T/bin/srun"
+  chmod +x "$T/bin/scontrol" "$T/bin/srun"
+  PATH=$T/bin:$PATH
+  # shellcheck source=/dev/null
+  . "$RUNTIME"
+}
+
+@test "the runtime declares its version" {
+  [ "$BATCHAI_RUNTIME_VERSION" = 1 ]
+}
+
+@test "the execution record is written whole at start and end, and finish exits with the code" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >"$T/log"
+  grep -qx 'slurm_job_id=42' "$BATCHAI_JOB_DIR/execution"
+  grep -q '^start_time=20[0-9-]*T[0-9:]*Z$' "$BATCHAI_JOB_DIR/execution"
+  grep -q 'batchai: job 42 started on node\[1-2\]' "$T/log"
+  run batchai_finish 7
+  [ "$status" -eq 7 ]
+  [[ "$output" == *"batchai: job ended with exit code 7" ]]
+  grep -qx 'exit_code=7' "$BATCHAI_JOB_DIR/execution"
+  grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
+  [ "$(grep -c . "$BATCHAI_JOB_DIR/execution")" -eq 4 ]
+  # No temporary file left, and no cleanup step before the nodes were set up.
+  [ "$(ls -A "$BATCHAI_JOB_DIR")" = execution ]
+  [ ! -e "$T/srun.log" ]
+}
+
+@test "finish removes node scratch on every node once the nodes are set up" {
+  batchai_node_count=2 batchai_prolog=/opt/batchai-prolog batchai_cleanup=1
+  run batchai_finish 0
+  [ "$status" -eq 0 ]
+  [ "$(cat "$T/srun.log")" = "--nodes=2 --ntasks=2 --ntasks-per-node=1 --time=1 --output=/dev/null /opt/batchai-prolog cleanup" ]
+}
+
+@test "an unwritable job directory ends the job at once" {
+  BATCHAI_JOB_DIR=$T/missing
+  run batchai_begin
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"cannot write to $T/missing" ]]
+}
+
+@test "secrets are sourced, exported and removed; a missing file fails the job" {
+  printf "export TOKEN='a b'\nOTHER=c\n" >"$T/secrets.env"
+  batchai_secrets=$T/secrets.env
+  batchai_source_secrets
+  [ "$(bash -c 'echo "$TOKEN/$OTHER"')" = "a b/c" ]
+  [ ! -e "$T/secrets.env" ]
+  run batchai_source_secrets
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"secrets file $T/secrets.env is missing"* ]]
+}
+
+@test "nodes, addresses, MASTER_ADDR and the hostfile" {
+  batchai_find_nodes
+  [ "${batchai_nodes[*]}" = "node1 node2" ]
+  [ "${batchai_addrs[*]}" = "node1 10.0.0.2" ]
+  [ "$BATCHAI_NODES" = "node1 node2" ] && [ "$MASTER_ADDR" = node1 ] && [ "$MASTER_PORT" = 29542 ]
+  batchai_slots=4
+  batchai_write_hostfile
+  [ "$(cat "$AZ_BATCHAI_MPI_HOST_FILE")" = "$(printf 'node1 slots=4\n10.0.0.2 slots=4')" ]
+}
+
+@test "TensorFlow: host lists from the launch table, worker 0 is the chief" {
+  batchai_addrs=(node1 10.0.0.2)
+  batchai_processes=('0 0 0 0 ps 2222 o e 0' '1 0 1 0 worker 2223 o e 1' '2 1 0 1 worker 2222 o e 1'
+                     '3 1 1 2 worker 2223 o e 1')
+  batchai_tensorflow_hosts
+  [ "$AZ_BATCHAI_PS_HOSTS" = "node1:2222" ]
+  [ "$AZ_BATCHAI_WORKER_HOSTS" = "node1:2223,10.0.0.2:2222,10.0.0.2:2223" ]
+  [ "$BATCHAI_TF_CLUSTER" = '{"chief":["node1:2223"],"worker":["10.0.0.2:2222","10.0.0.2:2223"],"ps":["node1:2222"]}' ]
+  # One worker and no parameter server: a chief alone.
+  batchai_processes=('0 0 0 0 worker 2222 o e 0')
+  batchai_tensorflow_hosts
+  [ "$BATCHAI_TF_CLUSTER" = '{"chief":["node1:2222"]}' ] && [ -z "$AZ_BATCHAI_PS_HOSTS" ]
+}
+
+@test "the first failure is kept, later ones and successes are not" {
+  batchai_first_failure 0
+  [ ! -e "$BATCHAI_JOB_DIR/first_failure" ]
+  batchai_first_failure 3
+  batchai_first_failure 143
+  [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 3 ]
+}
+
+@test "an MPI rank gets its rank variables and records its failure" {
+  batchai_mpi_command='echo "$RANK/$WORLD_SIZE/$LOCAL_RANK"; exit 5'
+  run env SLURM_PROCID=3 SLURM_NTASKS=8 SLURM_LOCALID=1 \
+    bash -c "$(declare -p batchai_mpi_command; declare -f batchai_first_failure batchai_rank); batchai_rank"
+  [ "$status" -eq 5 ] && [ "$output" = 3/8/1 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 5 ]
+}
+
+@test "the launch table: nodes used, and each launcher starts only its node's rows" {
+  batchai_processes=('0 0 0 0 - 0 stdout-0.txt stderr-0.txt 0' '1 0 1 1 - 0 stdout-1.txt stderr-1.txt 0'
+                     '2 1 0 2 - 0 stdout-2.txt stderr-2.txt 1')
+  batchai_commands=('echo "rank $RANK local $LOCAL_RANK task $AZ_BATCHAI_TASK_INDEX of $WORLD_SIZE"'
+                    'echo "it'\''s the last"; echo err >&2')
+  [ "$(batchai_table_nodes)" = 2 ]
+  export BATCHAI_NODES="node1 node2"
+  run env SLURMD_NODENAME=node2 bash -c "$(declare -p batchai_processes batchai_commands; \
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  [ "$status" -eq 0 ]
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-2.txt")" = "it's the last" ]
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stderr-2.txt")" = err ]
+  [ ! -e "$AZ_BATCHAI_STDOUTERR_DIR/stdout-0.txt" ]
+  run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands; \
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-1.txt")" = "rank 1 local 1 task 1 of 3" ]
+}
+
+@test "the first process to fail stops the others on its node, at once" {
+  batchai_processes=('0 0 0 0 - 0 o0 e0 0' '1 0 1 1 - 0 o1 e1 1' '2 0 2 2 - 0 o2 e2 0')
+  batchai_commands=('sleep 617 & wait' 'sleep 0.2; exit 9')
+  export BATCHAI_NODES="node1"
+  SECONDS=0
+  run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands; \
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  # The launcher fails; the job's exit code is the first failure's.
+  [ "$status" -ne 0 ]
+  [ "$SECONDS" -lt 30 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 9 ]
+  sleep 0.2
+  ! pgrep -x -f "sleep 617" >/dev/null  # what the processes started went with them
+}
+
+@test "TF_CONFIG names each process's type and index" {
+  batchai_processes=('0 0 0 0 ps 2222 ps0 e 0' '1 0 1 0 worker 2223 wk0 e 0' '2 0 2 1 worker 2224 wk1 e 0')
+  batchai_commands=('echo "$TF_CONFIG"')
+  batchai_tensorflow=1
+  export BATCHAI_NODES="node1" BATCHAI_TF_CLUSTER='{"chief":["a"]}'
+  run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands batchai_tensorflow; \
+    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  [ "$status" -eq 0 ]
+  local c='"cluster":{"chief":["a"]}'
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/ps0")" = "{$c,\"task\":{\"type\":\"ps\",\"index\":0},\"environment\":\"cloud\"}" ]
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/wk0")" = "{$c,\"task\":{\"type\":\"chief\",\"index\":0},\"environment\":\"cloud\"}" ]
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/wk1")" = "{$c,\"task\":{\"type\":\"worker\",\"index\":0},\"environment\":\"cloud\"}" ]
+}
+
+@test "a node's step marks its container and records jobPreparation's exit code" {
+  batchai_image='docker://x' batchai_job_preparation='echo prepared; exit 4'
+  run env SLURMD_NODENAME=node2 bash -c "$(declare -p batchai_image batchai_job_preparation; \
+    declare -f batchai_now batchai_node_step); batchai_node_step"
+  [ "$status" -eq 4 ]
+  [ -e "$BATCHAI_JOB_DIR/containers/node2" ]
+  [ "$(cat "$BATCHAI_JOB_DIR/preparation/node2")" = 4 ]
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-job_prep-node2.txt")" = prepared ]
+  grep -q ' container started$' "$AZ_BATCHAI_STDOUTERR_DIR/execution-node2.log"
+  grep -q ' jobPreparation ended with exit code 4$' "$AZ_BATCHAI_STDOUTERR_DIR/execution-node2.log"
+}
+
+@test "the directories record names stdouterr and every output directory" {
+  export AZ_BATCHAI_OUTPUT_MODEL=/m AZ_BATCHAI_OUTPUT_LOGS='/l o g'
+  batchai_output_ids=(MODEL LOGS)
+  batchai_record_directories
+  [ "$(cat "$BATCHAI_JOB_DIR/directories")" = "$(printf 'stdouterr=%s\nMODEL=/m\nLOGS=/l o g' "$T/out")" ]
+}
+
+# The preamble of a real generated script: it loads the runtime by its
+# version's path and refuses a missing one or another version.
+preamble() {
+  sed -n '/^batchai_runtime=/,/BATCHAI_RUNTIME_VERSION" =/p' "$GOLDENS/custom_toolkit.sbatch" |
+    sed "s|^batchai_runtime=.*|batchai_runtime='$1'|"
+}
+
+@test "a script loads its runtime version, and says so when it cannot" {
+  preamble "$RUNTIME" >"$T/ok.sh"
+  echo 'echo "loaded $BATCHAI_RUNTIME_VERSION"' >>"$T/ok.sh"
+  run bash "$T/ok.sh"
+  [ "$status" -eq 0 ] && [ "$output" = "loaded 1" ]
+  preamble "$T/none/job-runtime.sh" >"$T/missing.sh"
+  run bash "$T/missing.sh"
+  [ "$status" -eq 1 ]
+  [ "$output" = "batchai job: the job runtime $T/none/job-runtime.sh is missing" ]
+  sed 's/^BATCHAI_RUNTIME_VERSION=1$/BATCHAI_RUNTIME_VERSION=2/' "$RUNTIME" >"$T/v2.sh"
+  preamble "$T/v2.sh" >"$T/other.sh"
+  run bash "$T/other.sh"
+  [ "$status" -eq 1 ]
+  [ "$output" = "batchai job: $T/v2.sh is version 2; this job needs version 1" ]
+}

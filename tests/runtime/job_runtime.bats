@@ -4,6 +4,10 @@
 # integration tests run it on the local cluster.
 #
 #   bats tests/runtime/job_runtime.bats   (RUNTIME=path/to/job-runtime.sh)
+#
+# The tests set the runtime's data and read what it sets, and hand command
+# lines over as strings, as job scripts do:
+# shellcheck disable=SC2034,SC2154,SC2089,SC2090
 
 setup() {
   RUNTIME=${RUNTIME:-$BATS_TEST_DIRNAME/../../share/batchai/job-runtime.sh}

@@ -5,14 +5,17 @@
 # (paths, the environment, the container, the launch table, the command
 # lines) and sources this file, by the path of the version it was written
 # against, then calls batchai_begin, exports its environment, and calls
-# batchai_run. docs/job-translation.md ("The job runtime") describes the
-# contract; tests/runtime/ tests each function.
+# batchai_run. docs/job-translation.md ("The job script and the job
+# runtime") describes the contract; tests/runtime/ tests each function. A
+# change that alters what a function does for existing scripts is a new
+# version, installed beside this one.
 #
 # The data a script sets before batchai_begin:
 #   BATCHAI_JOB_DIR          the job directory (exported)
+#   batchai_secrets          the 0600 secrets file; unset: none
+# and before batchai_run:
 #   batchai_node_count       nodes allocated
 #   batchai_prolog           batchai-prolog as the nodes see it
-#   batchai_secrets          the 0600 secrets file; unset: none
 #   batchai_slots            slots per node in the MPI hostfile
 #   batchai_container        srun's options for the job's container (pyxis)
 #   batchai_exec             the command that runs a step in it (apptainer)

@@ -1,9 +1,15 @@
 #!/usr/bin/env bats
 # The job runtime (share/batchai/job-runtime.sh) on its own: each function
-# with Slurm's commands replaced by stubs, so no cluster is needed. The
-# integration tests run it on the local cluster.
+# with Slurm's commands replaced by stubs, then whole scripts that batchai
+# writes, so no cluster is needed. The integration tests run it on the
+# local cluster.
 #
-#   bats tests/runtime/job_runtime.bats   (RUNTIME=path/to/job-runtime.sh)
+#   BATCHAI=build/frontend/batchai bats tests/runtime/job_runtime.bats
+#   (RUNTIME=path/to/job-runtime.sh to test another copy)
+#
+# The tests set the runtime's data and read what it sets, and hand command
+# lines over as strings, as job scripts do:
+# shellcheck disable=SC2034,SC2154,SC2089,SC2090
 
 setup() {
   RUNTIME=${RUNTIME:-$BATS_TEST_DIRNAME/../../share/batchai/job-runtime.sh}
@@ -202,4 +208,92 @@ preamble() {
   run bash "$T/other.sh"
   [ "$status" -eq 1 ]
   [ "$output" = "batchai job: $T/v2.sh is version 2; this job needs version 1" ]
+}
+
+# A whole script as `batchai job create` writes it, run here: srun runs each
+# step's tasks on this machine under the names Slurm would give them, and
+# batchai-prolog is a stand-in that makes the directories.
+whole_job() {
+  [ -n "${BATCHAI:-}" ] || skip "BATCHAI (the batchai program) is not given"
+  mkdir -p "$T/runtime/1" && cp "$RUNTIME" "$T/runtime/1/job-runtime.sh"
+  cat >"$T/bin/srun" <<'EOF2'
+#!/bin/bash
+nodes=1 ntasks=1 out= err=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --nodes=*) nodes=${1#*=} ;;
+    --ntasks=*) ntasks=${1#*=} ;;
+    --output=*) out=${1#*=} ;;
+    --error=*) err=${1#*=} ;;
+    --*) ;;
+    *) break ;;
+  esac
+  shift
+done
+per=$(( (ntasks + nodes - 1) / nodes )) pids=() rc=0
+for ((t = 0; t < ntasks; t++)); do
+  n=$((t / per)) o=${out:-/dev/stdout} e=${err:-/dev/stderr}
+  SLURMD_NODENAME=node$((n + 1)) SLURM_PROCID=$t SLURM_LOCALID=$((t % per)) SLURM_NTASKS=$ntasks \
+    "$@" >>"${o//%n/$n}" 2>>"${e//%n/$n}" &
+  pids+=("$!")
+done
+for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+exit "$rc"
+EOF2
+  cat >"$T/bin/batchai-prolog" <<'EOF2'
+#!/bin/bash
+echo "$SLURMD_NODENAME $1" >>"$BATCHAI_JOB_DIR/prolog.log"
+case "$1" in
+  setup) mkdir -p "$AZ_BATCHAI_STDOUTERR_DIR" "$AZ_BATCHAI_JOB_TEMP" "$AZ_BATCHAI_SHARED_JOB_TEMP" ;;
+  cleanup) rm -rf "$AZ_BATCHAI_JOB_TEMP" ;;
+esac
+EOF2
+  chmod +x "$T/bin/srun" "$T/bin/batchai-prolog"
+  cat >"$T/site.json" <<EOF2
+{"jobsRoot": "$T/jobs", "mountRoot": "$T/mounts", "nodeTempRoot": "$T/tmp", "prologProgram": "$T/bin/batchai-prolog",
+ "jobRuntimeDir": "$T/runtime", "clusters": [{"name": "c", "partition": "p"}]}
+EOF2
+  export BATCHAI_CONF=$T/site.json BATCHAI_STATE_DIR=$T/state SLURM_CONF=$T/no-slurm.conf
+  "$BATCHAI" workspace create -g rg -n ws >/dev/null && "$BATCHAI" experiment create -g rg -w ws -n e >/dev/null
+  "$BATCHAI" job create -g rg -w ws -e e -n j -c c -f "$1" --dry-run 2>/dev/null >"$T/job.sbatch"
+  job_dir=$(sed -n 's/^#SBATCH --chdir=//p' "$T/job.sbatch")
+  mkdir -p "$job_dir"
+  unset BATCHAI_JOB_DIR AZ_BATCHAI_STDOUTERR_DIR AZ_BATCHAI_MPI_HOST_FILE
+  run bash "$T/job.sbatch"
+  out=$(ls -d "$T"/mounts/rg/workspaces/ws/experiments/e/jobs/j/*/stdouterr)
+}
+
+@test "a whole job script runs jobPreparation, then each process of its launch table, and records the end" {
+  cat >"$T/job.json" <<'EOF'
+{"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT",
+  "jobPreparation": {"commandLine": "echo prepared on $SLURMD_NODENAME"},
+  "environmentVariables": [{"name": "GREETING", "value": "it's \"quoted\" $HOME"}],
+  "pyTorchSettings": {"pythonScriptFilePath": "-c", "pythonInterpreterPath": "bash", "processCount": 4,
+    "commandLineArgs": "'echo \"$RANK/$WORLD_SIZE local $LOCAL_RANK task $AZ_BATCHAI_TASK_INDEX on $SLURMD_NODENAME: $GREETING\"'"}}}
+EOF
+  whole_job "$T/job.json"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"batchai: job ended with exit code 0" ]]
+  grep -qx 'exit_code=0' "$job_dir/execution"
+  [ "$(cat "$out/stdout-0.txt")" = "0/4 local 0 task 0 on node1: it's \"quoted\" \$HOME" ]
+  [ "$(cat "$out/stdout-3.txt")" = "3/4 local 1 task 3 on node2: it's \"quoted\" \$HOME" ]
+  [ "$(cat "$out/stdout-job_prep-node2.txt")" = "prepared on node2" ]
+  grep -q 'jobPreparation ended with exit code 0$' "$out/execution-node1.log"
+  [ "$(cat "$job_dir/hostfile")" = "$(printf 'node1 slots=2\n10.0.0.2 slots=2')" ]
+  grep -qx "stdouterr=$out" "$job_dir/directories"
+  [ "$(sort "$job_dir/prolog.log" | tr '\n' ' ')" = "node1 cleanup node1 setup node2 cleanup node2 setup " ]
+  [ ! -e "$T/tmp/batchai-job-42" ]
+}
+
+@test "a whole MPI job script ends with the exit code of its first failing rank" {
+  cat >"$T/job.json" <<'EOF'
+{"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "$AZ_BATCHAI_MOUNT_ROOT",
+  "customMpiSettings": {"processCount": 4,
+    "commandLine": "echo \"rank $RANK of $WORLD_SIZE on $SLURMD_NODENAME\"; [ $RANK != 2 ] || exit 9"}}}
+EOF
+  whole_job "$T/job.json"
+  [ "$status" -eq 9 ]
+  grep -qx 'exit_code=9' "$job_dir/execution"
+  [ "$(cat "$job_dir/first_failure")" = 9 ]
+  [ "$(sort "$out/stdout.txt" | tr '\n' ' ')" = "rank 0 of 4 on node1 rank 1 of 4 on node1 rank 2 of 4 on node2 rank 3 of 4 on node2 " ]
 }

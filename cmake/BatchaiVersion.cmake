@@ -3,7 +3,7 @@
 # The git revision is written at build time (BatchaiGitRevision.cmake), so
 # it follows commits made after configuring.
 find_package(Git QUIET)
-set(BATCHAI_GIT_REVISION_HEADER "${PROJECT_BINARY_DIR}/generated/io/git_revision.h")
+set(BATCHAI_GIT_REVISION_HEADER "${PROJECT_BINARY_DIR}/generated/base/git_revision.h")
 add_custom_target(batchai_git_revision
   COMMAND "${CMAKE_COMMAND}" "-DSOURCE_DIR=${PROJECT_SOURCE_DIR}" "-DOUTPUT=${BATCHAI_GIT_REVISION_HEADER}"
           "-DGIT_EXECUTABLE=${GIT_EXECUTABLE}" -P "${PROJECT_SOURCE_DIR}/cmake/BatchaiGitRevision.cmake"
@@ -26,4 +26,4 @@ foreach(_v BATCHAI_CUDA_ENABLED BATCHAI_NCCL_ENABLED)
   endif()
 endforeach()
 
-configure_file("${PROJECT_SOURCE_DIR}/io/version.h.in" "${PROJECT_BINARY_DIR}/generated/io/version.h" @ONLY)
+configure_file("${PROJECT_SOURCE_DIR}/base/version.h.in" "${PROJECT_BINARY_DIR}/generated/base/version.h" @ONLY)

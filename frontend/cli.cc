@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "frontend/query.h"
-#include "io/diag.h"
-#include "io/spell.h"
-#include "io/version.h"
+#include "base/diag.h"
+#include "base/spell.h"
+#include "base/version.h"
 
 namespace batchai::frontend {
 

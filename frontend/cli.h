@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "frontend/state.h"
-#include "io/args.h"
-#include "io/result.h"
+#include "base/args.h"
+#include "base/result.h"
 #include "slurm/client.h"
 
 namespace batchai::frontend {

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "frontend/cli.h"
-#include "io/diag.h"
+#include "base/diag.h"
 
 extern char** environ;
 

@@ -4,8 +4,8 @@
 #include <string_view>
 
 #include "frontend/cli.h"
-#include "io/man.h"
-#include "io/version.h"
+#include "base/man.h"
+#include "base/version.h"
 
 namespace batchai::frontend {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "io/result.h"
+#include "base/result.h"
 
 namespace batchai::frontend {
 

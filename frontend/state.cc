@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "io/diag.h"
+#include "base/diag.h"
 
 namespace batchai::frontend::state {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/diag.h"
+#include "base/diag.h"
 #include "io/json_reader.h"
 #include "io/toolkits.h"
 

@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "io/result.h"
+#include "base/result.h"
 
 namespace batchai::jobspec {
 

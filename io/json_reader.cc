@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <climits>
 
-#include "io/diag.h"
-#include "io/spell.h"
+#include "base/diag.h"
+#include "base/spell.h"
 
 namespace batchai {
 

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "io/result.h"
+#include "base/result.h"
 
 namespace batchai::keras {
 

@@ -13,8 +13,8 @@
 #include <map>
 #include <system_error>
 
-#include "io/diag.h"
-#include "io/files.h"
+#include "base/diag.h"
+#include "base/files.h"
 #include "io/job_spec.h"
 #include "io/json_reader.h"
 

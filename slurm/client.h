@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/result.h"
+#include "base/result.h"
 
 namespace batchai::slurm {
 

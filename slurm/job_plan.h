@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "io/job_spec.h"
-#include "io/result.h"
+#include "base/result.h"
 #include "io/site_config.h"
 #include "slurm/client.h"
 #include "slurm/node_plan.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/diag.h"
+#include "base/diag.h"
 #include "io/toolkits.h"
 #include "slurm/job_plan.h"
 #include "slurm/node_plan.h"

@@ -16,7 +16,7 @@
 #include <sstream>
 #include <string>
 
-#include "io/version.h"
+#include "base/version.h"
 #include "slurm/job_plan.h"
 #include "slurm/node_plan.h"
 #include "slurm/shell_quote.h"

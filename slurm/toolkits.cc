@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "io/diag.h"
+#include "base/diag.h"
 #include "io/toolkits.h"
 #include "slurm/shell_quote.h"
 

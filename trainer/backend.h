@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "io/cifar10.h"
-#include "io/result.h"
+#include "base/result.h"
 #include "trainer/model.h"
 #include "trainer/schedule.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/result.h"
+#include "base/result.h"
 #include "trainer/model.h"
 
 namespace batchai::trainer {

@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "io/args.h"
+#include "base/args.h"
 #include "io/cifar10.h"
-#include "io/diag.h"
-#include "io/man.h"
-#include "io/version.h"
+#include "base/diag.h"
+#include "base/man.h"
+#include "base/version.h"
 #include "trainer/backend.h"
 #include "trainer/comm.h"
 #include "trainer/device.h"

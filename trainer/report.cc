@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "io/files.h"
+#include "base/files.h"
 
 namespace batchai::trainer {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "io/cifar10.h"
-#include "io/result.h"
+#include "base/result.h"
 #include "trainer/backend.h"
 #include "trainer/comm.h"
 #include "trainer/model.h"

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "io/args.h"
+#include "base/args.h"
 #include "trainer/device.h"
 
 namespace batchai::trainer {

@@ -7,7 +7,7 @@
 #include "frontend/commands/cluster_common.h"
 #include "frontend/commands/resource_args.h"
 #include "frontend/commands/site.h"
-#include "io/diag.h"
+#include "base/diag.h"
 #include "io/job_spec.h"
 #include "io/site_config.h"
 

@@ -4,7 +4,7 @@
 #include "frontend/commands/cluster_common.h"
 #include "frontend/commands/job_common.h"
 #include "frontend/commands/resource_args.h"
-#include "io/diag.h"
+#include "base/diag.h"
 
 namespace batchai::frontend {
 namespace {

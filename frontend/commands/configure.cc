@@ -7,7 +7,7 @@
 #include "frontend/commands/resource_args.h"
 #include "frontend/output.h"
 #include "io/job_spec.h"
-#include "io/spell.h"
+#include "base/spell.h"
 
 namespace batchai::frontend {
 namespace {

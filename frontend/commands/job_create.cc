@@ -4,7 +4,7 @@
 #include "frontend/commands/job_common.h"
 #include "frontend/commands/job_draft.h"
 #include "frontend/output.h"
-#include "io/diag.h"
+#include "base/diag.h"
 #include "slurm/job_plan.h"
 
 namespace batchai::frontend {

@@ -13,11 +13,11 @@
 #include "frontend/commands/resource_args.h"
 #include "frontend/commands/site.h"
 #include "frontend/commands/storage_common.h"
-#include "io/diag.h"
-#include "io/files.h"
+#include "base/diag.h"
+#include "base/files.h"
 #include "io/job_spec.h"
 #include "io/site_config.h"
-#include "io/spell.h"
+#include "base/spell.h"
 
 namespace batchai::frontend {
 namespace {

@@ -12,7 +12,7 @@
 #include "frontend/commands/job_common.h"
 #include "frontend/commands/job_draft.h"
 #include "frontend/output.h"
-#include "io/diag.h"
+#include "base/diag.h"
 #include "slurm/job_plan.h"
 #include "slurm/shell_quote.h"
 

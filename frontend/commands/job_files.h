@@ -7,7 +7,7 @@
 #include <string>
 
 #include "frontend/state.h"
-#include "io/result.h"
+#include "base/result.h"
 
 namespace batchai::frontend {
 

@@ -7,8 +7,8 @@
 
 #include "frontend/cli.h"
 #include "frontend/output.h"
-#include "io/diag.h"
-#include "io/files.h"
+#include "base/diag.h"
+#include "base/files.h"
 #include "io/job_spec.h"
 #include "slurm/job_plan.h"
 

@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "frontend/commands/job_common.h"
-#include "io/diag.h"
+#include "base/diag.h"
 
 namespace batchai::frontend {
 namespace {

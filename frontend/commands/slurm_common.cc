@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "io/args.h"
+#include "base/args.h"
 
 namespace batchai::frontend {
 

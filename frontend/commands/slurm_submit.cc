@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "frontend/commands/slurm_common.h"
-#include "io/files.h"
+#include "base/files.h"
 
 namespace batchai::frontend {
 namespace {

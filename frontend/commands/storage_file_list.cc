@@ -8,7 +8,7 @@
 #include "frontend/commands/site.h"
 #include "frontend/commands/storage_common.h"
 #include "frontend/output.h"
-#include "io/files.h"
+#include "base/files.h"
 
 namespace batchai::frontend {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "frontend/commands/resource_args.h"
 #include "frontend/commands/resource_json.h"
-#include "io/diag.h"
+#include "base/diag.h"
 
 namespace batchai::frontend {
 namespace {

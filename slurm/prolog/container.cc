@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/files.h"
+#include "base/files.h"
 
 namespace batchai::prolog {
 

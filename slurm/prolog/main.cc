@@ -44,11 +44,11 @@
 #include <string>
 #include <vector>
 
-#include "io/args.h"
-#include "io/diag.h"
-#include "io/files.h"
-#include "io/man.h"
-#include "io/version.h"
+#include "base/args.h"
+#include "base/diag.h"
+#include "base/files.h"
+#include "base/man.h"
+#include "base/version.h"
 #include "slurm/node_plan.h"
 #include "slurm/prolog/container.h"
 #include "slurm/prolog/mounts.h"

@@ -17,7 +17,7 @@
 #include <set>
 #include <sstream>
 
-#include "io/files.h"
+#include "base/files.h"
 #include "io/job_spec.h"
 #include "io/site_config.h"
 #include "integration/run_command.h"

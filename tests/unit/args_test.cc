@@ -1,4 +1,4 @@
-#include "io/args.h"
+#include "base/args.h"
 
 #include <gtest/gtest.h>
 

@@ -13,9 +13,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "io/files.h"
+#include "base/files.h"
 #include "io/job_spec.h"
-#include "io/version.h"
+#include "base/version.h"
 #include "slurm/job_plan.h"
 #include "slurm/shell_quote.h"
 #include "unit/temp_dir.h"

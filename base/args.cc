@@ -1,9 +1,9 @@
-#include "io/args.h"
+#include "base/args.h"
 
 #include <algorithm>
 #include <charconv>
 
-#include "io/spell.h"
+#include "base/spell.h"
 
 namespace batchai::args {
 

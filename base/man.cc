@@ -1,8 +1,8 @@
-#include "io/man.h"
+#include "base/man.h"
 
 #include <cctype>
 
-#include "io/version.h"
+#include "base/version.h"
 
 namespace batchai::man {
 

@@ -1,4 +1,4 @@
-#include "io/files.h"
+#include "base/files.h"
 
 #include <cerrno>
 #include <cstring>

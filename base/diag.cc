@@ -1,4 +1,4 @@
-#include "io/diag.h"
+#include "base/diag.h"
 
 #include <cstdio>
 #include <string>

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "io/args.h"
+#include "base/args.h"
 
 namespace batchai::man {
 

@@ -1,4 +1,4 @@
-#include "io/spell.h"
+#include "base/spell.h"
 
 #include <algorithm>
 #include <cctype>

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "io/result.h"
+#include "base/result.h"
 
 namespace batchai::args {
 

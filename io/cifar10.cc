@@ -15,7 +15,7 @@ using namespace cifar10;
 // Every refusal ends with how to get a good file: the usual cause is a
 // missing or half-written conversion, not a corrupt download.
 constexpr const char* kHint =
-    "; hint: convert the images with make-cifar10-bin (see ../shared/data/cifar10/README.md) "
+    "; hint: make the batches with share/batchai/get-cifar10 "
     "or download the official binary release (cifar-10-binary.tar.gz)";
 
 Error refuse(const std::string& path, const std::string& problem) { return Error{path + ": " + problem + kHint}; }

@@ -12,7 +12,7 @@ namespace {
 using testing::TempDir;
 
 constexpr std::string_view kHint =
-    "; hint: convert the images with make-cifar10-bin (see ../shared/data/cifar10/README.md) "
+    "; hint: make the batches with share/batchai/get-cifar10 "
     "or download the official binary release (cifar-10-binary.tar.gz)";
 
 // A distinct byte for every (record, plane, pixel), so a wrong index shows.

@@ -115,6 +115,7 @@ JOB_ID=$((4230000 + RANDOM))
 JOB_DIR=$J
 JOB_UID=$MU
 JOB_GID=$MG
+JOB_USER=batchai-mallory
 VOLUMES=
 vol() { printf '{"relativeMountPath": "%s", "source": "%s"%s}' "$1" "$2" "${3:+, \"directoryMode\": \"$3\"}"; }
 volumes() {
@@ -126,7 +127,7 @@ volumes() {
 # say how it ended. Its standard error (slurmd's log) goes to $LOG.
 hook() {
   local env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin "SLURM_SCRIPT_CONTEXT=$1_slurmd" "SLURM_JOB_ID=$JOB_ID"
-    "SLURM_JOB_GID=$JOB_GID" SLURM_JOB_USER=batchai-mallory "SLURMD_NODENAME=$NODE" "SPANK_BATCHAI_JOB_DIR=$JOB_DIR")
+    "SLURM_JOB_GID=$JOB_GID" "SLURM_JOB_USER=$JOB_USER" "SLURMD_NODENAME=$NODE" "SPANK_BATCHAI_JOB_DIR=$JOB_DIR")
   [ -z "$JOB_UID" ] || env+=("SLURM_JOB_UID=$JOB_UID")
   [ -z "$VOLUMES" ] || env+=("SPANK_BATCHAI_VOLUMES=$VOLUMES")
   local t0=${EPOCHREALTIME/./}
@@ -248,7 +249,9 @@ swap_source() {
   for _ in $(seq 1 "$runs"); do
     rm -f "$J/errors/$NODE.json"
     prolog_ok
-    stray=$(stray_mounts "$before" /home/mallory/d)
+    # Mounted from the directory, the mount's root is its name at the time
+    # the table is read: d or e, both mallory's.
+    stray=$(stray_mounts "$before" /home/mallory/d /home/mallory/e)
     if [ -n "$stray" ]; then
       won=$((won + 1))
       [ "$won" -gt 1 ] || bad "mounted something else than mallory's directory: $stray"
@@ -276,9 +279,9 @@ epilog_race() {  # PATH_A PATH_B: what the swapper exchanges
   VOLUMES=$(volumes "$(vol x "$R/shares/data")")
   # alice's job, with the same volume, running on the same node.
   local mallory_job=$JOB_DIR
-  JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG
+  JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG JOB_USER=batchai-alice
   prolog_ok
-  JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG
+  JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory
   victims=$(snap)
   grep -q " $A/mounts/x\$" <<<"$victims" || bad "alice's volume was not mounted: $(cat "$LOG")"
   FINGERPRINT=$(fingerprint)
@@ -297,9 +300,9 @@ epilog_race() {  # PATH_A PATH_B: what the swapper exchanges
       mountpoint -q "$R/mnt/x" || mount --bind "$R/shares/data" "$R/mnt/x"
       mountpoint -q "$R/other/x" || mount -t tmpfs batchai-attack-other "$R/other/x"
       if ! mountpoint -q "$A/mounts/x"; then
-        JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG
+        JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG JOB_USER=batchai-alice
         hook prolog
-        JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG
+        JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory
       fi
     fi
     if grep -q " $J/mounts/x\$" <<<"$now"; then
@@ -450,7 +453,7 @@ case_control_characters_logged() {
 case_no_job_uid() {
   mkdir "$R/home/jobs/root-job"
   FINGERPRINT=$(fingerprint)
-  JOB_DIR=$R/home/jobs/root-job JOB_UID=
+  JOB_DIR=$R/home/jobs/root-job JOB_UID='' JOB_USER=root
   VOLUMES=$(volumes "$(vol x "$R/shares/data")")
   refused ""
 }

@@ -376,6 +376,10 @@ case_share_contains_jobs_root() {
     same_mounts "$before" "after the Epilog"
   fi
   echo "  $CASE: $n volumes: $count mounts, the Prolog took $PROLOG_MS ms"
+  # The job's own directory, below the home share, holds its mount root.
+  rm -f "$J/errors/$NODE.json"
+  VOLUMES=$(volumes "$(vol self "$J")" "$(vol self2 "$J")")
+  refused self
 }
 
 # 4. A FIFO where the error goes, and a volume that fails: root must not

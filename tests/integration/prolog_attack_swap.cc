@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,6 +65,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "prolog_attack_swap: cannot become %s: %s\n", argv[1], std::strerror(errno));
     return 1;
   }
+  // A process that changed its uid is not dumpable, and LeakSanitizer, in a
+  // sanitizer build, cannot then stop its threads to look for leaks.
+  ::prctl(PR_SET_DUMPABLE, 1);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   ::sigaction(SIGTERM, &sa, nullptr);

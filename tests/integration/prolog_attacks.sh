@@ -130,6 +130,10 @@ hook() {
     "SLURM_JOB_GID=$JOB_GID" "SLURM_JOB_USER=$JOB_USER" "SLURMD_NODENAME=$NODE" "SPANK_BATCHAI_JOB_DIR=$JOB_DIR")
   [ -z "$JOB_UID" ] || env+=("SLURM_JOB_UID=$JOB_UID")
   [ -z "$VOLUMES" ] || env+=("SPANK_BATCHAI_VOLUMES=$VOLUMES")
+  # A sanitizer build's settings (ctest --preset sanitize), which Slurm
+  # would not pass on.
+  local v
+  for v in ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do [ -z "${!v:-}" ] || env+=("$v=${!v}"); done
   local t0=${EPOCHREALTIME/./}
   RC=0
   env -i "${env[@]}" timeout -k 2 "$LIMIT" "$prolog" "$1" --conf "$SITE" 2>>"$LOG" || RC=$?

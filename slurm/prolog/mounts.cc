@@ -250,7 +250,8 @@ struct Record {
 constexpr std::string_view kRecordHeader = "batchai-prolog mounts 1\n";
 
 bool is_job_id(const std::string& id) {
-  return !id.empty() && id.size() <= 20 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !id.empty() && id.size() <= 20 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // A directory of root's that no one else may write, not a link.
@@ -278,12 +279,16 @@ Result<Record> open_record(const PrologJob& job, bool create) {
   Record r;
   r.dir = std::move(*dir);
   r.lock = Fd(::openat(r.dir.get(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!r.lock.ok() || ::flock(r.lock.get(), LOCK_EX) != 0) return Error{"cannot lock the job's record: " + errno_text()};
+  if (!r.lock.ok() || ::flock(r.lock.get(), LOCK_EX) != 0) {
+    return Error{"cannot lock the job's record: " + errno_text()};
+  }
   Fd in(::openat(r.dir.get(), "mounts", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!in.ok()) return r;
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) > 0 && text.size() < (1u << 20);) text.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) > 0 && text.size() < (1u << 20);) {
+    text.append(buf, static_cast<std::size_t>(n));
+  }
   if (!text.starts_with(kRecordHeader)) return Error{"the job's record of mounts is not one batchai-prolog wrote"};
   for (std::size_t at = kRecordHeader.size(); at < text.size();) {
     const std::size_t end = text.find('\n', at);
@@ -452,6 +457,9 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
     };
     if (!slurm::stays_below(v.relative_path) || components(v.relative_path).empty()) {
       return fail("the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+    }
+    if (v.relative_path.size() > kMaxMountPath || job.job_dir.size() + v.relative_path.size() > PATH_MAX / 2) {
+      return fail("the path is longer than " + std::to_string(kMaxMountPath) + " characters");
     }
     if (!v.refused.empty()) {
       // The job's own setup step records why; root has nothing to do.

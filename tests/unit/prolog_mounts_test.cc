@@ -101,11 +101,16 @@ TEST_F(PrologMounts, RefusesASourceTheUserCannotSearch) {
   EXPECT_TRUE(ops.mounted.empty());
 }
 
-TEST_F(PrologMounts, RefusesALinkInTheSourceAndTooManyVolumes) {
+TEST_F(PrologMounts, RefusesALinkInTheSourceALongPathAndTooManyVolumes) {
   fs::create_directory_symlink("/etc", dir / "share/etc");
   EXPECT_EQ(mount({{"x", (dir / "share/etc").string()}}),
             "MountError: volume 'x' on node1: its source " + (dir / "share/etc").string() +
                 " cannot be used: 'etc' is a symbolic link or a file");
+  std::string long_path = "a";
+  for (char c = 'b'; c <= 'f'; ++c) long_path += "/" + std::string(200, c);
+  long_path += "/" + std::string(100, 'g');  // 1,107 characters
+  EXPECT_EQ(mount({{long_path, (dir / "share").string()}}),
+            "MountError: volume '" + long_path + "' on node1: the path is longer than 1024 characters");
   job.plan.volumes.assign(kMaxVolumes + 1, {"x", (dir / "share").string(), std::nullopt, ""});
   auto e = mount_volumes(job, site, [](const std::string&) {}, ops);
   ASSERT_TRUE(e);

@@ -96,15 +96,22 @@ class SystemMountOps final : public MountOps {
     return {};
   }
 
-  Result<std::uint64_t> mount_id(int fd) override {
+  Result<MountId> mount_id(int fd) override {
+    MountId id;
     struct statx st {};
-    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE | STATX_MNT_ID, &st) != 0) {
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &st) != 0) {
       return Error{"cannot read the mount's identity (statx): " + errno_text()};
     }
-    if (!(st.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID))) {
-      return Error{"the kernel gives no mount identity (statx STATX_MNT_ID, Linux >= 5.8)"};
+    if (!(st.stx_mask & STATX_MNT_ID)) return Error{"the kernel gives no mount identity (statx, Linux >= 5.8)"};
+    id.listed = st.stx_mnt_id;
+    // A kernel that does not know the flag ignores it and leaves it out of
+    // the mask.
+    st = {};
+    if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &st) == 0 &&
+        (st.stx_mask & STATX_MNT_ID_UNIQUE)) {
+      id.unique = st.stx_mnt_id;
     }
-    return static_cast<std::uint64_t>(st.stx_mnt_id);
+    return id;
   }
 
   // Through the magic link of our own descriptor, which the kernel resolves

@@ -15,6 +15,15 @@
 
 namespace batchai::prolog {
 
+// A mount's identity: the kernel's unique id, never reused, where it has
+// one (Linux >= 6.8; else 0), and the id /proc/self/mountinfo lists, which
+// a later mount may reuse. Compared whole.
+struct MountId {
+  std::uint64_t unique = 0;
+  std::uint64_t listed = 0;
+  bool operator==(const MountId&) const = default;
+};
+
 class MountOps {
  public:
   virtual ~MountOps() = default;
@@ -26,9 +35,9 @@ class MountOps {
   virtual Status restrict_tree(int tree) = 0;
   // Attaches the copy on the directory `point` (move_mount).
   virtual Status attach(int tree, int point) = 0;
-  // The kernel's identity of the mount `fd` lies on (statx STATX_MNT_ID,
-  // the unique one where the kernel has it).
-  virtual Result<std::uint64_t> mount_id(int fd) = 0;
+  // The identity of the mount `fd` lies on (statx STATX_MNT_ID and
+  // STATX_MNT_ID_UNIQUE).
+  virtual Result<MountId> mount_id(int fd) = 0;
   // Detaches the mount whose root `fd` is (umount2 through /proc/self/fd).
   virtual Status detach(int fd) = 0;
   // mkdirat(at, name, mode) as the user uid:gid, in a child process that

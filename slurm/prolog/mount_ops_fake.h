@@ -53,10 +53,10 @@ class FakeMountOps final : public MountOps {
     trees_.erase(it);
     return {};
   }
-  Result<std::uint64_t> mount_id(int fd) override {
-    if (auto t = trees_.find(fd); t != trees_.end()) return t->second.id;
-    if (auto m = mounted.find(key(fd)); m != mounted.end()) return m->second.id;
-    return std::uint64_t{1};  // the filesystem's own mount
+  Result<MountId> mount_id(int fd) override {
+    if (auto t = trees_.find(fd); t != trees_.end()) return MountId{t->second.id, t->second.id};
+    if (auto m = mounted.find(key(fd)); m != mounted.end()) return MountId{m->second.id, m->second.id};
+    return MountId{1, 1};  // the filesystem's own mount
   }
   Status detach(int fd) override {
     calls.push_back("detach " + path_of(fd));

@@ -239,16 +239,19 @@ struct Record {
   Fd dir;
   Fd lock;
   struct Entry {
-    std::uint64_t id;
+    MountId id;
     std::string relative;
   };
   std::vector<Entry> entries;
 };
 
+// A line per mount: "<unique id> <listed id> <relative path>" (a relative
+// path has no newline: slurm::stays_below refuses one).
 constexpr std::string_view kRecordHeader = "batchai-prolog mounts 1\n";
 
 bool is_job_id(const std::string& id) {
-  return !id.empty() && id.size() <= 20 && std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !id.empty() && id.size() <= 20 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // A directory of root's that no one else may write, not a link.
@@ -276,24 +279,30 @@ Result<Record> open_record(const PrologJob& job, bool create) {
   Record r;
   r.dir = std::move(*dir);
   r.lock = Fd(::openat(r.dir.get(), "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!r.lock.ok() || ::flock(r.lock.get(), LOCK_EX) != 0) return Error{"cannot lock the job's record: " + errno_text()};
+  if (!r.lock.ok() || ::flock(r.lock.get(), LOCK_EX) != 0) {
+    return Error{"cannot lock the job's record: " + errno_text()};
+  }
   Fd in(::openat(r.dir.get(), "mounts", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!in.ok()) return r;
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) > 0 && text.size() < (1u << 20);) text.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(in.get(), buf, sizeof buf)) > 0 && text.size() < (1u << 20);) {
+    text.append(buf, static_cast<std::size_t>(n));
+  }
   if (!text.starts_with(kRecordHeader)) return Error{"the job's record of mounts is not one batchai-prolog wrote"};
   for (std::size_t at = kRecordHeader.size(); at < text.size();) {
     const std::size_t end = text.find('\n', at);
     if (end == std::string::npos) break;
     const std::string line = text.substr(at, end - at);
     at = end + 1;
-    const std::size_t space = line.find(' ');
-    if (space == std::string::npos || space == 0) continue;
     char* stop = nullptr;
-    const std::uint64_t id = std::strtoull(line.c_str(), &stop, 10);
-    if (stop != line.c_str() + space) continue;
-    r.entries.push_back({id, line.substr(space + 1)});
+    MountId id;
+    id.unique = std::strtoull(line.c_str(), &stop, 10);
+    if (*stop != ' ') continue;
+    const char* second = stop + 1;
+    id.listed = std::strtoull(second, &stop, 10);
+    if (*stop != ' ' || stop == second || !stop[1]) continue;
+    r.entries.push_back({id, std::string(stop + 1)});
   }
   return r;
 }
@@ -301,7 +310,9 @@ Result<Record> open_record(const PrologJob& job, bool create) {
 // Written whole: a temporary file renamed over the last record.
 Status write_record(const Record& r) {
   std::string text(kRecordHeader);
-  for (const auto& e : r.entries) text += std::to_string(e.id) + " " + e.relative + "\n";
+  for (const auto& e : r.entries) {
+    text += std::to_string(e.id.unique) + " " + std::to_string(e.id.listed) + " " + e.relative + "\n";
+  }
   Fd out(::openat(r.dir.get(), "mounts.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!out.ok() || ::write(out.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
       ::renameat(r.dir.get(), "mounts.tmp", r.dir.get(), "mounts") != 0) {
@@ -348,6 +359,78 @@ Result<Fd> open_mount_point(const Fd& mount_root, const slurm::NodeVolume& v, co
   return at;
 }
 
+// ---- finding a recorded mount --------------------------------------------------
+
+// The recorded place below the mount root: every directory on the way on
+// the same mount, and the last one the mount's root.
+Fd open_recorded_point(const Fd& mount_root, const std::string& relative) {
+  const std::size_t slash = relative.rfind('/');
+  Fd at = open_resolved(mount_root.get(), slash == std::string::npos ? "." : relative.substr(0, slash), kDir,
+                        kSameMount);
+  if (!at.ok()) return at;
+  return open_resolved(at.get(), slash == std::string::npos ? relative : relative.substr(slash + 1), kDir, kBeneath);
+}
+
+std::string unescape_mountinfo(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && std::all_of(s.begin() + static_cast<long>(i) + 1,
+                                                          s.begin() + static_cast<long>(i) + 4,
+                                                          [](char c) { return c >= '0' && c <= '7'; })) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+      continue;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+// Where /proc/self/mountinfo lists the mount `listed` now; nullopt when
+// it lists no such mount.
+std::optional<std::string> listed_mount_point(std::uint64_t listed) {
+  Fd table(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+  if (!table.ok()) return std::nullopt;
+  std::string text;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(table.get(), buf, sizeof buf)) > 0 && text.size() < (64u << 20);) {
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  const std::string prefix = std::to_string(listed) + " ";
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + at, end - at);
+    at = end + 1;
+    if (!line.starts_with(prefix)) continue;
+    // id parent major:minor root mount-point options...
+    std::size_t start = 0;
+    for (int skip = 0; skip < 4 && start != std::string_view::npos; ++skip) {
+      start = line.find(' ', start);
+      if (start != std::string_view::npos) ++start;
+    }
+    if (start == std::string_view::npos) return std::nullopt;
+    const std::size_t stop = line.find(' ', start);
+    return unescape_mountinfo(line.substr(start, stop == std::string_view::npos ? stop : stop - start));
+  }
+  return std::nullopt;
+}
+
+// The mount with this identity, wherever the kernel's table lists it. The
+// listed path is only a hint, which the user may be changing: it is opened
+// through no link, and the descriptor counts only if its mount is `id`;
+// a path that changed under the open is read again.
+Fd find_listed_mount(const MountId& id, MountOps& ops) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto point = listed_mount_point(id.listed);
+    if (!point) return Fd();
+    Fd fd = open_resolved(AT_FDCWD, *point, kDir, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    auto seen = fd.ok() ? ops.mount_id(fd.get()) : Result<MountId>(Error{"gone"});
+    if (seen && *seen == id) return fd;
+  }
+  return Fd();
+}
+
 }  // namespace
 
 Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
@@ -374,6 +457,9 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
     };
     if (!slurm::stays_below(v.relative_path) || components(v.relative_path).empty()) {
       return fail("the path escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+    }
+    if (v.relative_path.size() > kMaxMountPath || job.job_dir.size() + v.relative_path.size() > PATH_MAX / 2) {
+      return fail("the path is longer than " + std::to_string(kMaxMountPath) + " characters");
     }
     if (!v.refused.empty()) {
       // The job's own setup step records why; root has nothing to do.
@@ -414,7 +500,7 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
     // The user may have moved the mount point away meanwhile: then the mount
     // is not where the Epilog will look, and it goes at once.
     Fd check = open_resolved(mount_root->get(), v.relative_path, kDir, kBeneath);
-    auto seen = check.ok() ? ops.mount_id(check.get()) : Result<std::uint64_t>(Error{"gone"});
+    auto seen = check.ok() ? ops.mount_id(check.get()) : Result<MountId>(Error{"gone"});
     if (!seen || *seen != *id) {
       (void)ops.detach(tree->get());
       return fail("its mount point moved while it was being mounted");
@@ -437,22 +523,20 @@ int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Lo
     log("no unmounting: " + record.error().message);
     return 0;
   }
-  int count = 0;
   auto dir = open_job_dir(job, site, nullptr);
   Fd mount_root;
   if (dir) mount_root = open_resolved(dir->get(), "mounts", kDir, kSameMount);
-  if (!dir || !mount_root.ok()) {
-    log("no unmounting: " + (dir ? open_failure("mounts") : dir.error().message));
-  }
-  for (auto e = record->entries.rbegin(); mount_root.ok() && e != record->entries.rend(); ++e) {
-    const std::size_t slash = e->relative.rfind('/');
-    const std::string parent = slash == std::string::npos ? "." : e->relative.substr(0, slash);
-    const std::string name = slash == std::string::npos ? e->relative : e->relative.substr(slash + 1);
-    Fd at = open_resolved(mount_root.get(), parent, kDir, kSameMount);
-    Fd point = at.ok() ? open_resolved(at.get(), name, kDir, kBeneath) : Fd();
-    auto id = point.ok() ? ops.mount_id(point.get()) : Result<std::uint64_t>(Error{open_failure(e->relative)});
-    if (!id || *id != e->id) {
-      log("not unmounting " + e->relative + ": " + (id ? "the mount there is not the one the Prolog made" : id.error().message));
+  int count = 0;
+  for (auto e = record->entries.rbegin(); e != record->entries.rend(); ++e) {
+    // Where it was mounted, from the job's mount root; failing that (the
+    // user moved or replaced a directory on the way), wherever the kernel's
+    // table lists that mount now. Either way it is unmounted only through a
+    // descriptor whose mount is the recorded one.
+    Fd point = mount_root.ok() ? open_recorded_point(mount_root, e->relative) : Fd();
+    auto id = point.ok() ? ops.mount_id(point.get()) : Result<MountId>(Error{"not found"});
+    if (!id || *id != e->id) point = find_listed_mount(e->id, ops);
+    if (!point.ok()) {
+      log("not unmounting " + e->relative + ": the mount the Prolog made is no longer there");
       continue;
     }
     if (auto s = ops.detach(point.get()); !s) {

@@ -37,6 +37,9 @@ namespace batchai::prolog {
 // More volumes than this fail the job: each is a mount in the node's
 // table, which the kernel caps (fs.mount-max) for everyone.
 inline constexpr std::size_t kMaxVolumes = 64;
+// A longer relativeMountPath fails the job: the Epilog must be able to
+// name every mount it finds (PATH_MAX), or it could not unmount it.
+inline constexpr std::size_t kMaxMountPath = 1024;
 
 struct PrologJob {
   uid_t uid = 0;

@@ -282,10 +282,10 @@ epilog_race() {  # PATH_A PATH_B: what the swapper exchanges
   local runs=$EPILOG_RUNS before won=0 lost_own=0 victims
   VOLUMES=$(volumes "$(vol x "$R/shares/data")")
   # alice's job, with the same volume, running on the same node.
-  local mallory_job=$JOB_DIR
-  JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG JOB_USER=batchai-alice
+  local mallory_job=$JOB_DIR mallory_job_id=$JOB_ID
+  JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG JOB_USER=batchai-alice JOB_ID=$((mallory_job_id + 1))
   prolog_ok
-  JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory
+  JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory JOB_ID=$mallory_job_id
   victims=$(snap)
   grep -q " $A/mounts/x\$" <<<"$victims" || bad "alice's volume was not mounted: $(cat "$LOG")"
   FINGERPRINT=$(fingerprint)
@@ -304,9 +304,9 @@ epilog_race() {  # PATH_A PATH_B: what the swapper exchanges
       mountpoint -q "$R/mnt/x" || mount --bind "$R/shares/data" "$R/mnt/x"
       mountpoint -q "$R/other/x" || mount -t tmpfs batchai-attack-other "$R/other/x"
       if ! mountpoint -q "$A/mounts/x"; then
-        JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG JOB_USER=batchai-alice
+        JOB_DIR=$A JOB_UID=$AU JOB_GID=$AG JOB_USER=batchai-alice JOB_ID=$((mallory_job_id + 1))
         hook prolog
-        JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory
+        JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory JOB_ID=$mallory_job_id
       fi
     fi
     if grep -q " $J/mounts/x\$" <<<"$now"; then
@@ -540,8 +540,8 @@ case_held_huge_json() {
 declare -F "case_$CASE" >/dev/null || { echo "FAIL $CASE: no such case"; exit 1; }
 "case_$CASE"
 if [ "$FAILED" -eq 0 ]; then
-  echo "PASS $CASE"
+  echo "PASS $CASE ($SECONDS s)"
 else
-  echo "FAIL $CASE (slurmd's log of it: $(tail -n 3 "$LOG" | tr '\n' ' ' | head -c 600))"
+  echo "FAIL $CASE after $SECONDS s (slurmd's log of it: $(tail -n 3 "$LOG" | tr '\n' ' ' | head -c 600))"
 fi
 exit "$FAILED"

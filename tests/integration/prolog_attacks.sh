@@ -151,23 +151,33 @@ epilog_ok() {
 }
 
 # The mount table as "id dev root mountpoint" lines.
-snap() { awk '{ print $1, $3, $4, $5 }' /proc/self/mountinfo | sort; }
+snap() { awk '{ print $1, $3, $4, $5 }' /proc/self/mountinfo; }
+# How the mount table differs from BEFORE (snap's lines), one awk for the
+# races' sake: "+ LINE" for a mount made since, "- LINE" for one gone. With
+# PREFIX, only the new mounts that are not below PREFIX, or not of the
+# test's tmpfs at one of ROOTS ("/shares/data ...").
+changes() {
+  awk -v pre="${2:-}" -v dev="$DEV" -v roots="${3:-}" '
+    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) ok[r[i]] = 1 }
+    FILENAME == "-" { if ($0 != "") was[$0] = 1; next }
+    { k = $1 " " $3 " " $4 " " $5
+      if (k in was) { delete was[k]; next }
+      if (pre == "" || index($5, pre) != 1 || $3 != dev || !($4 in ok)) print "+ " k }
+    END { if (pre == "") for (k in was) print "- " k }' - /proc/self/mountinfo <<<"$1"
+}
 # Mounts made since BEFORE that are not a mount, below the job's mount
-# root, of one of the given roots of the test's tmpfs ("/shares/data").
+# root, of one of the given roots of the test's tmpfs.
 stray_mounts() {
   local before=$1
   shift
-  comm -13 <(printf '%s\n' "$before") <(snap) |
-    awk -v pre="$JOB_DIR/mounts/" -v dev="$DEV" -v roots="$*" '
-      BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) ok[r[i]] = 1 }
-      index($4, pre) != 1 || $2 != dev || !($3 in ok)'
+  changes "$before" "$JOB_DIR/mounts/" "$*"
 }
-new_mount_count() { comm -13 <(printf '%s\n' "$1") <(snap) | wc -l; }
+new_mount_count() { changes "$1" | grep -c '^+' || true; }
 # The mount table must be BEFORE's again: nothing left, nothing taken.
 same_mounts() {
-  local before=$1 what=$2 diff
-  diff=$(diff <(printf '%s\n' "$before") <(snap) | grep '^[<>]' | head -n 5 || true)
-  [ -z "$diff" ] || bad "$what: the mount table changed (< gone, > left): $diff"
+  local diff
+  diff=$(changes "$1" | head -n 5)
+  [ -z "$diff" ] || bad "$2: the mount table changed (- gone, + left): $diff"
 }
 # Whatever a case left mounted below the job, so the next run starts clean.
 unmount_job() { awk -v pre="$1/" 'index($5, pre) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r p; do umount -l "$p" 2>/dev/null || true; done; }
@@ -262,7 +272,7 @@ swap_source() {
     fi
     [ ! -e "$J/errors/$NODE.json" ] || refusals=$((refusals + 1))
     hook epilog
-    if [ "$(snap)" != "$before" ]; then
+    if [ -n "$(changes "$before")" ]; then
       left=$((left + 1))
       unmount_job "$J"
     fi
@@ -287,16 +297,15 @@ epilog_race() {  # PATH_A PATH_B: what the swapper exchanges
   prolog_ok
   JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory JOB_ID=$mallory_job_id
   victims=$(snap)
-  grep -q " $A/mounts/x\$" <<<"$victims" || bad "alice's volume was not mounted: $(cat "$LOG")"
+  grep -q " $A/mounts/x " /proc/self/mountinfo || bad "alice's volume was not mounted: $(cat "$LOG")"
   FINGERPRINT=$(fingerprint)
   for i in $(seq 1 "$runs"); do
     prolog_ok
     start_swapper "$1" "$2"
     hook epilog
     stop_swapper
-    local now gone
-    now=$(snap)
-    gone=$(comm -23 <(printf '%s\n' "$victims") <(printf '%s\n' "$now"))
+    local gone
+    gone=$(changes "$victims" | grep '^-' || true)
     if [ -n "$gone" ]; then
       won=$((won + 1))
       [ "$won" -gt 1 ] || bad "run $i: root unmounted: $gone"
@@ -309,7 +318,7 @@ epilog_race() {  # PATH_A PATH_B: what the swapper exchanges
         JOB_DIR=$mallory_job JOB_UID=$MU JOB_GID=$MG JOB_USER=batchai-mallory JOB_ID=$mallory_job_id
       fi
     fi
-    if grep -q " $J/mounts/x\$" <<<"$now"; then
+    if grep -q " $J/mounts/x " /proc/self/mountinfo; then
       lost_own=$((lost_own + 1))
       unmount_job "$J"
     fi

@@ -10,15 +10,15 @@
 //
 // The fixture (made once, in a temporary directory):
 //   $T/shares/a/{sub/deep, file}, $T/shares/a/link -> /etc,
-//   $T/shares/a/up -> .., $T/shares/b, $T/jobs/u/job1 (the job's),
-//   $T/jobs/u/other, $T/run (the record's root);
+//   $T/shares/a/up -> .., $T/shares/b, $T/jobs/u/job1 and $T/jobs/u/other
+//   (the user's), $T/run (the record's root);
 //   site shares: a, b, and "all" = $T itself (which holds jobsRoot).
 //
 // Beyond crashes and sanitizer reports, it aborts when:
 //   - something is mounted from outside a share, through a link, or from
 //     the job directory or a directory above it;
-//   - something is mounted anywhere but below $T/jobs/u/job1/mounts, or
-//     without being made private, nosuid and nodev first;
+//   - something is mounted anywhere but below the job directory's mounts/,
+//     or without being made private, nosuid and nodev first;
 //   - a MountError is not one line naming the volume or the node;
 //   - the Epilog leaves a mount, or a record, behind.
 #include <fcntl.h>
@@ -64,9 +64,8 @@ struct Fixture {
     char tmpl[] = "/tmp/prolog_fuzz.XXXXXX";
     if (!::mkdtemp(tmpl)) fail("mkdtemp");
     root = tmpl;
-    for (const char* d : {"shares/a/sub/deep", "shares/b", "jobs/u/job1", "jobs/u/other", "run"}) {
-      fs::create_directories(root + "/" + d);
-    }
+    for (const char* d : {"shares/a/sub/deep", "shares/b", "run"}) fs::create_directories(root + "/" + d);
+    reset_jobs();
     ::close(::open((root + "/shares/a/file").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
     fs::create_directory_symlink("/etc", root + "/shares/a/link");
     fs::create_directory_symlink("..", root + "/shares/a/up");
@@ -76,6 +75,13 @@ struct Fixture {
     site.shares = {{K::azure_file_share, "a", root + "/shares/a"},
                    {K::azure_file_share, "b", root + "/shares/b"},
                    {K::file_server, "all", root}};
+  }
+  // jobsRoot as each input finds it: two job directories of the user's.
+  void reset_jobs() const {
+    std::error_code ec;
+    fs::remove_all(root + "/jobs", ec);
+    fs::create_directories(root + "/jobs/u/job1");
+    fs::create_directories(root + "/jobs/u/other");
   }
   ~Fixture() {
     std::error_code ec;
@@ -122,7 +128,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   job.job_dir = job_dir;
   job.plan = std::move(*plan);
   job.state_root = f.root + "/run";
-  const std::string mounts = f.root + "/jobs/u/job1/mounts";
+  // Whichever directory of the user's below jobsRoot the input names, its
+  // mounts/ is the only place a mount may go.
+  std::error_code ec;
+  const std::string job_real = fs::weakly_canonical(job_dir, ec).string();
+  const std::string mounts = job_real + "/mounts";
 
   prolog::FakeMountOps ops;
   const auto error = prolog::mount_volumes(job, f.site, [](const std::string&) {}, ops);
@@ -136,9 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(m.restricted, "a mount attached before it was made private, nosuid and nodev", m.point);
     check(m.point.starts_with(mounts + "/"), "a mount outside the job's mount root", m.point);
     check(below_or_at(m.source, f.root), "a mount of something outside the shares", m.source);
-    for (const std::string& holder : {f.root, f.root + "/jobs", f.root + "/jobs/u", f.root + "/jobs/u/job1"}) {
-      check(m.source != holder, "a mount of the job directory or a directory above it", m.source);
-    }
+    check(!below_or_at(job_real, m.source), "a mount of the job directory or a directory above it", m.source);
   }
   const std::size_t mounted = ops.mounted.size();
   const int unmounted = prolog::unmount_volumes(job, f.site, [](const std::string&) {}, ops);
@@ -147,8 +155,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(!fs::exists(job.state_root + "/7"), "the Epilog left the record");
 
   // The next input starts from the same tree.
-  std::error_code ec;
-  fs::remove_all(mounts, ec);
-  for (const auto& entry : fs::directory_iterator(f.root + "/jobs/u/job1", ec)) fs::remove_all(entry.path(), ec);
+  f.reset_jobs();
   return 0;
 }

@@ -194,12 +194,14 @@ Result<Source> open_source(const std::string& source, const site::SiteConfig& si
   // is a mount of its own, which a walk from the outer one may not enter.
   const ShareRoot* best = nullptr;
   std::string rel;
+  std::size_t best_length = 0;
   for (const auto& r : roots) {
     for (const auto& name : {std::optional<std::string>(r.named), r.real}) {
       if (!name) continue;
       auto below_it = below(*name, source);
-      if (!below_it || (r.storage && below_it->empty()) || (best && name->size() <= best->named.size())) continue;
+      if (!below_it || (r.storage && below_it->empty()) || (best && name->size() <= best_length)) continue;
       best = &r;
+      best_length = name->size();
       rel = *below_it;
     }
   }

@@ -329,6 +329,7 @@ std::optional<batchai::prolog::PrologJob> prolog_job() {
   batchai::prolog::PrologJob job;
   job.job_dir = dir;
   job.node = env_or_empty("SLURMD_NODENAME");
+  job.job_id = env_or_empty("SLURM_JOB_ID");
   job.uid = static_cast<uid_t>(std::strtoul(env_or_empty("SLURM_JOB_UID").c_str(), nullptr, 10));
   job.gid = static_cast<gid_t>(std::strtoul(env_or_empty("SLURM_JOB_GID").c_str(), nullptr, 10));
   return job;

@@ -242,6 +242,8 @@ class PrologChecks : public NodeSetupTest {
     job.uid = ::getuid();
     job.gid = ::getgid();
     job.node = "node1";
+    job.job_id = "42";
+    job.state_root = (dir / "run").string();
     job.job_dir = (dir / "jobs/u/job1").string();
   }
   std::string refused(const slurm::NodePlan& plan) {

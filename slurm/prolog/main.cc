@@ -51,7 +51,9 @@
 #include "base/version.h"
 #include "slurm/node_plan.h"
 #include "slurm/prolog/container.h"
+#include "slurm/prolog/error_record.h"
 #include "slurm/prolog/mounts.h"
+#include "slurm/prolog/node_scratch.h"
 #include "slurm/prolog/setup.h"
 
 #ifndef BATCHAI_SITE_CONF

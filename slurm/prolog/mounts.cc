@@ -36,8 +36,8 @@ std::optional<std::string> below(const std::string& root, const std::string& pat
   return std::nullopt;
 }
 
-// The job directory, opened from the site's jobsRoot one component at a
-// time without following links, and owned by the job's user.
+}  // namespace
+
 Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
   const auto root = real_path(site.jobs_root);
   if (!root) return Error{"the site's jobsRoot " + site.jobs_root + " cannot be reached: " + errno_text()};
@@ -63,10 +63,7 @@ Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
   return at;
 }
 
-// A directory below `at`, made for the job's user if missing; refuses a
-// link or a directory of someone else's.
-Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job,
-                    std::optional<unsigned> mode = std::nullopt) {
+Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job, std::optional<unsigned> mode) {
   const bool made = ::mkdirat(at.get(), name.c_str(), 0755) == 0;
   if (!made && errno != EEXIST) return Error{"cannot create '" + name + "': " + errno_text()};
   Fd fd(::openat(at.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -88,6 +85,8 @@ Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job,
   if (st.st_uid != job.uid && st.st_uid != 0) return Error{"'" + name + "' belongs to another user"};
   return fd;
 }
+
+namespace {
 
 // The site directory a volume's source names: one of the site's shares, a
 // directory below one (a file server's sourceDirectory), or a file share a
@@ -201,42 +200,6 @@ int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Lo
     }
   }
   return count;
-}
-
-void remove_node_scratch(const PrologJob& job, const site::SiteConfig& site, const std::string& job_id,
-                         const Log& log) {
-  if (job_id.empty() || !std::all_of(job_id.begin(), job_id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return;
-  }
-  const std::string scratch = site.node_temp_root + "/batchai-job-" + job_id;
-  struct stat st {};
-  if (::lstat(scratch.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != job.uid || job.uid == 0) return;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(job.gid) != 0 || ::setuid(job.uid) != 0) ::_exit(2);
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
-    ::_exit(ec ? 1 : 0);
-  }
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    log("removed " + scratch);
-  } else {
-    log("could not remove " + scratch);
-  }
-}
-
-void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error) {
-  auto dir = open_job_dir(job, site);
-  if (!dir) return;
-  auto errors = user_dir(*dir, "errors", job);
-  if (!errors) return;
-  const std::string text = error_json(error, job.node, {{"step", "Prolog"}});
-  const std::string name = job.node + ".json";
-  Fd fd(::openat(errors->get(), name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd.ok()) return;
-  (void)::fchown(fd.get(), job.uid, job.gid);
-  (void)!::write(fd.get(), text.data(), text.size());
 }
 
 }  // namespace batchai::prolog

@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "io/site_config.h"
 #include "slurm/node_plan.h"
+#include "slurm/prolog/fd.h"
 #include "slurm/prolog/setup.h"
 
 namespace batchai::prolog {
@@ -39,15 +41,13 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
 // many.
 int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Log& log);
 
-// Removes the node's scratch for the job (<nodeTempRoot>/batchai-job-<id>),
-// which the job's own last step leaves behind when it is cancelled. As the
-// job's user, in a child process: a tree the user owns is removed with the
-// user's rights, so no link they plant in it leads root elsewhere.
-void remove_node_scratch(const PrologJob& job, const site::SiteConfig& site, const std::string& job_id,
-                         const Log& log);
+// The job directory, opened from the site's jobsRoot one component at a
+// time without following links, and owned by the job's user.
+Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site);
 
-// Writes the error to errors/<node>.json in the job directory, owned by the
-// job's user; the job's first step finds it there and fails the job.
-void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error);
+// A directory below `at`, made for the job's user if missing; refuses a
+// link or a directory of someone else's.
+Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job,
+                    std::optional<unsigned> mode = std::nullopt);
 
 }  // namespace batchai::prolog

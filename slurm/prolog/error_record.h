@@ -3,6 +3,7 @@
 // never the node's, so Slurm drains nothing over a user's mistake.
 #pragma once
 
+#include "base/result.h"
 #include "io/site_config.h"
 #include "slurm/prolog/mounts.h"
 #include "slurm/prolog/setup.h"
@@ -10,7 +11,9 @@
 namespace batchai::prolog {
 
 // Writes the error to errors/<node>.json in the job directory, owned by the
-// job's user; the job's first step finds it there and fails the job.
-void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error);
+// job's user (written by a child as the user, through safe_file.h, all
+// within kRecordLimit); the job's first step finds it there and fails the
+// job. The error says why it could not be recorded.
+Status record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error);
 
 }  // namespace batchai::prolog

@@ -64,26 +64,9 @@ Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
 }
 
 Result<Fd> user_dir(const Fd& at, const std::string& name, const PrologJob& job, std::optional<unsigned> mode) {
-  const bool made = ::mkdirat(at.get(), name.c_str(), 0755) == 0;
-  if (!made && errno != EEXIST) return Error{"cannot create '" + name + "': " + errno_text()};
-  Fd fd(::openat(at.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.ok()) {
-    return Error{errno == ELOOP || errno == ENOTDIR ? "'" + name + "' is a symbolic link or a file"
-                                                    : "cannot open '" + name + "': " + errno_text()};
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Error{"cannot inspect '" + name + "': " + errno_text()};
-  // Through the descriptor of what was just made, still root's, so no
-  // rename by the user between the calls can redirect the change.
-  if (made && st.st_uid == 0) {
-    if (::fchown(fd.get(), job.uid, job.gid) != 0) {
-      return Error{"cannot give '" + name + "' to the job's user: " + errno_text()};
-    }
-    if (mode && ::fchmod(fd.get(), *mode) != 0) return Error{"cannot set the mode of '" + name + "': " + errno_text()};
-    st.st_uid = job.uid;
-  }
-  if (st.st_uid != job.uid && st.st_uid != 0) return Error{"'" + name + "' belongs to another user"};
-  return fd;
+  // Made by the user, in a child with the user's credentials: nothing for
+  // root to chown, and the kernel checks the user's own rights.
+  return user_directories(at, {name}, User{job.uid, job.gid}, mode);
 }
 
 namespace {

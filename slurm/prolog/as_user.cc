@@ -158,13 +158,20 @@ Result<ChildReply> run_in_child(const std::optional<User>& user, std::chrono::mi
   }
   Fd parent_end(socks[0]), child_end(socks[1]);
   const auto deadline = Clock::now() + limit;
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return Error{"cannot fork: " + errno_text()};
   if (pid == 0) {
+    parent_end = Fd();
     Result<ChildReply> reply = Error{""};
     if (auto why = user ? become(*user, groups) : std::nullopt) {
       reply = Error{"cannot become uid " + std::to_string(user->uid) + ": " + *why};
     } else {
+      // Dies with its parent: a watchdog that kills the Prolog's work kills
+      // the children that work started too. Set after become(), which
+      // clears it, and checked, in case the parent died first.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      if (::getppid() != parent) ::_exit(1);
       try {
         reply = work();
       } catch (const std::exception& e) {

@@ -421,12 +421,12 @@ int slurm_prolog(const batchai::args::Parsed& p, bool epilog) {
   if (!epilog) {
     // Recorded from here, since the child may have died before it could;
     // the site configuration is read again, within the record's own limit.
-    (void)prolog::within(prolog::kRecordLimit, [&]() -> batchai::Status {
+    auto recorded = prolog::within(prolog::kRecordLimit, [&]() -> batchai::Status {
       auto site = prolog_site(p, job->uid);
       if (!site) return site.error();
-      if (auto s = prolog::record_prolog_error(*job, *site, {"MountError", why}); !s) log(s.error().message);
-      return {};
+      return prolog::record_prolog_error(*job, *site, {"MountError", why});
     });
+    if (!recorded) log("cannot record the job's MountError: " + recorded.error().message);
   }
   return 0;
 }

@@ -180,6 +180,34 @@ TEST(Watchdog, WorkPastItsLimitIsKilledAndSaysSo) {
   EXPECT_EQ(died.error().message, "the child process was killed by signal 9");
 }
 
+// A process that is gone, or a zombie waiting for init.
+bool ended(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+TEST(Watchdog, WhatTheWorkStartedDiesWithIt) {
+  const fs::path marker = fs::temp_directory_path() / ("batchai-watchdog-" + std::to_string(::getpid()));
+  auto r = within(500ms, [&]() -> Status {
+    return within(30s, [&]() -> Status {
+      std::ofstream(marker) << ::getpid();
+      std::this_thread::sleep_for(30s);
+      return {};
+    });
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "did not finish within 500 ms");
+  pid_t grandchild = 0;
+  std::ifstream(marker) >> grandchild;
+  fs::remove(marker);
+  ASSERT_GT(grandchild, 0);
+  for (int i = 0; i < 100 && !ended(grandchild); ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(ended(grandchild)) << "the inner child " << grandchild << " outlived the watchdog";
+}
+
 class SafeFiles : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -50,8 +50,8 @@
 #include "base/man.h"
 #include "base/version.h"
 #include "slurm/node_plan.h"
-#include "slurm/prolog/container.h"
 #include "slurm/prolog/as_user.h"
+#include "slurm/prolog/container.h"
 #include "slurm/prolog/error_record.h"
 #include "slurm/prolog/limits.h"
 #include "slurm/prolog/mounts.h"
@@ -107,8 +107,9 @@ std::string manual() {
        "where jobPreparation failed and ContainerStartFailed for those whose container never started.",
        "A site may install it as Slurm's Prolog and Epilog (PrologFlags=Alloc; see etc/batchai/slurm-prolog.conf). "
        "Then it runs as root at allocation and bind-mounts each volume, checked against the site's own site.json; "
-       "it runs nothing of the user's, and always exits 0, recording failures as the job's MountError so that "
-       "Slurm drains no node over a user's mistake. The Epilog unmounts the volumes and removes the scratch of a "
+       "it runs nothing of the user's, makes the job's directories and error file as the job's user, and always exits "
+       "0, recording failures as the job's MountError so that Slurm drains no node over a user's mistake. Its work "
+       "ends after 60 seconds, with the job's MountError, well inside a PrologEpilogTimeout of 90 or more. The Epilog unmounts the volumes and removes the scratch of a "
        "cancelled job."},
       kOptions,
       kPositionals,

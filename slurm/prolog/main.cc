@@ -50,8 +50,12 @@
 #include "base/man.h"
 #include "base/version.h"
 #include "slurm/node_plan.h"
+#include "slurm/prolog/as_user.h"
 #include "slurm/prolog/container.h"
+#include "slurm/prolog/error_record.h"
+#include "slurm/prolog/limits.h"
 #include "slurm/prolog/mounts.h"
+#include "slurm/prolog/node_scratch.h"
 #include "slurm/prolog/setup.h"
 
 #ifndef BATCHAI_SITE_CONF
@@ -103,8 +107,9 @@ std::string manual() {
        "where jobPreparation failed and ContainerStartFailed for those whose container never started.",
        "A site may install it as Slurm's Prolog and Epilog (PrologFlags=Alloc; see etc/batchai/slurm-prolog.conf). "
        "Then it runs as root at allocation and bind-mounts each volume, checked against the site's own site.json; "
-       "it runs nothing of the user's, and always exits 0, recording failures as the job's MountError so that "
-       "Slurm drains no node over a user's mistake. The Epilog unmounts the volumes and removes the scratch of a "
+       "it runs nothing of the user's, makes the job's directories and error file as the job's user, and always exits "
+       "0, recording failures as the job's MountError so that Slurm drains no node over a user's mistake. Its work "
+       "ends after 60 seconds, with the job's MountError, well inside a PrologEpilogTimeout of 90 or more. The Epilog unmounts the volumes and removes the scratch of a "
        "cancelled job."},
       kOptions,
       kPositionals,
@@ -322,16 +327,24 @@ int preparation_failed(const batchai::args::Parsed& p) {
 }
 
 // Prolog mode. What Slurm gives a Prolog: the job's ids, and the
-// submission's spank_job_env with a SPANK_ prefix.
-std::optional<batchai::prolog::PrologJob> prolog_job() {
-  const std::string dir = env_or_empty("SPANK_BATCHAI_JOB_DIR");
-  if (dir.empty()) return std::nullopt;  // not a batchai job
-  batchai::prolog::PrologJob job;
+// submission's spank_job_env with a SPANK_ prefix. Every value is the
+// user's choice but the ids, and each is checked against limits.h before
+// root uses it.
+Result<batchai::prolog::PrologJob> prolog_job(const std::string& dir) {
+  namespace prolog = batchai::prolog;
+  if (auto s = prolog::check_spank_value("SPANK_BATCHAI_JOB_DIR", dir); !s) return s.error();
+  if (auto s = prolog::check_job_dir(dir); !s) return s.error();
+  prolog::PrologJob job;
   job.job_dir = dir;
   job.node = env_or_empty("SLURMD_NODENAME");
+  if (auto s = prolog::check_node_name(job.node); !s) return s.error();
   job.job_id = env_or_empty("SLURM_JOB_ID");
-  job.uid = static_cast<uid_t>(std::strtoul(env_or_empty("SLURM_JOB_UID").c_str(), nullptr, 10));
-  job.gid = static_cast<gid_t>(std::strtoul(env_or_empty("SLURM_JOB_GID").c_str(), nullptr, 10));
+  auto uid = prolog::job_id_number("SLURM_JOB_UID", std::getenv("SLURM_JOB_UID"));
+  if (!uid) return uid.error();
+  auto gid = prolog::job_id_number("SLURM_JOB_GID", std::getenv("SLURM_JOB_GID"));
+  if (!gid) return gid.error();
+  job.uid = static_cast<uid_t>(*uid);
+  job.gid = static_cast<gid_t>(*gid);
   return job;
 }
 
@@ -346,36 +359,75 @@ Result<batchai::site::SiteConfig> prolog_site(const batchai::args::Parsed& p, ui
   return batchai::site::load_site_config(conf.c_str(), conf, home);
 }
 
-int slurm_prolog(const batchai::args::Parsed& p, bool epilog) {
-  auto job = prolog_job();
-  if (!job) return 0;
-  // slurmd keeps a Prolog's standard error in its log.
-  auto log = [&](const std::string& line) {
-    batchai::diag::note("job " + env_or_empty("SLURM_JOB_ID") + " on " + job->node + ": " + line);
+// The Prolog's work: the job's volumes mounted, or its MountError recorded.
+void mount_job(batchai::prolog::PrologJob& job, const batchai::site::SiteConfig& site,
+               const batchai::prolog::Log& log) {
+  namespace prolog = batchai::prolog;
+  auto failed = [&](const prolog::NodeError& e) {
+    log(e.code + ": " + e.message);
+    if (auto s = prolog::record_prolog_error(job, site, e); !s) log(s.error().message);
   };
-  auto site = prolog_site(p, job->uid);
-  if (!site) {
-    log(site.error().message);
-    if (!epilog) batchai::prolog::record_prolog_error(*job, batchai::site::SiteConfig{}, {"MountError", site.error().message});
-    return 0;
-  }
-  if (epilog) {
-    batchai::prolog::unmount_volumes(*job, *site, log);
-    batchai::prolog::remove_node_scratch(*job, *site, env_or_empty("SLURM_JOB_ID"), log);
-    return 0;
-  }
   const std::string volumes = env_or_empty("SPANK_BATCHAI_VOLUMES");
-  if (volumes.empty()) return 0;  // a job without volumes
+  if (volumes.empty()) return;  // a job without volumes
+  if (auto s = prolog::check_spank_value("SPANK_BATCHAI_VOLUMES", volumes); !s) {
+    return failed({"MountError", "on " + job.node + ": " + s.error().message});
+  }
   auto plan = batchai::slurm::parse_node_plan(volumes, "SPANK_BATCHAI_VOLUMES");
-  if (!plan) {
-    batchai::prolog::record_prolog_error(*job, *site, {"MountError", plan.error().message});
-    log(plan.error().message);
+  if (!plan) return failed({"MountError", plan.error().message});
+  job.plan = std::move(*plan);
+  if (auto e = prolog::mount_volumes(job, site, log)) failed(*e);
+}
+
+int slurm_prolog(const batchai::args::Parsed& p, bool epilog) {
+  namespace prolog = batchai::prolog;
+  const std::string dir = env_or_empty("SPANK_BATCHAI_JOB_DIR");
+  if (dir.empty()) return 0;  // not a batchai job
+  // slurmd keeps a Prolog's standard error in its log; every value in a
+  // line may be the user's, so no line holds a control character.
+  const std::string who = "job " + env_or_empty("SLURM_JOB_ID") + " on " + env_or_empty("SLURMD_NODENAME") + ": ";
+  const prolog::Log log = [&](const std::string& line) { batchai::diag::note(prolog::log_safe(who + line)); };
+  auto job = prolog_job(dir);
+  if (!job) {
+    // Without a user to write as or a directory to write in, nothing can
+    // be recorded; the job's first step finds no mount and no error.
+    log("refused: " + job.error().message);
     return 0;
   }
-  job->plan = std::move(*plan);
-  if (auto e = batchai::prolog::mount_volumes(*job, *site, log)) {
-    log(e->code + ": " + e->message);
-    batchai::prolog::record_prolog_error(*job, *site, *e);
+  // The watchdog: the work runs in a child killed at the budget's end, so
+  // a FIFO, a hung share or a huge tree fails the job, never the node.
+  auto done = prolog::within(prolog::kPrologBudget, [&]() -> batchai::Status {
+    auto site = prolog_site(p, job->uid);
+    if (!site) {
+      log(site.error().message);
+      if (!epilog) {
+        if (auto s = prolog::record_prolog_error(*job, batchai::site::SiteConfig{}, {"MountError", site.error().message});
+            !s) {
+          log(s.error().message);
+        }
+      }
+      return {};
+    }
+    if (epilog) {
+      prolog::unmount_volumes(*job, *site, log);
+      prolog::remove_node_scratch(*job, *site, job->job_id, log, prolog::kScratchLimit);
+    } else {
+      mount_job(*job, *site, log);
+    }
+    return {};
+  });
+  if (done) return 0;
+  const std::string why = std::string(epilog ? "the Epilog" : "the Prolog") + " on " + job->node + " " +
+                          done.error().message;
+  log(why);
+  if (!epilog) {
+    // Recorded from here, since the child may have died before it could;
+    // the site configuration is read again, within the record's own limit.
+    auto recorded = prolog::within(prolog::kRecordLimit, [&]() -> batchai::Status {
+      auto site = prolog_site(p, job->uid);
+      if (!site) return site.error();
+      return prolog::record_prolog_error(*job, *site, {"MountError", why});
+    });
+    if (!recorded) log("cannot record the job's MountError: " + recorded.error().message);
   }
   return 0;
 }

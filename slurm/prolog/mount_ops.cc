@@ -1,16 +1,16 @@
 #include "slurm/prolog/mount_ops.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <chrono>
+
+#include "slurm/prolog/as_user.h"
 
 // glibc wraps these only from 2.36, and the headers of older kernels lack
 // the constants: the values are the kernel's ABI.
@@ -69,6 +69,10 @@ struct MountAttr {
   std::uint64_t userns_fd;
 };
 
+// One directory made as the user; user_directories (setup.h) gives a
+// whole walk the same.
+constexpr std::chrono::seconds kMakeDirLimit{10};
+
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 class SystemMountOps final : public MountOps {
@@ -123,34 +127,15 @@ class SystemMountOps final : public MountOps {
     return {};
   }
 
+  // In as_user's child: the user's groups too, no way back to root, and
+  // killed after a time limit if the directory's filesystem hangs.
   Status make_dir_as_user(int at, const std::string& name, unsigned mode, uid_t uid, gid_t gid) override {
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return Error{"cannot create '" + name + "': " + errno_text()};
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      ::close(report[0]);
-      int err = 0;
-      if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
-        err = errno ? errno : EPERM;
-      } else {
-        ::umask(0);
-        if (::mkdirat(at, name.c_str(), mode) != 0) err = errno;
-      }
-      (void)!::write(report[1], &err, sizeof err);
-      ::_exit(err ? 1 : 0);
-    }
-    ::close(report[1]);
-    if (pid < 0) {
-      ::close(report[0]);
-      return Error{"cannot create '" + name + "': " + errno_text()};
-    }
-    int err = ECHILD;
-    (void)!::read(report[0], &err, sizeof err);
-    ::close(report[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (err != 0) return Error{"cannot create '" + name + "' as the job's user: " + std::strerror(err)};
+    auto made = as_user(User{uid, gid}, kMakeDirLimit, [&]() -> Status {
+      ::umask(0);  // the child's own: the directory gets exactly `mode`
+      if (::mkdirat(at, name.c_str(), mode) != 0) return Error{errno_text()};
+      return {};
+    });
+    if (!made) return Error{"cannot create '" + name + "' as the job's user: " + made.error().message};
     return {};
   }
 };

@@ -1,12 +1,9 @@
 #include "slurm/prolog/mounts.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/openat2.h>
-#include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +15,9 @@
 #include <set>
 #include <utility>
 
+#include "slurm/prolog/as_user.h"
 #include "slurm/prolog/fd.h"
+#include "slurm/prolog/limits.h"
 
 namespace batchai::prolog {
 namespace {
@@ -77,22 +76,10 @@ bool can_search(const struct stat& st, uid_t uid, const std::vector<gid_t>& grou
   return st.st_mode & S_IXOTH;
 }
 
-std::vector<gid_t> user_groups(const PrologJob& job) {
-  std::vector<gid_t> groups = job.groups;
-  if (groups.empty()) {
-    std::vector<char> buf(16384);
-    passwd pw{};
-    passwd* found = nullptr;
-    if (::getpwuid_r(job.uid, &pw, buf.data(), buf.size(), &found) == 0 && found) {
-      int n = 64;
-      groups.resize(static_cast<std::size_t>(n));
-      if (::getgrouplist(found->pw_name, job.gid, groups.data(), &n) < 0 && n > 64 && n <= 65536) {
-        groups.resize(static_cast<std::size_t>(n));
-        (void)::getgrouplist(found->pw_name, job.gid, groups.data(), &n);
-      }
-      groups.resize(static_cast<std::size_t>(std::max(n, 0)));
-    }
-  }
+// The groups the search-permission check counts: the job's own where it
+// names them, else those a child of the user's would get (as_user.h).
+std::vector<gid_t> job_groups(const PrologJob& job) {
+  std::vector<gid_t> groups = job.groups.empty() ? user_groups(User{job.uid, job.gid}) : job.groups;
   groups.push_back(job.gid);
   return groups;
 }
@@ -442,16 +429,14 @@ Result<Fd> open_job_dir(const PrologJob& job, const site::SiteConfig& site) {
 std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteConfig& site, const Log& log,
                                        MountOps& ops) {
   auto mount_error = [&](const std::string& what) { return NodeError{"MountError", what}; };
-  if (job.plan.volumes.size() > kMaxVolumes) {
-    return mount_error("on " + job.node + ": " + std::to_string(job.plan.volumes.size()) +
-                       " volumes, more than the " + std::to_string(kMaxVolumes) + " a job may have");
-  }
+  // limits.h's bounds before anything is opened, for every caller.
+  if (auto e = check_volumes(job)) return e;
   std::set<Identity> chain;  // the job directory and every directory above it
   auto dir = open_job_dir(job, site, &chain);
   if (!dir) return mount_error("on " + job.node + ": " + dir.error().message);
   auto mount_root = user_dir(dir->get(), "mounts", job, ops, 0755);
   if (!mount_root) return mount_error("on " + job.node + ": " + mount_root.error().message);
-  const std::vector<gid_t> groups = user_groups(job);
+  const std::vector<gid_t> groups = job_groups(job);
   std::optional<Record> record;
   for (const auto& v : job.plan.volumes) {
     auto fail = [&](const std::string& why) {
@@ -550,64 +535,6 @@ int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Lo
   }
   remove_record(job, *record);
   return count;
-}
-
-void remove_node_scratch(const PrologJob& job, const site::SiteConfig& site, const std::string& job_id,
-                         const Log& log) {
-  if (job_id.empty() || !std::all_of(job_id.begin(), job_id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return;
-  }
-  const std::string scratch = site.node_temp_root + "/batchai-job-" + job_id;
-  struct stat st {};
-  if (::lstat(scratch.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != job.uid || job.uid == 0) return;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(job.gid) != 0 || ::setuid(job.uid) != 0) ::_exit(2);
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
-    ::_exit(ec ? 1 : 0);
-  }
-  int status = 0;
-  if (pid > 0 && ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-    log("removed " + scratch);
-  } else {
-    log("could not remove " + scratch);
-  }
-}
-
-namespace {
-
-// The errors directory as root made it before directories were made as
-// the user; record_prolog_error goes to its own file, which does that.
-Result<Fd> legacy_user_dir(const Fd& at, const std::string& name, const PrologJob& job) {
-  const bool made = ::mkdirat(at.get(), name.c_str(), 0755) == 0;
-  if (!made && errno != EEXIST) return Error{"cannot create '" + name + "': " + errno_text()};
-  Fd fd(::openat(at.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.ok()) return Error{open_failure(name)};
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return Error{"cannot inspect '" + name + "': " + errno_text()};
-  if (made && st.st_uid == 0) {
-    if (::fchown(fd.get(), job.uid, job.gid) != 0) return Error{"cannot give '" + name + "' to the job's user"};
-    st.st_uid = job.uid;
-  }
-  if (st.st_uid != job.uid && st.st_uid != 0) return Error{"'" + name + "' belongs to another user"};
-  return fd;
-}
-
-}  // namespace
-
-void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error) {
-  auto dir = open_job_dir(job, site);
-  if (!dir) return;
-  Fd job_dir(::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  auto errors = legacy_user_dir(job_dir, "errors", job);
-  if (!errors) return;
-  const std::string text = error_json(error, job.node, {{"step", "Prolog"}});
-  const std::string name = job.node + ".json";
-  Fd fd(::openat(errors->get(), name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd.ok()) return;
-  (void)::fchown(fd.get(), job.uid, job.gid);
-  (void)!::write(fd.get(), text.data(), text.size());
 }
 
 }  // namespace batchai::prolog

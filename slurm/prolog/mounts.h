@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "io/site_config.h"
 #include "slurm/node_plan.h"
 #include "slurm/prolog/fd.h"
@@ -33,13 +34,6 @@
 #include "slurm/prolog/setup.h"
 
 namespace batchai::prolog {
-
-// More volumes than this fail the job: each is a mount in the node's
-// table, which the kernel caps (fs.mount-max) for everyone.
-inline constexpr std::size_t kMaxVolumes = 64;
-// A longer relativeMountPath fails the job: the Epilog must be able to
-// name every mount it finds (PATH_MAX), or it could not unmount it.
-inline constexpr std::size_t kMaxMountPath = 1024;
 
 struct PrologJob {
   uid_t uid = 0;
@@ -73,16 +67,5 @@ std::optional<NodeError> mount_volumes(const PrologJob& job, const site::SiteCon
 // Returns how many it unmounted.
 int unmount_volumes(const PrologJob& job, const site::SiteConfig& site, const Log& log,
                     MountOps& ops = system_mount_ops());
-
-// Removes the node's scratch for the job (<nodeTempRoot>/batchai-job-<id>),
-// which the job's own last step leaves behind when it is cancelled. As the
-// job's user, in a child process: a tree the user owns is removed with the
-// user's rights, so no link they plant in it leads root elsewhere.
-void remove_node_scratch(const PrologJob& job, const site::SiteConfig& site, const std::string& job_id,
-                         const Log& log);
-
-// Writes the error to errors/<node>.json in the job directory, owned by the
-// job's user; the job's first step finds it there and fails the job.
-void record_prolog_error(const PrologJob& job, const site::SiteConfig& site, const NodeError& error);
 
 }  // namespace batchai::prolog

@@ -85,6 +85,56 @@ std::string error_json(const NodeError& error, const std::string& node,
          "\n";
 }
 
+Result<Fd> walk_user_directories(const Fd& at, const std::vector<std::string>& parts, uid_t uid,
+                                 std::optional<unsigned> mode) {
+  Fd here(::fcntl(at.get(), F_DUPFD_CLOEXEC, 0));
+  if (!here.ok()) return Error{"cannot duplicate a descriptor: " + errno_text()};
+  struct stat st {};
+  if (::fstat(here.get(), &st) != 0) return Error{"cannot inspect the directory: " + errno_text()};
+  std::vector<Fd> made;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& name = parts[i];
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+      return Error{"'" + name + "' is not a directory name"};
+    }
+    const bool mine = st.st_uid == uid;
+    // 0700 until the walk is done: a mode without the owner's write or
+    // search bit would stop the walk below it.
+    const bool making = mine && ::mkdirat(here.get(), name.c_str(), 0700) == 0;
+    if (!making && mine && errno != EEXIST) return Error{"cannot create '" + name + "': " + errno_text()};
+    Fd next(::openat(here.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.ok()) {
+      if (errno == ELOOP || errno == ENOTDIR) return Error{"'" + name + "' is a symbolic link or a file"};
+      if (errno == ENOENT && !mine) {
+        return Error{"cannot create '" + name + "' in a directory that is not the job user's"};
+      }
+      return Error{"cannot open '" + name + "': " + errno_text()};
+    }
+    if (::fstat(next.get(), &st) != 0) return Error{"cannot inspect '" + name + "': " + errno_text()};
+    const bool last = i + 1 == parts.size();
+    if (st.st_uid != uid && !(last && st.st_uid == 0)) {
+      return Error{"'" + name + "' belongs to another user; nothing is made inside it"};
+    }
+    if (making) made.emplace_back(::fcntl(next.get(), F_DUPFD_CLOEXEC, 0));
+    here = std::move(next);
+  }
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    if (::fchmod(it->get(), mode.value_or(0755)) != 0) {
+      return Error{"cannot set the mode of a directory it made: " + errno_text()};
+    }
+  }
+  return here;
+}
+
+Result<Fd> user_directories(const Fd& at, const std::vector<std::string>& parts, const User& user,
+                            std::optional<unsigned> mode, std::chrono::milliseconds limit) {
+  auto dir = as_user(user, limit, [&]() { return walk_user_directories(at, parts, user.uid, mode); });
+  if (!dir && dir.error().message.starts_with("did not finish")) {
+    return Error{"making the directories " + dir.error().message};
+  }
+  return dir;
+}
+
 std::optional<NodeError> set_up_node(const slurm::NodePlan& plan, const NodeSetup& setup, const Log& log) {
   auto failed = [&](const std::string& what, const std::error_code& ec) {
     return NodeError{"NodeSetupFailed", "on " + setup.node + ": cannot create " + what + ": " + ec.message()};

@@ -3,12 +3,16 @@
 // $AZ_BATCHAI_JOB_MOUNT_ROOT. Library code: it reports, it never exits.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "slurm/node_plan.h"
+#include "slurm/prolog/as_user.h"
+#include "slurm/prolog/fd.h"
 
 namespace batchai::prolog {
 
@@ -38,5 +42,23 @@ std::string error_json(const NodeError& error, const std::string& node,
 // below the mount root is followed, so an edited plan or a planted link
 // cannot put a volume outside it.
 std::optional<NodeError> set_up_node(const slurm::NodePlan& plan, const NodeSetup& setup, const Log& log);
+
+// Prolog mode: the directories below the job directory (the mount root,
+// those on the way to a mount point, errors/), made by the job's user in a
+// child process, so root never makes one and hands it over. Walks `parts`
+// down from `at` without following a symbolic link, makes what is missing,
+// and returns the last one opened. It makes nothing inside a directory the
+// user does not own, and walks through none: an existing directory of
+// someone else's (a share mounted there) may only be the last. Directories
+// it made get `mode` (default 0755) once all are made, whatever the umask.
+// The whole walk is killed after `limit`.
+Result<Fd> user_directories(const Fd& at, const std::vector<std::string>& parts, const User& user,
+                            std::optional<unsigned> mode,
+                            std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+// The same walk in this process, which must already be the user (as inside
+// as_user).
+Result<Fd> walk_user_directories(const Fd& at, const std::vector<std::string>& parts, uid_t uid,
+                                 std::optional<unsigned> mode);
 
 }  // namespace batchai::prolog

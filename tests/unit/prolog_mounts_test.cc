@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "slurm/prolog/limits.h"
 #include "slurm/prolog/mount_ops_fake.h"
 #include "slurm/prolog/mounts.h"
 
@@ -114,7 +115,7 @@ TEST_F(PrologMounts, RefusesALinkInTheSourceALongPathAndTooManyVolumes) {
   job.plan.volumes.assign(kMaxVolumes + 1, {"x", (dir / "share").string(), std::nullopt, ""});
   auto e = mount_volumes(job, site, [](const std::string&) {}, ops);
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->message, "on node1: 65 volumes, more than the 64 a job may have");
+  EXPECT_EQ(e->message, "on node1: the job has 65 volumes; at most 64 are accepted");
   EXPECT_TRUE(ops.mounted.empty());
 }
 

@@ -53,6 +53,24 @@ bool stays_below(std::string_view relative) {
   return true;
 }
 
+std::optional<std::string> normal_relative(std::string_view relative) {
+  if (!stays_below(relative)) return std::nullopt;
+  std::string out;
+  std::size_t start = 0;
+  while (start <= relative.size()) {
+    std::size_t end = relative.find('/', start);
+    if (end == std::string_view::npos) end = relative.size();
+    const std::string_view part = relative.substr(start, end - start);
+    if (!part.empty() && part != ".") {
+      if (!out.empty()) out += '/';
+      out += part;
+    }
+    start = end + 1;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
 Result<NodePlan> parse_node_plan(std::string_view text, std::string_view file) {
   const std::string where(file);
   boost::system::error_code ec;
@@ -79,12 +97,15 @@ Result<NodePlan> parse_node_plan(std::string_view text, std::string_view file) {
       return Error{at + ": expected {\"relativeMountPath\": string, and \"source\" or \"refused\": string}"};
     }
     NodeVolume vol;
-    vol.relative_path = std::string(rel->as_string());
+    const auto relative = normal_relative(rel->as_string());
+    if (!relative) {
+      const std::string_view written = rel->as_string();
+      return Error{at + ".relativeMountPath: \"" + std::string(written) + "\" " +
+                   (stays_below(written) ? "names the job's mount root itself" : "escapes the job's mount root")};
+    }
+    vol.relative_path = *relative;
     if (src) vol.source = std::string(src->as_string());
     if (refused) vol.refused = std::string(refused->as_string());
-    if (!stays_below(vol.relative_path)) {
-      return Error{at + ".relativeMountPath: \"" + vol.relative_path + "\" escapes the job's mount root"};
-    }
     if (src && (vol.source.empty() || vol.source.front() != '/' || vol.source.find('\n') != std::string::npos)) {
       return Error{at + ".source: expected an absolute path, got \"" + vol.source + "\""};
     }

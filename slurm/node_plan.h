@@ -50,4 +50,11 @@ std::string mode_text(unsigned mode);  // "0755"
 // where the path is used, on the node.
 bool stays_below(std::string_view relative);
 
+// The one spelling of a relative path that stays below its root: "." and
+// empty components dropped ("in/./data/" -> "in/data"). Every consumer then
+// sees the same string: the translator's duplicate check, the Prolog's
+// record of what it mounted and the Epilog that finds it by that record.
+// nullopt when the path escapes (stays_below) or names the root itself.
+std::optional<std::string> normal_relative(std::string_view relative);
+
 }  // namespace batchai::slurm

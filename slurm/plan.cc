@@ -176,18 +176,21 @@ class Planner {
   // $AZ_BATCHAI_JOB_MOUNT_ROOT.
   void mount(site::Share::Kind kind, const std::string& name, const std::string& relative, std::string subdir,
              const std::string& at, std::string_view what, std::optional<unsigned> directory_mode = {}) {
-    if (escapes(relative)) {
-      error(at + ".relativeMountPath", "\"" + relative + "\" escapes $AZ_BATCHAI_JOB_MOUNT_ROOT");
+    const auto normal = normal_relative(relative);
+    if (!normal) {
+      error(at + ".relativeMountPath", "\"" + relative + "\" " +
+                                           (escapes(relative) ? "escapes $AZ_BATCHAI_JOB_MOUNT_ROOT"
+                                                              : "names $AZ_BATCHAI_JOB_MOUNT_ROOT itself"));
       return;
     }
-    if (!mount_paths_.insert(relative).second) {
+    if (!mount_paths_.insert(*normal).second) {
       error(at + ".relativeMountPath", "\"" + relative + "\" is used by another volume of this job");
     }
     if (!subdir.empty() && escapes(subdir)) {
       error(at + ".sourceDirectory", "\"" + subdir + "\" escapes the file server's export");
       return;
     }
-    NodeVolume volume{relative, "", directory_mode, ""};
+    NodeVolume volume{*normal, "", directory_mode, ""};
     auto share = std::find_if(site_.shares.begin(), site_.shares.end(),
                               [&](const site::Share& s) { return s.kind == kind && s.name == name; });
     if (share != site_.shares.end()) {

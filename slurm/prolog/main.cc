@@ -161,7 +161,10 @@ std::optional<Error> read_volumes(const batchai::args::Parsed& p, batchai::slurm
         return Error{std::string("--") + flag + ": expected RELATIVE=" + (flag[0] == 'v' ? "SOURCE" : "WHY") +
                      ", got '" + v + "'"};
       }
-      batchai::slurm::NodeVolume volume{pair->first, "", std::nullopt, ""};
+      // One spelling, as parse_node_plan gives; a path that escapes is kept
+      // as written so the job fails with a MountError naming it.
+      const auto normal = batchai::slurm::normal_relative(pair->first);
+      batchai::slurm::NodeVolume volume{normal.value_or(pair->first), "", std::nullopt, ""};
       (flag[0] == 'v' ? volume.source : volume.refused) = pair->second;
       plan.volumes.push_back(std::move(volume));
     }
@@ -171,7 +174,9 @@ std::optional<Error> read_volumes(const batchai::args::Parsed& p, batchai::slurm
     auto mode = pair ? batchai::slurm::parse_mode(pair->second) : std::nullopt;
     if (!mode) return Error{"--directory-mode: expected RELATIVE=MODE with an octal MODE, got '" + m + "'"};
     auto it = std::find_if(plan.volumes.begin(), plan.volumes.end(),
-                           [&](const auto& v) { return v.relative_path == pair->first; });
+                           [&](const auto& v) {
+                             return v.relative_path == batchai::slurm::normal_relative(pair->first).value_or(pair->first);
+                           });
     if (it == plan.volumes.end()) return Error{"--directory-mode: no volume at '" + pair->first + "'"};
     it->directory_mode = mode;
   }

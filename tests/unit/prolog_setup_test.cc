@@ -51,6 +51,30 @@ TEST(NodePlan, RoundTripsAndRefusesWhatEscapes) {
             "p.json: $.volumes[0].directoryMode: expected an octal mode such as \"0755\"");
 }
 
+// The Prolog records each mount under the path it was given and the
+// Epilog finds it there: "in/data/./" and "in/data" must be one spelling,
+// or the Epilog looks for a mount point named "" and leaves the mount
+// (prolog_fuzz's first finding, fuzz/prolog_seeds/).
+TEST(NodePlan, GivesEveryRelativePathOneSpelling) {
+  EXPECT_EQ(slurm::normal_relative("in/data/./"), "in/data");
+  EXPECT_EQ(slurm::normal_relative("./in//data"), "in/data");
+  EXPECT_EQ(slurm::normal_relative("afs"), "afs");
+  EXPECT_FALSE(slurm::normal_relative("."));
+  EXPECT_FALSE(slurm::normal_relative("./"));
+  EXPECT_FALSE(slurm::normal_relative("a/../.."));
+  EXPECT_FALSE(slurm::normal_relative("/abs"));
+  EXPECT_FALSE(slurm::normal_relative(""));
+
+  auto plan = slurm::parse_node_plan(R"({"version": 1, "volumes": [{"relativeMountPath": "in/data/./", "source": "/x"}]})",
+                                     "p.json");
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->volumes.at(0).relative_path, "in/data");
+  auto root = slurm::parse_node_plan(R"({"version": 1, "volumes": [{"relativeMountPath": "./", "source": "/x"}]})",
+                                     "p.json");
+  ASSERT_FALSE(root);
+  EXPECT_EQ(root.error().message, "p.json: $.volumes[0].relativeMountPath: \"./\" names the job's mount root itself");
+}
+
 TEST(NodePlan, CarriesRefusalsAndDirectoryModes) {
   NodePlan plan;
   plan.volumes.push_back({"a/b", "/lustre/a", 0750u, ""});

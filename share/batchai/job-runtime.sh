@@ -28,15 +28,20 @@
 #   batchai_mpi_step         srun's options: nodes, tasks, --mpi
 #   batchai_mpi_out, batchai_mpi_err   the ranks' files in stdouterr
 #   batchai_mpi_command      the command line every rank runs
+#   batchai_mpi_launcher     srun (Slurm starts the ranks) or mpirun (Open
+#                            MPI's launcher on the first node, as Batch AI)
+#   batchai_mpi_ranks        the number of ranks
 # or (one process at a time, the per-process toolkits):
 #   batchai_processes        one row per process: rank node local_rank
 #                            task_index role port stdout stderr command#
 #   batchai_commands         the command lines the rows name by number
-#   batchai_tensorflow       1: also the TensorFlow host lists, TF_CONFIG
+#   batchai_tensorflow       1: also the TensorFlow host lists, TF_CONFIG,
+#                            and TensorFlow's completion rule
+#   batchai_tf_grace         seconds a worker may run on after the chief ends
 #
 # shellcheck disable=SC2154  # the data above is the job script's
 # shellcheck disable=SC2034  # read by the job script, which checks it
-BATCHAI_RUNTIME_VERSION=1
+BATCHAI_RUNTIME_VERSION=2
 
 set -o pipefail
 
@@ -266,22 +271,75 @@ batchai_main_step() {
   batchai_finish "$rc"
 }
 
-# MPI ranks, launched by Slurm through its PMI plugin.
+# MPI ranks, launched by Slurm through its PMI plugin, or by Open MPI's
+# mpirun where the site chose it (an image's own MPI that knows no PMIx).
 batchai_mpi_launch() {
+  local rank_step
+  rank_step=$(batchai_rank_text)
+  if [ "${batchai_mpi_launcher:-srun}" = mpirun ]; then
+    batchai_mpirun "$rank_step" &
+    return
+  fi
   srun "${batchai_mpi_step[@]}" --kill-on-bad-exit=1 --open-mode=append \
     --output="$AZ_BATCHAI_STDOUTERR_DIR/$batchai_mpi_out" --error="$AZ_BATCHAI_STDOUTERR_DIR/$batchai_mpi_err" \
-    "${batchai_container[@]}" "${batchai_exec[@]}" \
-    bash -c "$(declare -p batchai_mpi_command; declare -f batchai_first_failure batchai_rank)
-batchai_rank" &
+    "${batchai_container[@]}" "${batchai_exec[@]}" bash -c "$rank_step" &
 }
 
+# What each rank runs: the command and the functions around it.
+batchai_rank_text() {
+  declare -p batchai_mpi_command
+  declare -f batchai_first_failure batchai_rank batchai_tasks_here
+  echo batchai_rank
+}
+
+# mpirun on this (the first) node, inside the allocation: Open MPI finds
+# the nodes from Slurm and starts its daemons there with srun. Ranks fill
+# each node's slots in turn, as Batch AI's hostfile placed them. A rank
+# that fails ends the others (mpirun's default).
+batchai_mpirun() {
+  local per_node=$(((batchai_mpi_ranks + batchai_node_count - 1) / batchai_node_count))
+  # Open MPI refuses root unless told; a root job is the site's choice.
+  if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+  mpirun -np "$batchai_mpi_ranks" --map-by "ppr:$per_node:node" \
+    "${batchai_exec[@]}" bash -c "$1" \
+    >>"$AZ_BATCHAI_STDOUTERR_DIR/$batchai_mpi_out" 2>>"$AZ_BATCHAI_STDOUTERR_DIR/$batchai_mpi_err"
+}
+
+# Each rank sees what Batch AI's mpirun gave it, whichever launcher ran it:
+# Open MPI's OMPI_COMM_WORLD_* (scripts split their inputs by them, and
+# pin GPUs by the local rank) and the RANK/WORLD_SIZE/LOCAL_RANK that
+# PyTorch reads.
 batchai_rank() {
   local r
-  export RANK="$SLURM_PROCID" WORLD_SIZE="$SLURM_NTASKS" LOCAL_RANK="$SLURM_LOCALID"
+  if [ -z "${OMPI_COMM_WORLD_RANK:-}" ]; then
+    export OMPI_COMM_WORLD_RANK="$SLURM_PROCID" OMPI_COMM_WORLD_SIZE="$SLURM_NTASKS"
+    export OMPI_COMM_WORLD_LOCAL_RANK="$SLURM_LOCALID" OMPI_COMM_WORLD_NODE_RANK="$SLURM_LOCALID"
+    OMPI_COMM_WORLD_LOCAL_SIZE=$(batchai_tasks_here)
+    export OMPI_COMM_WORLD_LOCAL_SIZE
+  fi
+  export RANK="$OMPI_COMM_WORLD_RANK" WORLD_SIZE="$OMPI_COMM_WORLD_SIZE" LOCAL_RANK="$OMPI_COMM_WORLD_LOCAL_RANK"
   bash -c "$batchai_mpi_command"
   r=$?
   batchai_first_failure "$r"
   exit "$r"
+}
+
+# This node's tasks in the step, from Slurm's compressed per-node counts
+# ("2(x3),1": two on each of the first three nodes, one on the fourth).
+batchai_tasks_here() {
+  local node=${SLURM_NODEID:-0} part count times
+  local IFS=,
+  for part in ${SLURM_STEP_TASKS_PER_NODE:-${SLURM_TASKS_PER_NODE:-1}}; do
+    count=${part%%(*}
+    times=1
+    if [[ $part == *"(x"* ]]; then times=${part#*(x}; times=${times%)}; fi
+    if [ "$node" -lt "$times" ]; then
+      echo "$count"
+      return
+    fi
+    node=$((node - times))
+  done
+  echo 1
 }
 
 # The nodes the launch table uses: the first max(node) + 1 of the job's.
@@ -301,15 +359,24 @@ batchai_table_nodes() {
 batchai_process_launch() {
   local nodes
   nodes=$(batchai_table_nodes)
-  {
-    declare -p batchai_processes batchai_commands
-    declare -p batchai_tensorflow 2>/dev/null
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all
-    echo batchai_launch_node
-  } >"$BATCHAI_JOB_DIR/launcher.sh" || batchai_finish 1
+  # Where TensorFlow's processes say they ended (the job directory is on
+  # every node); a rerun starts with none.
+  if [ "${batchai_tensorflow:-}" = 1 ]; then
+    rm -rf "$BATCHAI_JOB_DIR/tensorflow" && mkdir -p "$BATCHAI_JOB_DIR/tensorflow" || batchai_finish 1
+  fi
+  batchai_launcher_text >"$BATCHAI_JOB_DIR/launcher.sh" || batchai_finish 1
   srun --nodes="$nodes" --ntasks="$nodes" --ntasks-per-node=1 --kill-on-bad-exit=1 \
     --nodelist="$(IFS=,; echo "${batchai_nodes[*]:0:$nodes}")" \
     "${batchai_container[@]}" "${batchai_exec[@]}" bash "$BATCHAI_JOB_DIR/launcher.sh" &
+}
+
+# The launcher: the table and the functions it runs, then the call.
+batchai_launcher_text() {
+  declare -p batchai_processes batchai_commands
+  declare -p batchai_tensorflow batchai_tf_grace 2>/dev/null
+  declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all \
+    batchai_tf_watch batchai_tf_ended batchai_tf_stop
+  echo batchai_launch_node
 }
 
 # Runs this node's rows of the table, each process in its own process group
@@ -317,22 +384,76 @@ batchai_process_launch() {
 # fails records its exit code and tells the launcher (USR1), which stops
 # the others at once; --kill-on-bad-exit then stops the other nodes.
 batchai_launch_node() {
-  local node=0 n row rank at rc=0 r p
+  local node=0 n row rank at rc=0 r i
   set -m
   batchai_launcher=$$
   batchai_pids=()
+  batchai_rows=()
+  batchai_stopped=()
   trap batchai_stop_all USR1
   for n in $BATCHAI_NODES; do [ "$n" = "$SLURMD_NODENAME" ] && break; node=$((node + 1)); done
   for row in "${batchai_processes[@]}"; do
     read -r rank at _ <<<"$row"
     [ "$at" != "$node" ] || batchai_spawn "$row"
   done
-  # USR1 interrupts wait; wait again until each process is gone.
-  for p in "${batchai_pids[@]}"; do
-    while :; do wait "$p"; r=$?; [ "$r" -gt 128 ] && kill -0 "$p" 2>/dev/null || break; done
+  if [ "${batchai_tensorflow:-}" = 1 ]; then batchai_tf_watch; fi
+  # USR1 interrupts wait; wait again until each process is gone. A process
+  # that TensorFlow's rule stopped has served its job: not a failure.
+  for i in "${!batchai_pids[@]}"; do
+    while :; do wait "${batchai_pids[$i]}"; r=$?; [ "$r" -gt 128 ] && kill -0 "${batchai_pids[$i]}" 2>/dev/null || break; done
+    [ -z "${batchai_stopped[$i]:-}" ] || r=0
     [ "$r" -eq 0 ] || [ "$rc" -ne 0 ] || rc=$r
   done
   exit "$rc"
+}
+
+# TensorFlow's completion rule. Parameter servers, and TF 2's workers,
+# serve until they are stopped (server.join() never returns), so the job
+# ends when its work does: once every worker has ended, whatever still
+# serves is stopped; once the chief (worker 0) has ended, the other workers
+# get batchai_tf_grace seconds to end by themselves (TF 1's between-graph
+# workers finish their own loops), then they are stopped too. Each node's
+# launcher applies the rule to its own processes, from the markers every
+# worker leaves in the job directory.
+batchai_tf_watch() {
+  local dir="$BATCHAI_JOB_DIR/tensorflow" row role workers=0 ended chief_ended='' i alive
+  for row in "${batchai_processes[@]}"; do
+    read -r _ _ _ _ role _ <<<"$row"
+    [ "$role" != worker ] || workers=$((workers + 1))
+  done
+  while :; do
+    alive=0
+    for i in "${!batchai_pids[@]}"; do kill -0 "${batchai_pids[$i]}" 2>/dev/null && alive=1; done
+    [ "$alive" = 1 ] || return 0
+    sleep 1
+    ended=$(find "$dir" -maxdepth 1 -name 'worker-*' 2>/dev/null | wc -l)
+    if [ "$ended" -ge "$workers" ]; then
+      batchai_tf_stop all
+    elif [ -e "$dir/worker-0" ]; then
+      chief_ended=${chief_ended:-$SECONDS}
+      [ $((SECONDS - chief_ended)) -lt "${batchai_tf_grace:-30}" ] || batchai_tf_stop worker
+    fi
+  done
+}
+
+# A worker's end, for every node's launcher: its exit code, written whole.
+batchai_tf_ended() {
+  local dir="$BATCHAI_JOB_DIR/tensorflow"
+  printf '%s\n' "$2" >"$dir/.worker-$1.$$" && mv -f "$dir/.worker-$1.$$" "$dir/worker-$1"
+}
+
+# Stops this node's processes that still run: every one (all), or the
+# workers. A stopped worker counts as ended.
+batchai_tf_stop() {
+  local i role index
+  for i in "${!batchai_pids[@]}"; do
+    [ -z "${batchai_stopped[$i]:-}" ] && kill -0 "${batchai_pids[$i]}" 2>/dev/null || continue
+    read -r _ _ _ index role _ <<<"${batchai_rows[$i]}"
+    [ "$1" = all ] || [ "$role" = worker ] || continue
+    batchai_stopped[i]=1
+    kill -TERM -- "-${batchai_pids[$i]}" 2>/dev/null
+    [ "$role" != worker ] || batchai_tf_ended "$index" stopped
+  done
 }
 
 batchai_stop_all() {
@@ -345,24 +466,27 @@ batchai_stop_all() {
 batchai_spawn() {
   batchai_process "$1" &
   batchai_pids+=("$!")
+  batchai_rows+=("$1")
 }
 
 # One process, with its rank, its output files and, for TensorFlow, its
 # TF_CONFIG; its exit code is the process's.
 batchai_process() {
-  local rank node local_rank index role port out err cmd type r
+  local rank node local_rank index role port out err cmd type tf_index r
   read -r rank node local_rank index role port out err cmd <<<"$1"
   export RANK="$rank" LOCAL_RANK="$local_rank" AZ_BATCHAI_TASK_INDEX="$index" WORLD_SIZE="${#batchai_processes[@]}"
   if [ "${batchai_tensorflow:-}" = 1 ]; then
     # Batch AI's worker 0 is the chief; other workers count from 0 in
     # TF_CONFIG's "worker" list.
+    tf_index=$index
     if [ "$role" = ps ]; then type="ps"
     elif [ "$index" = 0 ]; then type=chief
-    else type=worker; index=$((index - 1)); fi
-    export TF_CONFIG="{\"cluster\":$BATCHAI_TF_CLUSTER,\"task\":{\"type\":\"$type\",\"index\":$index},\"environment\":\"cloud\"}"
+    else type=worker; tf_index=$((index - 1)); fi
+    export TF_CONFIG="{\"cluster\":$BATCHAI_TF_CLUSTER,\"task\":{\"type\":\"$type\",\"index\":$tf_index},\"environment\":\"cloud\"}"
   fi
   bash -c "${batchai_commands[$cmd]}" >>"$AZ_BATCHAI_STDOUTERR_DIR/$out" 2>>"$AZ_BATCHAI_STDOUTERR_DIR/$err"
   r=$?
+  if [ "${batchai_tensorflow:-}" = 1 ] && [ "$role" = worker ]; then batchai_tf_ended "$index" "$r"; fi
   if [ "$r" -ne 0 ]; then
     batchai_first_failure "$r"
     kill -USR1 "$batchai_launcher" 2>/dev/null

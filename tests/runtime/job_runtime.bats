@@ -36,7 +36,7 @@ EOF
 }
 
 @test "the runtime declares its version" {
-  [ "$BATCHAI_RUNTIME_VERSION" = 1 ]
+  [ "$BATCHAI_RUNTIME_VERSION" = 2 ]
 }
 
 @test "the execution record is written whole at start and end, and finish exits with the code" {
@@ -115,10 +115,89 @@ EOF
 
 @test "an MPI rank gets its rank variables and records its failure" {
   batchai_mpi_command='echo "$RANK/$WORLD_SIZE/$LOCAL_RANK"; exit 5'
-  run env SLURM_PROCID=3 SLURM_NTASKS=8 SLURM_LOCALID=1 \
-    bash -c "$(declare -p batchai_mpi_command; declare -f batchai_first_failure batchai_rank); batchai_rank"
+  run env SLURM_PROCID=3 SLURM_NTASKS=8 SLURM_LOCALID=1 bash -c "$(batchai_rank_text)"
   [ "$status" -eq 5 ] && [ "$output" = 3/8/1 ]
   [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 5 ]
+}
+
+@test "an MPI rank started by srun sees what Open MPI's mpirun would have set" {
+  batchai_mpi_command='echo "$OMPI_COMM_WORLD_RANK/$OMPI_COMM_WORLD_SIZE $OMPI_COMM_WORLD_LOCAL_RANK/$OMPI_COMM_WORLD_LOCAL_SIZE $OMPI_COMM_WORLD_NODE_RANK"'
+  # 7 ranks: two on each of the first three nodes, one on the fourth.
+  run env SLURM_PROCID=6 SLURM_NTASKS=7 SLURM_LOCALID=0 SLURM_NODEID=3 SLURM_STEP_TASKS_PER_NODE='2(x3),1' \
+    bash -c "$(batchai_rank_text)"
+  [ "$status" -eq 0 ] && [ "$output" = "6/7 0/1 0" ]
+  run env SLURM_PROCID=3 SLURM_NTASKS=7 SLURM_LOCALID=1 SLURM_NODEID=1 SLURM_STEP_TASKS_PER_NODE='2(x3),1' \
+    bash -c "$(batchai_rank_text)"
+  [ "$status" -eq 0 ] && [ "$output" = "3/7 1/2 1" ]
+  run env SLURM_PROCID=4 SLURM_NTASKS=9 SLURM_LOCALID=0 SLURM_NODEID=2 SLURM_STEP_TASKS_PER_NODE='4,3,2' \
+    bash -c "$(batchai_rank_text)"
+  [ "$status" -eq 0 ] && [ "$output" = "4/9 0/2 0" ]
+}
+
+@test "an MPI rank started by mpirun keeps Open MPI's variables, and PyTorch's follow them" {
+  batchai_mpi_command='echo "$RANK/$WORLD_SIZE/$LOCAL_RANK $OMPI_COMM_WORLD_LOCAL_SIZE"'
+  # mpirun's ranks run inside its daemons' Slurm step, whose SLURM_PROCID
+  # is the daemon's.
+  run env SLURM_PROCID=0 SLURM_NTASKS=2 SLURM_LOCALID=0 OMPI_COMM_WORLD_RANK=5 OMPI_COMM_WORLD_SIZE=8 \
+    OMPI_COMM_WORLD_LOCAL_RANK=1 OMPI_COMM_WORLD_LOCAL_SIZE=4 bash -c "$(batchai_rank_text)"
+  [ "$status" -eq 0 ] && [ "$output" = "5/8/1 4" ]
+}
+
+# TensorFlow's completion rule: a launcher per node, run here, with ps and
+# workers as shell stand-ins. The real framework runs in the integration
+# tests.
+tf_job() {
+  batchai_tensorflow=1
+  batchai_tf_grace=${1:-30}
+  export BATCHAI_NODES="node1 node2" BATCHAI_TF_CLUSTER='{}'
+  mkdir -p "$BATCHAI_JOB_DIR/tensorflow"
+}
+
+@test "TensorFlow: once every worker has ended, the parameter servers are stopped and the job succeeds" {
+  # ps on node2 serves forever; the two workers on node1 finish.
+  batchai_processes=('0 1 0 0 ps 2222 ps0 eps0 0' '1 0 0 0 worker 2223 wk0 ewk0 1' '2 0 1 1 worker 2224 wk1 ewk1 2')
+  batchai_commands=('exec sleep 619' 'sleep 0.5' 'sleep 1.5')
+  tf_job
+  SECONDS=0
+  timeout 20 env SLURMD_NODENAME=node2 bash -c "$(batchai_launcher_text)" >"$T/node2.log" 2>&1 &
+  local node2=$!
+  run timeout 20 env SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)"
+  [ "$status" -eq 0 ]
+  wait "$node2"  # the ps's launcher ends by itself, with 0 (124: it did not)
+  [ "$SECONDS" -lt 10 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-0")" = 0 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-1")" = 0 ]
+  [ ! -e "$BATCHAI_JOB_DIR/first_failure" ]
+  ! pgrep -x -f "sleep 619" >/dev/null
+}
+
+@test "TensorFlow: once the chief has ended, serving workers are stopped after the grace period" {
+  # TF 2: the chief returns, the other worker and the ps join() forever.
+  batchai_processes=('0 0 0 0 ps 2222 ps0 eps0 0' '1 0 1 0 worker 2223 wk0 ewk0 1' '2 0 2 1 worker 2224 wk1 ewk1 0')
+  batchai_commands=('exec sleep 621' 'sleep 0.3')
+  tf_job 2
+  SECONDS=0
+  export BATCHAI_NODES=node1
+  run timeout 20 env SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)"
+  [ "$status" -eq 0 ]
+  [ "$SECONDS" -ge 2 ] && [ "$SECONDS" -lt 10 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-0")" = 0 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-1")" = stopped ]
+  [ ! -e "$BATCHAI_JOB_DIR/first_failure" ]
+  ! pgrep -x -f "sleep 621" >/dev/null
+}
+
+@test "TensorFlow: a worker that fails fails the job with its exit code, and the servers go" {
+  batchai_processes=('0 0 0 0 ps 2222 ps0 eps0 0' '1 0 1 0 worker 2223 wk0 ewk0 1' '2 0 2 1 worker 2224 wk1 ewk1 2')
+  batchai_commands=('exec sleep 623' 'sleep 0.3' 'sleep 0.6; exit 3')
+  tf_job
+  export BATCHAI_NODES=node1
+  SECONDS=0
+  run timeout 20 env SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)"
+  [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+  [ "$SECONDS" -lt 10 ]
+  [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 3 ]
+  ! pgrep -x -f "sleep 623" >/dev/null
 }
 
 @test "the launch table: nodes used, and each launcher starts only its node's rows" {
@@ -128,14 +207,12 @@ EOF
                     'echo "it'\''s the last"; echo err >&2')
   [ "$(batchai_table_nodes)" = 2 ]
   export BATCHAI_NODES="node1 node2"
-  run env SLURMD_NODENAME=node2 bash -c "$(declare -p batchai_processes batchai_commands; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  run env SLURMD_NODENAME=node2 bash -c "$(batchai_launcher_text)"
   [ "$status" -eq 0 ]
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-2.txt")" = "it's the last" ]
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stderr-2.txt")" = err ]
   [ ! -e "$AZ_BATCHAI_STDOUTERR_DIR/stdout-0.txt" ]
-  run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  run env SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)"
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/stdout-1.txt")" = "rank 1 local 1 task 1 of 3" ]
 }
 
@@ -144,8 +221,7 @@ EOF
   batchai_commands=('sleep 617 & wait' 'sleep 0.2; exit 9')
   export BATCHAI_NODES="node1"
   SECONDS=0
-  run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  run env SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)"
   # The launcher fails; the job's exit code is the first failure's.
   [ "$status" -ne 0 ]
   [ "$SECONDS" -lt 30 ]
@@ -159,8 +235,7 @@ EOF
   batchai_commands=('echo "$TF_CONFIG"')
   batchai_tensorflow=1
   export BATCHAI_NODES="node1" BATCHAI_TF_CLUSTER='{"chief":["a"]}'
-  run env SLURMD_NODENAME=node1 bash -c "$(declare -p batchai_processes batchai_commands batchai_tensorflow; \
-    declare -f batchai_first_failure batchai_launch_node batchai_spawn batchai_process batchai_stop_all); batchai_launch_node"
+  run env SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)"
   [ "$status" -eq 0 ]
   local c='"cluster":{"chief":["a"]}'
   [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/ps0")" = "{$c,\"task\":{\"type\":\"ps\",\"index\":0},\"environment\":\"cloud\"}" ]
@@ -198,16 +273,17 @@ preamble() {
   preamble "$RUNTIME" >"$T/ok.sh"
   echo 'echo "loaded $BATCHAI_RUNTIME_VERSION"' >>"$T/ok.sh"
   run bash "$T/ok.sh"
-  [ "$status" -eq 0 ] && [ "$output" = "loaded 1" ]
+  local v=$BATCHAI_RUNTIME_VERSION next=$((BATCHAI_RUNTIME_VERSION + 1))
+  [ "$status" -eq 0 ] && [ "$output" = "loaded $v" ]
   preamble "$T/none/job-runtime.sh" >"$T/missing.sh"
   run bash "$T/missing.sh"
   [ "$status" -eq 1 ]
   [ "$output" = "batchai job: the job runtime $T/none/job-runtime.sh is missing" ]
-  sed 's/^BATCHAI_RUNTIME_VERSION=1$/BATCHAI_RUNTIME_VERSION=2/' "$RUNTIME" >"$T/v2.sh"
-  preamble "$T/v2.sh" >"$T/other.sh"
+  sed "s/^BATCHAI_RUNTIME_VERSION=$v\$/BATCHAI_RUNTIME_VERSION=$next/" "$RUNTIME" >"$T/next.sh"
+  preamble "$T/next.sh" >"$T/other.sh"
   run bash "$T/other.sh"
   [ "$status" -eq 1 ]
-  [ "$output" = "batchai job: $T/v2.sh is version 2; this job needs version 1" ]
+  [ "$output" = "batchai job: $T/next.sh is version $next; this job needs version $v" ]
 }
 
 # A whole script as `batchai job create` writes it, run here: srun runs each
@@ -215,7 +291,7 @@ preamble() {
 # batchai-prolog is a stand-in that makes the directories.
 whole_job() {
   [ -n "${BATCHAI:-}" ] || skip "BATCHAI (the batchai program) is not given"
-  mkdir -p "$T/runtime/1" && cp "$RUNTIME" "$T/runtime/1/job-runtime.sh"
+  mkdir -p "$T/runtime/$BATCHAI_RUNTIME_VERSION" && cp "$RUNTIME" "$T/runtime/$BATCHAI_RUNTIME_VERSION/job-runtime.sh"
   cat >"$T/bin/srun" <<'EOF2'
 #!/bin/bash
 nodes=1 ntasks=1 out= err=

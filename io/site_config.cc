@@ -230,7 +230,8 @@ std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::str
 }
 
 SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
-  r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "tensorFlowPortBase",
+  r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "mpiLauncher",
+                         "tensorFlowPortBase", "tensorFlowGraceSeconds",
                          "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram",
                          "jobRuntimeDir", "storageRoot"});
   SiteConfig site;
@@ -253,8 +254,16 @@ SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view ho
     if (word) site.mpi = *mpi;
     else r.error("mpi", "expected an srun --mpi plugin name (letters, digits, '_'), got " + quote(*mpi));
   }
+  if (auto launcher = r.str(top, "", "mpiLauncher")) {
+    if (*launcher == "srun") site.mpi_launcher = MpiLauncher::srun;
+    else if (*launcher == "mpirun") site.mpi_launcher = MpiLauncher::mpirun;
+    else r.error("mpiLauncher", "expected \"srun\" or \"mpirun\", got " + quote(*launcher));
+  }
   if (auto port = r.integer(top, "", "tensorFlowPortBase", 1024, 65000, "an integer from 1024 to 65000")) {
     site.tensorflow_port_base = static_cast<int>(*port);
+  }
+  if (auto grace = r.integer(top, "", "tensorFlowGraceSeconds", 0, 86400, "seconds from 0 to 86400")) {
+    site.tensorflow_grace_seconds = static_cast<int>(*grace);
   }
 
   site.clusters = parse_clusters(r, top, "clusters");

@@ -36,6 +36,7 @@ struct PriorityMapping {
 };
 
 enum class ContainerRuntime { none, pyxis, apptainer };
+enum class MpiLauncher { srun, mpirun };
 
 // Where a Batch AI share lives on this site. Jobs see it as a link at
 // $AZ_BATCHAI_JOB_MOUNT_ROOT/<relativeMountPath>, so no root is needed for
@@ -70,6 +71,13 @@ struct SiteConfig {
 
   std::string python = "python3";  // when pythonInterpreterPath is absent
   std::string mpi = "pmix";        // srun --mpi plugin for MPI toolkits
+  // Who starts an MPI toolkit's ranks: Slurm (srun, with Open MPI's
+  // OMPI_COMM_WORLD_* set for each rank as mpirun would), or Open MPI's
+  // mpirun on the first node, as Batch AI did (for an MPI without PMIx).
+  MpiLauncher mpi_launcher = MpiLauncher::srun;
+  // After a TensorFlow job's chief ends, how long its other workers may
+  // run before they are stopped (docs/job-translation.md).
+  int tensorflow_grace_seconds = 30;
   int tensorflow_port_base = 2222;  // Batch AI's first TF port on each node
 
   std::vector<Cluster> clusters;  // empty: any partition is a cluster

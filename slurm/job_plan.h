@@ -118,6 +118,8 @@ struct JobPlan {
 
   Launch launch = Launch::mpi;
   std::string mpi_plugin;
+  site::MpiLauncher mpi_launcher = site::MpiLauncher::srun;
+  int tensorflow_grace_seconds = 30;  // how long workers may run on after the chief
   int process_count = 1;          // MPI ranks, or processes.size()
   std::string mpi_command;        // shell text each MPI rank runs
   std::string mpi_out_name, mpi_err_name;

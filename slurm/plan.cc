@@ -55,6 +55,7 @@ class Planner {
   Result<JobPlan> run() {
     plan_.id = id_;
     plan_.tool_type = std::string(spec_.tool_type());
+    plan_.tensorflow_grace_seconds = site_.tensorflow_grace_seconds;
     allocation();
     paths_and_environment();
     mounts();
@@ -347,6 +348,13 @@ class Planner {
       plan_.tasks_per_node = static_cast<std::uint16_t>(std::min(most, 65535));
     }
     if (spec_.job_preparation_command_line) plan_.job_preparation = spec_.job_preparation_command_line;
+    // mpirun starts its daemons on the other nodes through srun, outside
+    // any container pyxis would give them; apptainer runs inside mpirun's.
+    if (plan_.launch == Launch::mpi && plan_.mpi_launcher == site::MpiLauncher::mpirun && plan_.container &&
+        plan_.container->runtime == site::ContainerRuntime::pyxis) {
+      error("properties.containerSettings",
+            "this site starts MPI ranks with mpirun (mpiLauncher), which cannot start them in a pyxis container");
+    }
   }
 
   // Secrets travel in a 0600 file the job sources and removes, never in the

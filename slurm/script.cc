@@ -209,6 +209,10 @@ class Script {
          << "batchai_mpi_out=" << shell_quote(plan_.mpi_out_name) << "\n"
          << "batchai_mpi_err=" << shell_quote(plan_.mpi_err_name) << "\n"
          << "batchai_mpi_command=" << shell_quote(plan_.mpi_command) << "\n";
+    if (plan_.mpi_launcher == site::MpiLauncher::mpirun) {
+      out_ << "batchai_mpi_launcher=mpirun  # the site's: Open MPI's launcher, on the first node\n"
+           << "batchai_mpi_ranks=" << plan_.process_count << "\n";
+    }
   }
 
   // The launch table: one row per process, which the launcher on each node
@@ -234,7 +238,10 @@ class Script {
       out_ << "\n  " << shell_quote(commands[i]) << "  # " << i;
     }
     out_ << "\n)\n";
-    if (plan_.tool_type == "tensorflow") out_ << "batchai_tensorflow=1  # the host lists and TF_CONFIG\n";
+    if (plan_.tool_type == "tensorflow") {
+      out_ << "batchai_tensorflow=1  # the host lists, TF_CONFIG and the completion rule\n"
+           << "batchai_tf_grace=" << plan_.tensorflow_grace_seconds << "  # seconds workers may run on after the chief\n";
+    }
   }
 
   const JobPlan& plan_;

@@ -99,6 +99,7 @@ int LaunchBuilder::count(const std::optional<std::int64_t>& given, std::string_v
 void LaunchBuilder::mpi(int ranks, std::string command) {
   plan_.launch = Launch::mpi;
   plan_.mpi_plugin = site_.mpi;
+  plan_.mpi_launcher = site_.mpi_launcher;
   plan_.process_count = ranks;
   plan_.mpi_command = std::move(command);
   plan_.mpi_out_name = "stdout.txt";

@@ -142,6 +142,8 @@ struct Fixture {
   bool bash_all = false, bash_none = false;
 
   Fixture() {
+    // The other site option: one rank per GPU by default.
+    sites[1].default_process_count = site::DefaultProcessCount::gpus;
     auto& gpu = clusters[0];
     gpu.cluster.name = gpu.cluster.partition = "gpu";
     gpu.cluster.gpus_per_node = 4;

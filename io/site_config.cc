@@ -231,8 +231,8 @@ std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::str
 
 SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "tensorFlowPortBase",
-                         "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram",
-                         "jobRuntimeDir", "storageRoot"});
+                         "defaultProcessCount", "clusters", "vmSizes", "schedulingPriority", "containers", "shares",
+                         "prologProgram", "jobRuntimeDir", "storageRoot"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
   path_field(r, top, "mountRoot", site.mount_root, home);
@@ -255,6 +255,11 @@ SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view ho
   }
   if (auto port = r.integer(top, "", "tensorFlowPortBase", 1024, 65000, "an integer from 1024 to 65000")) {
     site.tensorflow_port_base = static_cast<int>(*port);
+  }
+  if (auto count = r.str(top, "", "defaultProcessCount")) {
+    if (*count == "nodeCount") site.default_process_count = DefaultProcessCount::node_count;
+    else if (*count == "gpus") site.default_process_count = DefaultProcessCount::gpus;
+    else r.error("defaultProcessCount", "expected \"nodeCount\" or \"gpus\", got " + quote(*count));
   }
 
   site.clusters = parse_clusters(r, top, "clusters");

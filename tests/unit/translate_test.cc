@@ -199,21 +199,105 @@ TEST_P(Untranslatable, IsFoundWithoutASiteUnlessTheSiteDecides) {
 
 // --- Counts and placement, per toolkit -------------------------------------
 
-TEST(Translate, HorovodDefaultsToOneRankPerGpu) {
-  // The test cluster has 4 GPUs per node: Batch AI's default of one rank
-  // per node would leave 3 of them idle.
-  auto p = must_plan(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
-      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})");
-  EXPECT_EQ(p.launch, Launch::mpi);
-  EXPECT_EQ(p.process_count, 12);
-  EXPECT_EQ(p.nodes, 3u);
-  EXPECT_EQ(p.tasks_per_node, 4);
+// Batch AI started one process per node for every toolkit when processCount
+// was not given, and a job file written for it may run one multi-GPU process
+// per node: so does batchai. Where that leaves GPUs idle, the plan says how
+// to use them.
+struct DefaultCase {
+  const char* name;
+  const char* settings;  // the toolkit's object, without processCount
+  const char* key;
+  bool hint;  // a toolkit that can run a rank per GPU
+};
+
+class ProcessCountDefault : public ::testing::TestWithParam<DefaultCase> {
+ protected:
+  std::string job(int nodes) const {
+    return R"({"properties": {"nodeCount": )" + std::to_string(nodes) + R"(, "stdOutErrPathPrefix": "/o", ")" +
+           GetParam().key + "\": " + GetParam().settings + "}}";
+  }
+};
+
+const DefaultCase kDefaultCases[] = {
+    {"Horovod", R"({"pythonScriptFilePath": "t.py"})", "horovodSettings", true},
+    {"CustomMpi", R"({"commandLine": "hostname"})", "customMpiSettings", true},
+    {"CntkPython", R"({"languageType": "Python", "pythonScriptFilePath": "t.py"})", "cntkSettings", true},
+    {"CntkBrainScript", R"({"languageType": "BrainScript", "configFilePath": "c.cntk"})", "cntkSettings", true},
+    {"Chainer", R"({"pythonScriptFilePath": "t.py"})", "chainerSettings", true},
+    {"Caffe", R"({"pythonScriptFilePath": "t.py"})", "caffeSettings", false},
+    {"PyTorch", R"({"pythonScriptFilePath": "t.py"})", "pyTorchSettings", false},
+    {"PyTorchMpi", R"({"pythonScriptFilePath": "t.py", "communicationBackend": "MPI"})", "pyTorchSettings", false},
+};
+
+TEST_P(ProcessCountDefault, IsNodeCountOnAGpuClusterAsInBatchAi) {
+  auto p = must_plan(job(2));
+  EXPECT_EQ(p.process_count, 2);
+  EXPECT_EQ(p.tasks_per_node, 1);
+  EXPECT_EQ(p.nodes, 2u);
   EXPECT_EQ(p.gpus_per_node, 4);
-  EXPECT_EQ(p.mpi_out_name, "stdout.txt");
-  EXPECT_EQ(p.mpi_command, "'python3' \"train.py\"");
-  EXPECT_TRUE(p.warnings.empty());
-  EXPECT_NE(render_script(p).find("batchai_mpi_step=(--nodes=3 --ntasks=12 --ntasks-per-node=4 "), std::string::npos);
-  EXPECT_NE(dry_run(p).find("--gpus-per-node=h100:4"), std::string::npos);
+  if (!GetParam().hint) {
+    EXPECT_TRUE(p.warnings.empty()) << p.warnings[0];
+    return;
+  }
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0], std::string("job.json: properties.") + GetParam().key +
+                               ".processCount: not given, so 2 processes (one per node) on 2 nodes of 4 GPUs: "
+                               "set processCount to 8 for one per GPU");
+}
+
+TEST_P(ProcessCountDefault, IsOnePerGpuWhereTheSiteSaysSo) {
+  auto per_gpu = test_site();
+  per_gpu.default_process_count = site::DefaultProcessCount::gpus;
+  auto p = must_plan(job(3), per_gpu);
+  EXPECT_EQ(p.process_count, GetParam().hint ? 12 : 3);
+  EXPECT_EQ(p.tasks_per_node, GetParam().hint ? 4 : 1);
+  EXPECT_TRUE(p.warnings.empty()) << p.warnings[0];
+  if (GetParam().hint) {
+    EXPECT_NE(render_script(p).find("batchai_mpi_step=(--nodes=3 --ntasks=12 --ntasks-per-node=4 "),
+              std::string::npos);
+  }
+}
+
+TEST_P(ProcessCountDefault, IsNodeCountOnACpuClusterWhateverTheSite) {
+  ClusterBinding cpu = gpu_cluster();
+  cpu.cluster.gpus_per_node = 0;
+  cpu.cluster.gpu_type.clear();
+  for (auto option : {site::DefaultProcessCount::node_count, site::DefaultProcessCount::gpus}) {
+    auto s = test_site();
+    s.default_process_count = option;
+    auto p = plan(job(3), s, cpu);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->process_count, 3);
+    EXPECT_EQ(p->tasks_per_node, 1);
+    EXPECT_TRUE(p->warnings.empty()) << p->warnings[0];
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Translate, ProcessCountDefault, ::testing::ValuesIn(kDefaultCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Translate, TheIdleGpuHintCountsInTheSingular) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})");
+  EXPECT_EQ(p.process_count, 1);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0], "job.json: properties.horovodSettings.processCount: not given, so 1 process (one per "
+                           "node) on 1 node of 4 GPUs: set processCount to 4 for one per GPU");
+}
+
+TEST(Translate, NoHintWhereNoGpuIsIdleOrTheCountIsGiven) {
+  ClusterBinding one_gpu = gpu_cluster();
+  one_gpu.cluster.gpus_per_node = 1;
+  auto p = plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})", test_site(), one_gpu);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->process_count, 2);
+  EXPECT_TRUE(p->warnings.empty()) << p->warnings[0];
+  // Fewer ranks than GPUs, asked for: the user's choice.
+  auto given = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py", "processCount": 2}}})");
+  EXPECT_EQ(given.process_count, 2);
+  EXPECT_TRUE(given.warnings.empty()) << given.warnings[0];
 }
 
 // The allocation libslurm gets, as #SBATCH lines right after the shebang,

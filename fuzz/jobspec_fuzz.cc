@@ -142,6 +142,10 @@ struct Fixture {
   bool bash_all = false, bash_none = false;
 
   Fixture() {
+    // The other site options: one rank per GPU by default, and a port base
+    // near the top of the range, which bounds TensorFlow's processes.
+    sites[1].default_process_count = site::DefaultProcessCount::gpus;
+    sites[2].tensorflow_port_base = 65000;
     auto& gpu = clusters[0];
     gpu.cluster.name = gpu.cluster.partition = "gpu";
     gpu.cluster.gpus_per_node = 4;
@@ -267,8 +271,16 @@ void check_plan(const slurm::JobPlan& p, const jobspec::JobSpec& spec, const sit
   } else {
     check(static_cast<std::size_t>(p.process_count) == p.processes.size(), "process count != processes");
     std::map<int, std::set<int>> local;
+    std::set<int> ports;
     for (std::size_t i = 0; i < p.processes.size(); ++i) {
       const auto& proc = p.processes[i];
+      // TensorFlow's: every process its own port, wherever the nodes'
+      // addresses coincide (the local cluster's are all 127.0.0.1).
+      if (!proc.role.empty()) {
+        check(proc.port >= site.tensorflow_port_base && proc.port <= 65535, "a port outside the site's range",
+              std::to_string(proc.port));
+        check(ports.insert(proc.port).second, "two processes with one port", std::to_string(proc.port));
+      }
       check(proc.rank == static_cast<int>(i), "ranks are not 0, 1, ... in order");
       check(proc.node >= 0 && static_cast<std::uint32_t>(proc.node) < p.nodes, "a process on a node past the job's");
       check(local[proc.node].insert(proc.local_rank).second, "two processes with one local rank on a node");

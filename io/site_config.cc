@@ -231,9 +231,8 @@ std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::str
 
 SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "mpiLauncher",
-                         "tensorFlowPortBase", "tensorFlowGraceSeconds",
-                         "clusters", "vmSizes", "schedulingPriority", "containers", "shares", "prologProgram",
-                         "jobRuntimeDir", "storageRoot"});
+                         "tensorFlowPortBase", "tensorFlowGraceSeconds", "defaultProcessCount", "clusters", "vmSizes",
+                         "schedulingPriority", "containers", "shares", "prologProgram", "jobRuntimeDir", "storageRoot"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
   path_field(r, top, "mountRoot", site.mount_root, home);
@@ -264,6 +263,11 @@ SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view ho
   }
   if (auto grace = r.integer(top, "", "tensorFlowGraceSeconds", 0, 86400, "seconds from 0 to 86400")) {
     site.tensorflow_grace_seconds = static_cast<int>(*grace);
+  }
+  if (auto count = r.str(top, "", "defaultProcessCount")) {
+    if (*count == "nodeCount") site.default_process_count = DefaultProcessCount::node_count;
+    else if (*count == "gpus") site.default_process_count = DefaultProcessCount::gpus;
+    else r.error("defaultProcessCount", "expected \"nodeCount\" or \"gpus\", got " + quote(*count));
   }
 
   site.clusters = parse_clusters(r, top, "clusters");

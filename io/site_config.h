@@ -38,6 +38,11 @@ struct PriorityMapping {
 enum class ContainerRuntime { none, pyxis, apptainer };
 enum class MpiLauncher { srun, mpirun };
 
+// How many ranks an MPI toolkit (Horovod, custom MPI, CNTK, Chainer) starts
+// when its job gives no processCount: Batch AI's one per node, or one per
+// GPU for sites whose users expect a rank per GPU.
+enum class DefaultProcessCount { node_count, gpus };
+
 // Where a Batch AI share lives on this site. Jobs see it as a link at
 // $AZ_BATCHAI_JOB_MOUNT_ROOT/<relativeMountPath>, so no root is needed for
 // shares the nodes already mount (the common case on HPC sites).
@@ -78,7 +83,10 @@ struct SiteConfig {
   // After a TensorFlow job's chief ends, how long its other workers may
   // run before they are stopped (docs/job-translation.md).
   int tensorflow_grace_seconds = 30;
-  int tensorflow_port_base = 2222;  // Batch AI's first TF port on each node
+  // The first TensorFlow port (Batch AI's 2222); a job's processes take
+  // one each from here up.
+  int tensorflow_port_base = 2222;
+  DefaultProcessCount default_process_count = DefaultProcessCount::node_count;
 
   std::vector<Cluster> clusters;  // empty: any partition is a cluster
   // What `cluster create --vm-size` may name: each a partition (empty: the

@@ -52,7 +52,7 @@ struct Process {
   int local_rank = 0;  // among the processes on its node
   std::string role;    // TensorFlow: "ps" or "worker"; else empty
   int task_index = 0;  // AZ_BATCHAI_TASK_INDEX (per role for TensorFlow)
-  int port = 0;        // TensorFlow: its port on its node
+  int port = 0;        // TensorFlow: its port, no other process of the job's
   std::string out_name, err_name;  // files in the stdouterr directory
   std::string command;             // shell text, as Batch AI ran it
 };

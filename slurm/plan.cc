@@ -410,17 +410,18 @@ Result<JobPlan> plan_job(const JobSpec& spec, const JobIdentity& id, const Clust
 }
 
 Status check_job_anywhere(const JobSpec& spec, const std::string& file) {
-  // A site with a container runtime and every share the job names, and a
-  // cluster of 16-GPU nodes with no time limit: whatever is refused here is
-  // refused everywhere.
+  // A site with a container runtime, every share the job names and the
+  // widest TensorFlow port range, and a cluster of 16-GPU nodes with no time
+  // limit: whatever is refused here is refused everywhere.
   site::SiteConfig site;
   site.source = "any site";
   site.jobs_root = "/jobs";
   site.storage_root = "/storage";
   site.container_runtime = site::ContainerRuntime::apptainer;
+  site.tensorflow_port_base = 1024;  // the lowest a site may set
   ClusterBinding cluster;
   cluster.cluster.name = cluster.cluster.partition = "any";
-  cluster.cluster.gpus_per_node = 16;  // the most any node has; the bound on TensorFlow workers per node
+  cluster.cluster.gpus_per_node = 16;
   const JobIdentity id{"group", "workspace", "experiment", "job", "00000000-0000-0000-0000-000000000000"};
   auto plan = Planner(spec, id, cluster, site, file, true).run();
   if (!plan) return plan.error();

@@ -64,10 +64,22 @@ std::string LaunchBuilder::python(const std::string& interpreter, const std::str
   return command(program + " ", script, args);
 }
 
-// By default one per node, as in Batch AI, or one per GPU for the toolkits
-// that run a rank per GPU (Horovod, custom MPI, CNTK, Chainer). Not for
-// Caffe, which drives a node's GPUs from one process, nor for PyTorch, whose
-// scripts get --world-size from the user.
+namespace {
+
+std::string counted(std::int64_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+// By default one per node, as Batch AI started every toolkit: a job file
+// written for it may run one multi-GPU process per node, which one rank per
+// GPU would break. The toolkits that can run a rank per GPU (`per_gpu`:
+// Horovod, custom MPI, CNTK, Chainer) do so by default where the site says
+// (defaultProcessCount "gpus"); elsewhere, when GPUs would sit idle, the
+// plan says how to use them. Never for Caffe, which drives a node's GPUs
+// from one process, nor PyTorch, whose scripts get --world-size from the
+// user.
 int LaunchBuilder::count(const std::optional<std::int64_t>& given, std::string_view field, bool per_gpu) {
   if (given && *given > 1000000) {
     error(field, "expected at most 1000000 processes");
@@ -75,19 +87,24 @@ int LaunchBuilder::count(const std::optional<std::int64_t>& given, std::string_v
   }
   // Slurm refuses more tasks on a node than MAX_TASKS_PER_NODE (512 in
   // slurm.h); say so here, naming the field, rather than at submission.
-  constexpr std::int64_t kMaxTasksPerNode = 512;
   const std::int64_t most = kMaxTasksPerNode * node_count_;
   if (given && *given > most) {
     error(field, "expected at most 512 processes per node (" + std::to_string(most) + " on " +
                      std::to_string(node_count_) + " node(s)), got " + std::to_string(*given));
     return 1;
   }
-  // One rank per GPU when the cluster has GPUs: Batch AI defaulted to one
-  // per node, and its users had to write nodeCount x GPUs themselves for
-  // Horovod; on a 1-GPU node the two agree.
-  const int gpus = per_gpu ? std::max(1, cluster_.gpus_per_node) : 1;
-  if (!given) return static_cast<int>(std::min<std::int64_t>(std::int64_t{node_count_} * gpus, most));
-  if (per_gpu && cluster_.gpus_per_node > 0 && *given > std::int64_t{node_count_} * gpus) {
+  const int gpus = cluster_.gpus_per_node;
+  const std::int64_t one_per_gpu = std::min(std::int64_t{node_count_} * gpus, most);
+  if (!given) {
+    if (!per_gpu || gpus <= 1) return node_count_;
+    if (site_.default_process_count == site::DefaultProcessCount::gpus) return static_cast<int>(one_per_gpu);
+    plan_.warnings.push_back(diag::one_line(
+        file_ + ": " + path(field) + ": not given, so " + counted(node_count_, "process", "processes") +
+        " (one per node) on " + counted(node_count_, "node", "nodes") + " of " + counted(gpus, "GPU", "GPUs") +
+        ": set " + std::string(field) + " to " + std::to_string(one_per_gpu) + " for one per GPU"));
+    return node_count_;
+  }
+  if (per_gpu && gpus > 0 && *given > std::int64_t{node_count_} * gpus) {
     plan_.warnings.push_back(diag::one_line(file_ + ": " + path(field) + ": " + std::to_string(*given) +
                                             " processes on " + std::to_string(node_count_) + " node(s) of " +
                                             std::to_string(gpus) + " GPU(s): ranks will share GPUs"));

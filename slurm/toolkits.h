@@ -42,7 +42,9 @@ class LaunchBuilder {
   // `python script args`: the job's interpreter, else the site's.
   std::string python(const std::string& interpreter, const std::string& script, const std::string& args) const;
   // A process count: `given`, or by default one per node or, with
-  // `per_gpu`, one per GPU. Reports counts Slurm would refuse.
+  // `per_gpu` on a site whose defaultProcessCount is "gpus", one per GPU.
+  // Reports counts Slurm would refuse; warns where ranks share GPUs or,
+  // with `per_gpu`, where the default leaves GPUs idle.
   int count(const std::optional<std::int64_t>& given, std::string_view field, bool per_gpu = true);
 
   // Launches: srun's MPI launch of `ranks` ranks, all writing stdout.txt and
@@ -65,6 +67,10 @@ class LaunchBuilder {
   const std::string& file_;
   std::vector<std::string>& errors_;
 };
+
+// Slurm refuses more tasks on a node than this (MAX_TASKS_PER_NODE in
+// slurm.h), and a plan asks for as many as its busiest node has processes.
+constexpr std::int64_t kMaxTasksPerNode = 512;
 
 struct ToolkitLaunch {
   std::size_t index;  // the alternative of jobspec::Toolkit it launches

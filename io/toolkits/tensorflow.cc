@@ -14,9 +14,9 @@ TensorFlowSettings parse_tensorflow(JsonReader& r, const boost::json::object& o,
                             r.count(o, p, "parameterServerCount")};
 }
 
-// Batch AI's bound on parameter servers: at most one per node. Its bound on
-// workers (nodeCount x GPUs per node) needs the cluster, so the translator
-// checks that one (slurm/toolkits/tensorflow.cc).
+// Batch AI's bound on parameter servers: at most one per node. Workers have
+// none but Slurm's tasks per node and the port range, which the translator
+// checks (slurm/toolkits/tensorflow.cc).
 void validate_tensorflow(JsonReader& r, const TensorFlowSettings& tf, const JobSpec& job, const std::string& p) {
   if (tf.parameter_server_count && *tf.parameter_server_count > job.node_count) {
     r.error(p + ".parameterServerCount", "at most nodeCount (" + std::to_string(job.node_count) + "), got " +

@@ -1,5 +1,6 @@
-// CNTK: MPI ranks, one per GPU by default. BrainScript runs the cntk
-// executable on its config file; Python runs the script.
+// CNTK: MPI ranks, one per node by default (per GPU where the site says
+// so). BrainScript runs the cntk executable on its config file; Python runs
+// the script.
 #include "slurm/toolkits.h"
 
 namespace batchai::slurm {

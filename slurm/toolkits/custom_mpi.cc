@@ -1,4 +1,5 @@
-// Custom MPI: the command line as MPI ranks, one per GPU by default.
+// Custom MPI: the command line as MPI ranks, one per node by default (per
+// GPU where the site says so).
 #include "slurm/toolkits.h"
 
 namespace batchai::slurm {

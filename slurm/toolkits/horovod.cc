@@ -1,4 +1,5 @@
-// Horovod: MPI ranks, one per GPU by default.
+// Horovod: MPI ranks, one per node by default (per GPU where the site says
+// so).
 #include "slurm/toolkits.h"
 
 namespace batchai::slurm {

@@ -37,6 +37,7 @@ TEST(SiteConfig, EmptyFileGivesTheDefaultsWithHomeExpanded) {
   EXPECT_EQ(site->python, "python3");
   EXPECT_EQ(site->mpi, "pmix");
   EXPECT_EQ(site->tensorflow_port_base, 2222);
+  EXPECT_EQ(site->default_process_count, DefaultProcessCount::node_count);  // Batch AI's
   EXPECT_TRUE(site->clusters.empty());
   EXPECT_EQ(site->low.qos, "");
   EXPECT_EQ(site->low.nice, 100);
@@ -60,6 +61,7 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
     "python": "/opt/conda/bin/python",
     "mpi": "pmi2",
     "tensorFlowPortBase": 3000,
+    "defaultProcessCount": "gpus",
     "clusters": [
       {"name": "gpu", "partition": "gpu-part", "gpusPerNode": 4, "gpuType": "h100", "maxWallClockTime": "P2D"},
       {"name": "batch"}
@@ -86,6 +88,7 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
   EXPECT_EQ(site->python, "/opt/conda/bin/python");
   EXPECT_EQ(site->mpi, "pmi2");
   EXPECT_EQ(site->tensorflow_port_base, 3000);
+  EXPECT_EQ(site->default_process_count, DefaultProcessCount::gpus);
 
   ASSERT_EQ(site->clusters.size(), 2u);
   const Cluster* gpu = site->find_cluster("gpu");
@@ -207,6 +210,8 @@ TEST(SiteConfig, EachMistakeHasItsMessage) {
       {R"({"tensorFlowPortBase": 80})", "site.json: tensorFlowPortBase: expected an integer from 1024 to 65000, got 80"},
       {R"({"tensorFlowPortBase": 2222.5})",
        "site.json: tensorFlowPortBase: expected an integer from 1024 to 65000, got 2.2225E3"},
+      {R"({"defaultProcessCount": "perGpu"})",
+       "site.json: defaultProcessCount: expected \"nodeCount\" or \"gpus\", got \"perGpu\""},
       {R"({"clusters": {}})", "site.json: clusters: expected an array, got an object"},
       {R"({"clusters": ["gpu"]})", "site.json: clusters[0]: expected an object, got \"gpu\""},
       {R"({"clusters": [{"partition": "gpu"}]})", "site.json: clusters[0].name: required, but missing"},

@@ -177,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(Translate, Untranslatable, ::testing::ValuesIn(untransl
 // time limit).
 TEST_P(Untranslatable, IsFoundWithoutASiteUnlessTheSiteDecides) {
   static const std::set<std::string> kSiteDecides = {"share_unknown", "storage_placeholder_unset",
-                                                     "tensorflow_workers_over_gpus", "wall_clock_over_limit"};
+                                                     "wall_clock_over_limit"};
   auto text = read_text_file(GetParam().string(), "corpus");
   ASSERT_TRUE(text);
   auto parsed = jobspec::parse_job_spec(*text);
@@ -199,21 +199,105 @@ TEST_P(Untranslatable, IsFoundWithoutASiteUnlessTheSiteDecides) {
 
 // --- Counts and placement, per toolkit -------------------------------------
 
-TEST(Translate, HorovodDefaultsToOneRankPerGpu) {
-  // The test cluster has 4 GPUs per node: Batch AI's default of one rank
-  // per node would leave 3 of them idle.
-  auto p = must_plan(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
-      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})");
-  EXPECT_EQ(p.launch, Launch::mpi);
-  EXPECT_EQ(p.process_count, 12);
-  EXPECT_EQ(p.nodes, 3u);
-  EXPECT_EQ(p.tasks_per_node, 4);
+// Batch AI started one process per node for every toolkit when processCount
+// was not given, and a job file written for it may run one multi-GPU process
+// per node: so does batchai. Where that leaves GPUs idle, the plan says how
+// to use them.
+struct DefaultCase {
+  const char* name;
+  const char* settings;  // the toolkit's object, without processCount
+  const char* key;
+  bool hint;  // a toolkit that can run a rank per GPU
+};
+
+class ProcessCountDefault : public ::testing::TestWithParam<DefaultCase> {
+ protected:
+  std::string job(int nodes) const {
+    return R"({"properties": {"nodeCount": )" + std::to_string(nodes) + R"(, "stdOutErrPathPrefix": "/o", ")" +
+           GetParam().key + "\": " + GetParam().settings + "}}";
+  }
+};
+
+const DefaultCase kDefaultCases[] = {
+    {"Horovod", R"({"pythonScriptFilePath": "t.py"})", "horovodSettings", true},
+    {"CustomMpi", R"({"commandLine": "hostname"})", "customMpiSettings", true},
+    {"CntkPython", R"({"languageType": "Python", "pythonScriptFilePath": "t.py"})", "cntkSettings", true},
+    {"CntkBrainScript", R"({"languageType": "BrainScript", "configFilePath": "c.cntk"})", "cntkSettings", true},
+    {"Chainer", R"({"pythonScriptFilePath": "t.py"})", "chainerSettings", true},
+    {"Caffe", R"({"pythonScriptFilePath": "t.py"})", "caffeSettings", false},
+    {"PyTorch", R"({"pythonScriptFilePath": "t.py"})", "pyTorchSettings", false},
+    {"PyTorchMpi", R"({"pythonScriptFilePath": "t.py", "communicationBackend": "MPI"})", "pyTorchSettings", false},
+};
+
+TEST_P(ProcessCountDefault, IsNodeCountOnAGpuClusterAsInBatchAi) {
+  auto p = must_plan(job(2));
+  EXPECT_EQ(p.process_count, 2);
+  EXPECT_EQ(p.tasks_per_node, 1);
+  EXPECT_EQ(p.nodes, 2u);
   EXPECT_EQ(p.gpus_per_node, 4);
-  EXPECT_EQ(p.mpi_out_name, "stdout.txt");
-  EXPECT_EQ(p.mpi_command, "'python3' \"train.py\"");
-  EXPECT_TRUE(p.warnings.empty());
-  EXPECT_NE(render_script(p).find("batchai_mpi_step=(--nodes=3 --ntasks=12 --ntasks-per-node=4 "), std::string::npos);
-  EXPECT_NE(dry_run(p).find("--gpus-per-node=h100:4"), std::string::npos);
+  if (!GetParam().hint) {
+    EXPECT_TRUE(p.warnings.empty()) << p.warnings[0];
+    return;
+  }
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0], std::string("job.json: properties.") + GetParam().key +
+                               ".processCount: not given, so 2 processes (one per node) on 2 nodes of 4 GPUs: "
+                               "set processCount to 8 for one per GPU");
+}
+
+TEST_P(ProcessCountDefault, IsOnePerGpuWhereTheSiteSaysSo) {
+  auto per_gpu = test_site();
+  per_gpu.default_process_count = site::DefaultProcessCount::gpus;
+  auto p = must_plan(job(3), per_gpu);
+  EXPECT_EQ(p.process_count, GetParam().hint ? 12 : 3);
+  EXPECT_EQ(p.tasks_per_node, GetParam().hint ? 4 : 1);
+  EXPECT_TRUE(p.warnings.empty()) << p.warnings[0];
+  if (GetParam().hint) {
+    EXPECT_NE(render_script(p).find("batchai_mpi_step=(--nodes=3 --ntasks=12 --ntasks-per-node=4 "),
+              std::string::npos);
+  }
+}
+
+TEST_P(ProcessCountDefault, IsNodeCountOnACpuClusterWhateverTheSite) {
+  ClusterBinding cpu = gpu_cluster();
+  cpu.cluster.gpus_per_node = 0;
+  cpu.cluster.gpu_type.clear();
+  for (auto option : {site::DefaultProcessCount::node_count, site::DefaultProcessCount::gpus}) {
+    auto s = test_site();
+    s.default_process_count = option;
+    auto p = plan(job(3), s, cpu);
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_EQ(p->process_count, 3);
+    EXPECT_EQ(p->tasks_per_node, 1);
+    EXPECT_TRUE(p->warnings.empty()) << p->warnings[0];
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Translate, ProcessCountDefault, ::testing::ValuesIn(kDefaultCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Translate, TheIdleGpuHintCountsInTheSingular) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})");
+  EXPECT_EQ(p.process_count, 1);
+  ASSERT_EQ(p.warnings.size(), 1u);
+  EXPECT_EQ(p.warnings[0], "job.json: properties.horovodSettings.processCount: not given, so 1 process (one per "
+                           "node) on 1 node of 4 GPUs: set processCount to 4 for one per GPU");
+}
+
+TEST(Translate, NoHintWhereNoGpuIsIdleOrTheCountIsGiven) {
+  ClusterBinding one_gpu = gpu_cluster();
+  one_gpu.cluster.gpus_per_node = 1;
+  auto p = plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py"}}})", test_site(), one_gpu);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->process_count, 2);
+  EXPECT_TRUE(p->warnings.empty()) << p->warnings[0];
+  // Fewer ranks than GPUs, asked for: the user's choice.
+  auto given = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "horovodSettings": {"pythonScriptFilePath": "train.py", "processCount": 2}}})");
+  EXPECT_EQ(given.process_count, 2);
+  EXPECT_TRUE(given.warnings.empty()) << given.warnings[0];
 }
 
 // The allocation libslurm gets, as #SBATCH lines right after the shebang,
@@ -273,8 +357,10 @@ TEST(Translate, FewerRanksThanNodesUseFewerNodes) {
 }
 
 TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
-  // ps0 on node 0 port 2222, worker 0 (the master) on node 0 port 2223,
-  // worker 1 on node 1 port 2222 (docs/job-translation.md; microsoftarchive/BatchAI#15).
+  // ps0 and worker 0 (the master) on node 0, worker 1 on node 1, as Batch AI
+  // placed them (docs/job-translation.md; microsoftarchive/BatchAI#15); each
+  // with a port of its own, so no two share an address and port even where
+  // the nodes share an address.
   auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
       "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "masterCommandLineArgs": "--m",
         "workerCommandLineArgs": "--w", "parameterServerCommandLineArgs": "--p",
@@ -286,7 +372,7 @@ TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
   EXPECT_EQ(ps.role, "ps");
   EXPECT_EQ(std::tie(ps.node, ps.port, ps.task_index), std::make_tuple(0, 2222, 0));
   EXPECT_EQ(std::tie(w0.node, w0.port, w0.task_index), std::make_tuple(0, 2223, 0));
-  EXPECT_EQ(std::tie(w1.node, w1.port, w1.task_index), std::make_tuple(1, 2222, 1));
+  EXPECT_EQ(std::tie(w1.node, w1.port, w1.task_index), std::make_tuple(1, 2224, 1));
   EXPECT_EQ(ps.out_name, "stdout-ps-0.txt");
   EXPECT_EQ(w1.err_name, "stderr-wk-1.txt");
   EXPECT_EQ(w0.command, "'python3' \"t.py\" --m");
@@ -298,7 +384,7 @@ TEST(Translate, TensorFlowPlacesPsAndWorkersAsBatchAiDid) {
   EXPECT_NE(script.find("\nbatchai_processes=(\n"
                         "  '0 0 0 0 ps 2222 stdout-ps-0.txt stderr-ps-0.txt 0'\n"
                         "  '1 0 1 0 worker 2223 stdout-wk-0.txt stderr-wk-0.txt 1'\n"
-                        "  '2 1 0 1 worker 2222 stdout-wk-1.txt stderr-wk-1.txt 2'\n)\n"),
+                        "  '2 1 0 1 worker 2224 stdout-wk-1.txt stderr-wk-1.txt 2'\n)\n"),
             std::string::npos)
       << script;
   EXPECT_NE(script.find("\nbatchai_tensorflow=1"), std::string::npos);
@@ -309,16 +395,94 @@ TEST(Translate, SingleNodeTensorFlowIsOneWorkerWithoutPs) {
       "tensorFlowSettings": {"pythonScriptFilePath": "t.py"}}})");
   ASSERT_EQ(p.processes.size(), 1u);
   EXPECT_EQ(p.processes[0].role, "worker");
+  EXPECT_EQ(p.processes[0].port, 2222);
   EXPECT_EQ(p.processes[0].out_name, "stdout-wk-0.txt");
 }
 
-TEST(Translate, TensorFlowCountsAreCheckedAgainstTheCluster) {
-  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
-      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 5, "parameterServerCount": 1}}})");
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().message,
-            "job.json: properties.tensorFlowSettings.workerCount: expected at most nodeCount x GPUs per node (4), "
-            "got 5");
+// Neither Batch AI nor TensorFlow bounds the workers by the GPUs: several
+// workers per node is normal.
+TEST(Translate, TensorFlowRunsAnyNumberOfWorkersOnANode) {
+  auto p = must_plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 4, "parameterServerCount": 1}}})");
+  EXPECT_TRUE(p.warnings.empty()) << p.warnings[0];
+  ASSERT_EQ(p.processes.size(), 5u);
+  EXPECT_EQ(p.tasks_per_node, 5);
+  for (int i = 0; i < 5; ++i) {
+    const auto& proc = p.processes[static_cast<std::size_t>(i)];
+    EXPECT_EQ(proc.node, 0);
+    EXPECT_EQ(proc.local_rank, i);
+    EXPECT_EQ(proc.port, 2222 + i);
+    EXPECT_EQ(proc.role, i == 0 ? "ps" : "worker");
+    EXPECT_EQ(proc.task_index, i == 0 ? 0 : i - 1);
+  }
+  // More workers than GPUs (2 nodes of 4), on a CPU cluster too.
+  ClusterBinding cpu = gpu_cluster();
+  cpu.cluster.gpus_per_node = 0;
+  cpu.cluster.gpu_type.clear();
+  const std::string nine = R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 9}}})";
+  for (const auto& cluster : {gpu_cluster(), cpu}) {
+    auto many = plan(nine, test_site(), cluster);
+    ASSERT_TRUE(many) << many.error().message;
+    EXPECT_EQ(many->processes.size(), 10u);  // and the default parameter server
+    EXPECT_EQ(many->tasks_per_node, 6);      // ps0 and workers 0, 2, 4, 6, 8
+  }
+}
+
+// Every process of a job has a port no other process of it has, whatever
+// the nodes' addresses: on the local cluster every node is 127.0.0.1.
+TEST(Translate, TensorFlowPortsAreDistinctJobWide) {
+  auto site = test_site();
+  site.tensorflow_port_base = 3000;
+  for (const char* counts : {R"("workerCount": 2, "parameterServerCount": 1)",
+                             R"("workerCount": 7, "parameterServerCount": 3)", R"("workerCount": 1)",
+                             R"("parameterServerCount": 2)"}) {
+    SCOPED_TRACE(counts);
+    auto p = plan(std::string(R"({"properties": {"nodeCount": 3, "stdOutErrPathPrefix": "/o",
+        "tensorFlowSettings": {"pythonScriptFilePath": "t.py", )") + counts + "}}}", site);
+    ASSERT_TRUE(p) << p.error().message;
+    std::set<int> ports;
+    for (const auto& proc : p->processes) {
+      EXPECT_EQ(proc.port, 3000 + proc.rank);
+      ports.insert(proc.port);
+    }
+    EXPECT_EQ(ports.size(), p->processes.size());
+  }
+}
+
+// What the workers may not exceed: Slurm's 512 tasks on a node, and one
+// port each below 65536.
+TEST(Translate, TensorFlowCountsAreCheckedAgainstSlurmAndThePortRange) {
+  auto busy = plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 1023}}})");
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().message,
+            "job.json: properties.tensorFlowSettings.workerCount: expected at most 512 processes per node, parameter "
+            "servers included (1023 workers and 1 parameter server(s) on 2 node(s) put 513 on the first)");
+  // 1022 workers and a ps on 2 nodes is 512 on each.
+  auto full = plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 1022}}})");
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_EQ(full->tasks_per_node, 512);
+  EXPECT_EQ(full->processes.back().port, 2222 + 1022);
+
+  auto site = test_site();
+  site.tensorflow_port_base = 65000;
+  const std::string job = R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": W}}})";
+  auto with = [&](int workers) {
+    std::string text = job;
+    text.replace(text.find('W'), 1, std::to_string(workers));
+    return plan(text, site);
+  };
+  auto last = with(535);  // ports 65000 to 65535
+  ASSERT_TRUE(last) << last.error().message;
+  EXPECT_EQ(last->processes.back().port, 65535);
+  auto over = with(536);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().message,
+            "job.json: properties.tensorFlowSettings.workerCount: expected at most 535 with 1 parameter server(s): "
+            "each process takes a port of its own, from the site's tensorFlowPortBase (65000) up to 65535, got 536");
 }
 
 TEST(Translate, PyTorchRanksAreBlocksWithTheirOwnFiles) {

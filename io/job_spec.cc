@@ -324,8 +324,10 @@ std::optional<Decimal> read_decimal(std::string_view& s, std::string_view separa
   std::size_t i = 0;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
   Decimal d;
-  if (i == 0 || i > 9) return std::nullopt;  // 9 digits hold kMaxNumber
-  std::from_chars(s.data(), s.data() + i, d.whole);
+  std::size_t zeros = 0;
+  while (zeros + 1 < i && s[zeros] == '0') ++zeros;
+  if (i == 0 || i - zeros > 9) return std::nullopt;  // 9 digits hold kMaxNumber
+  std::from_chars(s.data() + zeros, s.data() + i, d.whole);
   if (d.whole > kMaxNumber) return std::nullopt;
   if (i < s.size() && separators.find(s[i]) != std::string_view::npos) {
     std::size_t j = i + 1;

@@ -146,6 +146,7 @@ TEST(JobSpec, Durations) {
       {"P0Y0M7D", 7 * 86400},  // zero years and months have a fixed length
       {"P0YT1H", 3600},
       {"P100000000D", 100000000LL * 86400},
+      {"PT000000000000000090M", 90 * 60},
       // .NET TimeSpan, as the service showed durations
       {"7.00:00:00", 7 * 86400},
       {"04:30:00", 4 * 3600 + 30 * 60},

@@ -3,8 +3,11 @@
 // finds (so the user sees them all at once), and returns what it could read.
 #include "io/job_spec.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
+#include <iterator>
 #include <cstdint>
 #include <set>
 #include <span>
@@ -284,7 +287,9 @@ Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options
   auto root = parse_json(text, options.file_name);
   if (!root) return root.error();
 
-  JsonReader r(options.file_name, options.strict ? UnknownKeys::error : UnknownKeys::warn,
+  // az's conversions whatever --strict says: --strict is about keys Batch
+  // AI ignored, and a converted value is one the service accepted.
+  JsonReader r(options.file_name, options.strict ? UnknownKeys::error : UnknownKeys::warn, Conversions::az_sdk,
                "ignored, as Batch AI did");
   Parsed out;
   if (!root->is_object()) {
@@ -301,22 +306,93 @@ Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options
   return out;
 }
 
-Result<std::int64_t> parse_duration(std::string_view text) {
-  auto bad = [&] {
-    return Error{"expected a duration such as \"PT4H\", \"P1DT2H\" or \"7.00:00:00\", got \"" + std::string(text) + "\""};
-  };
-  auto number = [](std::string_view s, std::int64_t& out) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && p == s.data() + s.size() && !s.empty() && out >= 0;
-  };
+namespace {
+
+// A decimal number "<digits>[.<digits>]" (ISO 8601 also allows ',') read
+// from the front of `s`: its whole part and its fraction's digits.
+struct Decimal {
+  std::int64_t whole = 0;
+  std::string_view fraction;
+  bool nonzero() const { return whole != 0 || fraction.find_first_not_of('0') != std::string_view::npos; }
+};
+
+// The largest number of any one unit: beyond it a duration is a typo, and
+// below it no sum of units overflows.
+constexpr std::int64_t kMaxNumber = 100000000;
+
+std::optional<Decimal> read_decimal(std::string_view& s, std::string_view separators) {
+  std::size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  Decimal d;
+  std::size_t zeros = 0;
+  while (zeros + 1 < i && s[zeros] == '0') ++zeros;
+  if (i == 0 || i - zeros > 9) return std::nullopt;  // 9 digits hold kMaxNumber
+  std::from_chars(s.data() + zeros, s.data() + i, d.whole);
+  if (d.whole > kMaxNumber) return std::nullopt;
+  if (i < s.size() && separators.find(s[i]) != std::string_view::npos) {
+    std::size_t j = i + 1;
+    while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == i + 1) return std::nullopt;
+    d.fraction = s.substr(i + 1, j - i - 1);
+    i = j;
+  }
+  s.remove_prefix(i);
+  return d;
+}
+
+// Seconds so far, and whether a fraction of a second was left over.
+struct Seconds {
   std::int64_t total = 0;
-  if (text.starts_with("P")) {
-    // ISO-8601: P[nD][T[nH][nM][nS]], integers only.
-    // Units once each, largest first ("PT1H1H" and "PT1S2H" are not
-    // durations), and a T must be followed by a time.
-    bool in_time = false, any = false, any_time = false;
-    std::int64_t last_scale = INT64_MAX;
+  bool partial = false;
+
+  void add(const Decimal& d, std::int64_t scale) {
+    total += d.whole * scale;
+    if (d.fraction.empty()) return;
+    // Twelve digits times a week's seconds fit 64 bits; any later non-zero
+    // digit only makes the sum a little larger, which rounding up covers
+    // even when the first twelve came out whole.
+    const std::string_view head = d.fraction.substr(0, 12);
+    std::int64_t numerator = 0, denominator = 1;
+    std::from_chars(head.data(), head.data() + head.size(), numerator);
+    for (std::size_t k = 0; k < head.size(); ++k) denominator *= 10;
+    const std::int64_t part = numerator * scale;
+    total += part / denominator;
+    partial = partial || part % denominator != 0 ||
+              d.fraction.substr(head.size()).find_first_not_of('0') != std::string_view::npos;
+  }
+  std::int64_t rounded_up() const { return total + (partial ? 1 : 0); }
+};
+
+}  // namespace
+
+Result<std::int64_t> parse_duration(std::string_view text) {
+  const std::string quoted = "\"" + diag::one_line(text) + "\"";
+  auto bad = [&] { return Error{"expected a duration such as \"PT4H\", \"P1DT2H\" or \"7.00:00:00\", got " + quoted}; };
+  auto not_positive = [&] { return Error{"expected a positive duration, got " + quoted}; };
+  if (text.starts_with('-')) return not_positive();
+  Seconds seconds;
+  if (text.starts_with('P')) {
+    // ISO 8601 with designators, in isodate's grammar, which az's SDK used:
+    // P[nY][nM][nW][nD][T[nH][nM][nS]], each unit at most once and in that
+    // order (so weeks combine with days, as isodate allowed), at least one
+    // unit, and a T only before a time. ISO 8601 lets only the last number
+    // have a fraction. Years and months are calendar lengths (a month is 28
+    // to 31 days), which isodate kept as such; a wall-clock limit needs a
+    // fixed one, and guessing 30 days would be wrong for some month, so they
+    // must be zero. The alternative form (P0001-02-03T04:05:06) never
+    // reached the service with fixed lengths either: isodate read it as a
+    // date, whose year and month cannot be zero.
+    struct Unit {
+      char letter;
+      bool time;
+      std::int64_t scale;  // 0: a calendar unit
+    };
+    static constexpr Unit kUnits[] = {{'Y', false, 0},    {'M', false, 0},   {'W', false, 604800},
+                                      {'D', false, 86400}, {'H', true, 3600}, {'M', true, 60},
+                                      {'S', true, 1}};
     std::string_view rest = text.substr(1);
+    std::size_t next = 0;  // kUnits[next] is the first unit still allowed
+    bool in_time = false, any = false, any_time = false, fraction_seen = false;
     while (!rest.empty()) {
       if (rest[0] == 'T') {
         if (in_time) return bad();
@@ -324,41 +400,62 @@ Result<std::int64_t> parse_duration(std::string_view text) {
         rest.remove_prefix(1);
         continue;
       }
-      std::size_t i = 0;
-      while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
-      std::int64_t n = 0;
-      if (i == rest.size() || !number(rest.substr(0, i), n) || n > 100000000) return bad();
-      char unit = rest[i];
-      std::int64_t scale = !in_time && unit == 'D' ? 86400 : in_time && unit == 'H' ? 3600
-                         : in_time && unit == 'M' ? 60 : in_time && unit == 'S' ? 1 : 0;
-      if (scale == 0 || scale >= last_scale) return bad();
-      last_scale = scale;
-      total += n * scale;
+      auto number = read_decimal(rest, ".,");
+      if (!number || rest.empty()) return bad();
+      if (fraction_seen) {
+        return Error{"only the last number of a duration may have a fraction, got " + quoted};
+      }
+      const char letter = rest[0];
+      rest.remove_prefix(1);
+      std::size_t u = next;
+      while (u < std::size(kUnits) && (kUnits[u].letter != letter || kUnits[u].time != in_time)) ++u;
+      if (u == std::size(kUnits)) return bad();
+      next = u + 1;
+      if (kUnits[u].scale == 0) {
+        if (number->nonzero()) {
+          return Error{"years and months have no fixed length; give the limit in weeks, days or hours (such as "
+                       "\"P30D\"), got " + quoted};
+        }
+      } else {
+        seconds.add(*number, kUnits[u].scale);
+      }
+      fraction_seen = !number->fraction.empty();
       any = true;
       any_time = any_time || in_time;
-      rest.remove_prefix(i + 1);
     }
     if (!any || (in_time && !any_time)) return bad();
   } else {
-    // .NET TimeSpan: [d.]hh:mm:ss
+    // .NET TimeSpan: [d.]hh:mm:ss[.fffffff]
     std::string_view rest = text;
-    std::int64_t days = 0, h = 0, m = 0, s = 0;
-    auto colon = rest.find(':');
+    const std::size_t colon = rest.find(':');
     if (colon == std::string_view::npos) return bad();
-    auto dot = rest.substr(0, colon).find('.');
-    if (dot != std::string_view::npos) {
-      if (!number(rest.substr(0, dot), days)) return bad();
-      rest.remove_prefix(dot + 1);
+    Decimal days, h, m, s;
+    if (rest.substr(0, colon).find('.') != std::string_view::npos) {
+      auto d = read_decimal(rest, "");
+      if (!d || !rest.starts_with('.')) return bad();
+      days = *d;
+      rest.remove_prefix(1);
     }
-    auto c1 = rest.find(':'), c2 = rest.rfind(':');
-    if (c1 == c2 || !number(rest.substr(0, c1), h) || !number(rest.substr(c1 + 1, c2 - c1 - 1), m) ||
-        !number(rest.substr(c2 + 1), s) || h > 23 || m > 59 || s > 59 || days > 100000) {
+    auto field = [&](Decimal& out, std::string_view separators, bool last) {
+      auto d = read_decimal(rest, separators);
+      if (!d) return false;
+      out = *d;
+      if (last) return rest.empty();
+      if (!rest.starts_with(':')) return false;
+      rest.remove_prefix(1);
+      return true;
+    };
+    if (!field(h, "", false) || !field(m, "", false) || !field(s, ".", true) || h.whole > 23 || m.whole > 59 ||
+        s.whole > 59 || s.fraction.size() > 7 || days.whole > 100000) {
       return bad();
     }
-    total = days * 86400 + h * 3600 + m * 60 + s;
+    seconds.add(days, 86400);
+    seconds.add(h, 3600);
+    seconds.add(m, 60);
+    seconds.add(s, 1);
   }
-  if (total <= 0) return Error{"expected a positive duration, got \"" + std::string(text) + "\""};
-  return total;
+  if (seconds.rounded_up() <= 0) return not_positive();
+  return seconds.rounded_up();
 }
 
 Status validate_resource_group_name(std::string_view name, std::string_view what) {

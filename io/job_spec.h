@@ -179,8 +179,12 @@ struct Parsed {
 // every problem, one per line, each "<file>: <json path>: <problem>".
 Result<Parsed> parse_job_spec(std::string_view text, const ParseOptions& options = {});
 
-// Durations as Batch AI accepted them: ISO-8601 ("PT4H", "P7D", "P1DT2H30M")
-// or .NET TimeSpan ("7.00:00:00", "04:00:00"). Returns seconds.
+// Durations as az and Batch AI accepted them, in whole seconds, rounded up
+// (a limit is never cut short): ISO 8601 with designators, as az's SDK read
+// it ("PT4H", "P7D", "P1DT2H30M", "P1W", "PT1.5H", "PT0,5S"; a fraction only
+// on the last number; years and months only as zero, having no fixed
+// length), or .NET TimeSpan, as the service showed it ("7.00:00:00",
+// "04:00:00", "00:00:01.5"). docs/job-translation.md lists the forms.
 Result<std::int64_t> parse_duration(std::string_view text);
 
 // Batch AI resource names: ^[-\w_]+$, 1 to 64 characters. The error names

@@ -1,7 +1,10 @@
 #include "io/json_reader.h"
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <climits>
+#include <cmath>
 
 #include "base/diag.h"
 #include "base/spell.h"
@@ -10,8 +13,11 @@ namespace batchai {
 
 namespace json = boost::json;
 
-JsonReader::JsonReader(std::string file, UnknownKeys unknown_keys, std::string ignored_note)
-    : file_(std::move(file)), unknown_keys_(unknown_keys), ignored_note_(std::move(ignored_note)) {}
+JsonReader::JsonReader(std::string file, UnknownKeys unknown_keys, Conversions conversions, std::string ignored_note)
+    : file_(std::move(file)),
+      unknown_keys_(unknown_keys),
+      conversions_(conversions),
+      ignored_note_(std::move(ignored_note)) {}
 
 void JsonReader::error(const std::string& path, const std::string& message) {
   errors.push_back(diag::one_line(file_ + ": " + path + ": " + message));
@@ -62,6 +68,9 @@ std::optional<std::string> JsonReader::str(const json::object& o, const std::str
   const json::value* v = field(o, path, key, required);
   if (!v) return std::nullopt;
   if (!v->is_string()) {
+    if (conversions_ == Conversions::az_sdk) {
+      if (auto converted = python_str(*v)) return converted;
+    }
     error(join(path, key), "expected a string, got " + describe(*v));
     return std::nullopt;
   }
@@ -88,6 +97,13 @@ std::optional<std::int64_t> JsonReader::integer(const json::object& o, const std
   if (v->is_int64()) n = v->get_int64();
   if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
     n = static_cast<std::int64_t>(v->get_uint64());
+  }
+  if (conversions_ == Conversions::az_sdk) {
+    if (v->is_string()) n = python_int(v->get_string());
+    // 2^63 is exact as a double; anything below it converts without overflow.
+    if (const double* d = v->if_double(); d && std::trunc(*d) == *d && std::fabs(*d) < 0x1p63) {
+      n = static_cast<std::int64_t>(*d);
+    }
   }
   if (!n || *n < min || *n > max) {
     error(join(path, key), "expected " + expected + ", got " + describe(*v));
@@ -120,6 +136,64 @@ const json::object* JsonReader::object(const json::object& o, const std::string&
     return nullptr;
   }
   return &v->get_object();
+}
+
+std::optional<std::string> python_str(const json::value& v) {
+  if (v.is_bool()) return v.get_bool() ? "True" : "False";
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (!v.is_double() || !std::isfinite(v.get_double())) return std::nullopt;
+  // The shortest digits that read back as the same double, as repr uses,
+  // from to_chars's scientific form "d.ddde+XX".
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.get_double(), std::chars_format::scientific);
+  if (ec != std::errc()) return std::nullopt;
+  std::string_view sci(buf, static_cast<std::size_t>(end - buf));
+  std::string out;
+  if (sci.starts_with('-')) {
+    out = "-";
+    sci.remove_prefix(1);
+  }
+  const std::size_t e = sci.find('e');
+  std::string digits(sci.substr(0, e));
+  std::erase(digits, '.');
+  int exponent = 0;
+  std::string_view exp_text = sci.substr(e + 1);
+  if (exp_text.starts_with('+')) exp_text.remove_prefix(1);
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
+  // Python's float repr: the decimal point sits after `point` digits; it
+  // switches to exponent form below 1e-4 and from 1e16 on.
+  const int point = exponent + 1;
+  const int n = static_cast<int>(digits.size());
+  if (point <= -4 || point > 16) {
+    out += digits.substr(0, 1);
+    if (n > 1) out += "." + digits.substr(1);
+    const std::string mag = std::to_string(exponent < 0 ? -exponent : exponent);
+    out += std::string(exponent < 0 ? "e-" : "e+") + (mag.size() < 2 ? "0" : "") + mag;
+  } else if (point <= 0) {
+    out += "0." + std::string(static_cast<std::size_t>(-point), '0') + digits;
+  } else if (point >= n) {
+    out += digits + std::string(static_cast<std::size_t>(point - n), '0') + ".0";
+  } else {
+    out += digits.substr(0, static_cast<std::size_t>(point)) + "." + digits.substr(static_cast<std::size_t>(point));
+  }
+  return out;
+}
+
+std::optional<std::int64_t> python_int(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
+  const std::size_t first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return std::nullopt;
+  s = s.substr(first, s.find_last_not_of(kSpace) - first + 1);
+  const bool negative = s.starts_with('-');
+  if (negative || s.starts_with('+')) s.remove_prefix(1);
+  // from_chars would take a second sign; Python does not.
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) return std::nullopt;
+  std::uint64_t magnitude = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), magnitude);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  if (magnitude > static_cast<std::uint64_t>(INT64_MAX) + (negative ? 1 : 0)) return std::nullopt;
+  return negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
 }
 
 Result<json::value> parse_json(std::string_view text, std::string_view file, bool relaxed) {

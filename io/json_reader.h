@@ -23,11 +23,30 @@ namespace batchai {
 // misspelt key there would silently fall back to a default.
 enum class UnknownKeys { error, warn };
 
+// Which values of another JSON type than a field's are converted rather
+// than refused. `az batchai job create` sent job.json through its Python
+// SDK (msrest), which converted them before the service saw the file, so
+// job files written for az rely on it (`"value": 10`, `"nodeCount": "2"`):
+//   - a string field takes a number or true/false, spelt as Python's str()
+//     spells it (10 -> "10", 1e-05 -> "1e-05", 2.0 -> "2.0", true ->
+//     "True"): msrest's str conversion is str(value), so that is the text
+//     the job ran with under Batch AI, bools included;
+//   - an integer field takes a string holding a decimal integer ("2",
+//     " +2 ", as Python's int() reads it) and a number with no fraction
+//     (2.0). msrest's int() also truncated 2.5 to 2 and read true as 1; those
+//     stay errors, since they silently change the job or are a mistake.
+// Objects and arrays stay errors for string fields (msrest would have sent
+// their Python repr, which no job means). Only job.json is read with
+// az_sdk: a site.json was never sent through az, and a misspelt value there
+// should be refused, not reinterpreted.
+enum class Conversions { none, az_sdk };
+
 class JsonReader {
  public:
   // `file` names the file in every message. A warning about an unknown key
   // ends with "; <ignored_note>".
-  JsonReader(std::string file, UnknownKeys unknown_keys, std::string ignored_note = "ignored");
+  JsonReader(std::string file, UnknownKeys unknown_keys, Conversions conversions,
+             std::string ignored_note = "ignored");
 
   // One line each: "<file>: <path>: <problem>".
   std::vector<std::string> errors, warnings;
@@ -61,15 +80,17 @@ class JsonReader {
   // Each read below returns nothing (having recorded why) when the value is
   // not given or has the wrong type.
 
-  // A string. NUL is refused: values end up in job scripts, which libslurm
-  // takes as C strings, where a NUL would silently cut the script short.
+  // A string (or, with Conversions::az_sdk, a number or bool as text). NUL
+  // is refused: values end up in job scripts, which libslurm takes as C
+  // strings, where a NUL would silently cut the script short.
   std::optional<std::string> str(const boost::json::object& o, const std::string& path, std::string_view key,
                                  bool required = false);
   // A string, empty when not given; a required one must not be empty (for
   // fields that name a command or a path).
   std::string text(const boost::json::object& o, const std::string& path, std::string_view key,
                    bool required = false);
-  // An integer in [min, max]; `expected` says the range in the message.
+  // An integer in [min, max] (or, with Conversions::az_sdk, a string or a
+  // whole number that holds one); `expected` says the range in the message.
   std::optional<std::int64_t> integer(const boost::json::object& o, const std::string& path, std::string_view key,
                                       std::int64_t min, std::int64_t max, const std::string& expected,
                                       bool required = false);
@@ -105,8 +126,21 @@ class JsonReader {
  private:
   std::string file_;
   UnknownKeys unknown_keys_;
+  Conversions conversions_;
   std::string ignored_note_;
 };
+
+// A JSON number or bool as Python's str() prints what json.load made of it:
+// integers in full, floats in repr's shortest round-trip form ("1.5",
+// "1e-05", "2.0", "1e+16"), bools as "True"/"False". Nothing for other
+// values, or for a float past double's range.
+std::optional<std::string> python_str(const boost::json::value& v);
+
+// The integer a string holds as Python's int() reads it: optional ASCII
+// whitespace around an optional sign and decimal digits (not the '_'
+// separators int() also takes, which no count in a job.json needs). Nothing
+// when it holds anything else or does not fit 64 bits.
+std::optional<std::int64_t> python_int(std::string_view s);
 
 // Parses JSON text. A syntax error reads "<file>:<line>:<column>: invalid
 // JSON: <what>". `relaxed` allows // comments and trailing commas, for files

@@ -134,6 +134,8 @@ std::vector<Cluster> parse_clusters(JsonReader& r, const json::object& top, cons
     if (!c.gpu_type.empty() && c.gpus_per_node == 0 && !gpus_bad) {
       r.error(at + ".gpuType", "only with gpusPerNode > 0");
     }
+    // The same duration forms as job.json's (one grammar for one kind of
+    // value), but only as a string: no conversion from other types.
     if (const json::value* v = r.field(o, at, "maxWallClockTime", false)) {
       const std::string t = at + ".maxWallClockTime";
       if (!v->is_string()) {
@@ -311,7 +313,10 @@ Result<SiteConfig> parse_site_config(std::string_view text, std::string_view fil
   auto root = parse_json(text, file, /*relaxed=*/true);  // an admin's file explains itself
   if (!root) return root.error();
 
-  JsonReader r(std::string(file), UnknownKeys::error);
+  // Strict types: site.json was never sent through az's SDK, so nothing
+  // relies on its conversions, and an admin's "gpusPerNode": "4" or
+  // "nice": true is a slip to report, not to reinterpret.
+  JsonReader r(std::string(file), UnknownKeys::error, Conversions::none);
   SiteConfig site;
   if (!root->is_object()) {
     r.error("(top level)", "expected an object, got " + JsonReader::describe(*root));

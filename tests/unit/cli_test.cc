@@ -127,6 +127,23 @@ TEST_F(Cli, JobValidateReportsValidOrEveryProblem) {
                      "$AZ_BATCHAI_JOB_MOUNT_ROOT\n");
 }
 
+// A job file written for az, with the values its SDK converted, is valid;
+// a value of a type it did not convert is still refused with its path.
+TEST_F(Cli, JobValidateTakesWhatAzConverted) {
+  std::string az = write("az.json", R"({"properties": {"nodeCount": "2", "stdOutErrPathPrefix": "/l",
+      "customMpiSettings": {"commandLine": "python train.py --epochs $EPOCHS", "processCount": "4"},
+      "environmentVariables": [{"name": "EPOCHS", "value": 10}, {"name": "LR", "value": 1e-05}],
+      "constraints": {"maxWallClockTime": "PT1.5H"}}})");
+  EXPECT_EQ(run({"job", "validate", "-f", az, "--strict"}), 0) << err;
+  EXPECT_EQ(out.str(), "valid\n");
+  std::string bad = write("bad.json", R"({"properties": {"nodeCount": "2.5", "stdOutErrPathPrefix": "/l",
+      "customMpiSettings": {"commandLine": "true"}, "constraints": {"maxWallClockTime": "P1M"}}})");
+  EXPECT_EQ(run({"job", "validate", "-f", bad}), 1);
+  EXPECT_EQ(err, "batchai: error: " + bad + ": properties.nodeCount: expected a positive integer, got \"2.5\"\n" +
+                     "batchai: error: " + bad + ": properties.constraints.maxWallClockTime: years and months have " +
+                     "no fixed length; give the limit in weeks, days or hours (such as \"P30D\"), got \"P1M\"\n");
+}
+
 TEST_F(Cli, VersionNamesTheBuildFeatures) {
   EXPECT_EQ(run({"--version"}), 0);
   EXPECT_TRUE(help.str().starts_with("batchai 0.")) << help.str();

@@ -221,6 +221,10 @@ TEST(SiteConfig, EachMistakeHasItsMessage) {
        "site.json: clusters[2].name: duplicate cluster name \"gpu\" (also clusters[0].name)"},
       {R"({"clusters": [{"name": "gpu"}, {"name": "x", "gpusPerNode": "four"}]})",
        "site.json: clusters[1].gpusPerNode: expected an integer >= 0, got \"four\""},
+      // job.json takes what az's SDK converted; site.json keeps strict types.
+      {R"({"clusters": [{"name": "gpu", "gpusPerNode": "4"}]})",
+       "site.json: clusters[0].gpusPerNode: expected an integer >= 0, got \"4\""},
+      {R"({"jobsRoot": true})", "site.json: jobsRoot: expected a string, got true"},
       {R"({"clusters": [{"name": "gpu", "gpusPerNode": -1}]})",
        "site.json: clusters[0].gpusPerNode: expected an integer >= 0, got -1"},
       {R"({"clusters": [{"name": "gpu", "gpuPerNode": 4}]})",

@@ -38,6 +38,8 @@ TEST(SiteConfig, EmptyFileGivesTheDefaultsWithHomeExpanded) {
   EXPECT_EQ(site->mpi, "pmix");
   EXPECT_EQ(site->tensorflow_port_base, 2222);
   EXPECT_EQ(site->default_process_count, DefaultProcessCount::node_count);  // Batch AI's
+  EXPECT_EQ(site->mpi_launcher, MpiLauncher::srun);
+  EXPECT_EQ(site->tensorflow_grace_seconds, 30);
   EXPECT_TRUE(site->clusters.empty());
   EXPECT_EQ(site->low.qos, "");
   EXPECT_EQ(site->low.nice, 100);
@@ -62,6 +64,8 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
     "mpi": "pmi2",
     "tensorFlowPortBase": 3000,
     "defaultProcessCount": "gpus",
+    "mpiLauncher": "mpirun",
+    "tensorFlowGraceSeconds": 5,
     "clusters": [
       {"name": "gpu", "partition": "gpu-part", "gpusPerNode": 4, "gpuType": "h100", "maxWallClockTime": "P2D"},
       {"name": "batch"}
@@ -89,6 +93,8 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
   EXPECT_EQ(site->mpi, "pmi2");
   EXPECT_EQ(site->tensorflow_port_base, 3000);
   EXPECT_EQ(site->default_process_count, DefaultProcessCount::gpus);
+  EXPECT_EQ(site->mpi_launcher, MpiLauncher::mpirun);
+  EXPECT_EQ(site->tensorflow_grace_seconds, 5);
 
   ASSERT_EQ(site->clusters.size(), 2u);
   const Cluster* gpu = site->find_cluster("gpu");

@@ -883,3 +883,38 @@ TEST(Translate, HostileEnvironmentValuesAreInert) {
 }
 
 }  // namespace
+
+// Open MPI's launcher, where the site chose it: the script says so and how
+// many ranks; pyxis cannot give mpirun's ranks their container.
+TEST(Translate, MpirunWhereTheSiteChoseItAndNotIntoPyxis) {
+  const std::string horovod =
+      R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/logs",
+          "horovodSettings": {"pythonScriptFilePath": "train.py", "processCount": 4}}})";
+  auto site = test_site();
+  site.mpi_launcher = site::MpiLauncher::mpirun;
+  const std::string script = render_script(must_plan(horovod, site));
+  EXPECT_NE(script.find("\nbatchai_mpi_launcher=mpirun"), std::string::npos) << script;
+  EXPECT_NE(script.find("\nbatchai_mpi_ranks=4\n"), std::string::npos) << script;
+  EXPECT_EQ(render_script(must_plan(horovod)).find("batchai_mpi_launcher"), std::string::npos);
+
+  site.container_runtime = site::ContainerRuntime::pyxis;
+  const std::string in_image =
+      R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/logs",
+          "containerSettings": {"imageSourceRegistry": {"image": "tensorflow/tensorflow:1.8.0-gpu"}},
+          "horovodSettings": {"pythonScriptFilePath": "train.py"}}})";
+  auto refused = plan(in_image, site);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("properties.containerSettings: this site starts MPI ranks with mpirun"),
+            std::string::npos)
+      << refused.error().message;
+}
+
+TEST(Translate, TensorFlowScriptsCarryTheSitesGracePeriod) {
+  auto site = test_site();
+  site.tensorflow_grace_seconds = 7;
+  const std::string script = render_script(must_plan(
+      R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/logs",
+          "tensorFlowSettings": {"pythonScriptFilePath": "t.py", "workerCount": 2, "parameterServerCount": 1}}})",
+      site));
+  EXPECT_NE(script.find("\nbatchai_tf_grace=7 "), std::string::npos) << script;
+}

@@ -268,6 +268,14 @@ class Planner {
     if (!spec_.container_settings) return;
     const auto& c = *spec_.container_settings;
     const std::string at = "properties.containerSettings";
+    // Refused on every site, also one that runs the job without its image:
+    // what job validate refuses, no site may take (the fuzzer's invariant).
+    const bool vault = c.credentials && !std::holds_alternative<std::string>(c.credentials->password);
+    if (vault) {
+      error(at + ".imageSourceRegistry.credentials.passwordSecretReference",
+            "Key Vault references cannot be resolved on Slurm; give \"password\"");
+      return;
+    }
     if (site_.container_runtime == site::ContainerRuntime::none) {
       if (site_.allow_host_without_container) {
         plan_.warnings.push_back(diag::one_line(file_ + ": " + at + ": this site has no container runtime; running "
@@ -302,10 +310,7 @@ class Planner {
     }
     if (c.credentials) {
       const auto* password = std::get_if<std::string>(&c.credentials->password);
-      if (!password) {
-        error(at + ".imageSourceRegistry.credentials.passwordSecretReference",
-              "Key Vault references cannot be resolved on Slurm; give \"password\"");
-      } else if (site_.container_runtime == site::ContainerRuntime::pyxis) {
+      if (site_.container_runtime == site::ContainerRuntime::pyxis) {
         // enroot reads registry logins from a netrc-style file in
         // ENROOT_CONFIG_PATH; NGC also needs its token service.
         out.credentials_dir = plan_.job_dir + "/enroot";

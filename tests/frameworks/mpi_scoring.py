@@ -20,6 +20,12 @@ from mpi4py import MPI
 
 def main():
     in_dir, out_dir = sys.argv[1], sys.argv[2]
+    unset = [v for v in ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE") if v not in os.environ]
+    if unset:
+        # The recipe's split needs them: without, every rank scores everything.
+        print(f"mpi_scoring.py: {' and '.join(unset)} not set: not started by Open MPI's mpirun "
+              "or an equivalent", file=sys.stderr, flush=True)
+        return 2
     rank = int(os.environ["OMPI_COMM_WORLD_RANK"])
     size = int(os.environ["OMPI_COMM_WORLD_SIZE"])
     inputs = sorted(os.listdir(in_dir))

@@ -183,6 +183,11 @@ class Frameworks : public batchai::testing::CliFixture {
 
 // --- TensorFlow ---------------------------------------------------------------
 
+// TensorFlow's informational lines would bury a failure's cause in the logs
+// a failing test prints.
+const std::string kQuietTensorFlow = R"(
+    "environmentVariables": [{"name": "TF_CPP_MIN_LOG_LEVEL", "value": "1"}],)";
+
 // The issue's TensorFlow 2 job: the ps and the worker serve forever, the
 // chief (Batch AI's worker 0) drives them and exits. The job ends with the
 // chief, succeeded, and takes its servers with it.
@@ -198,7 +203,7 @@ TEST_F(Frameworks, TensorFlow2ParameterServerStrategyEndsWithItsChief) {
       "parameterServerCommandLineArgs": ")" + args + R"(",
       "workerCount": 2,
       "parameterServerCount": 1})",
-                                      2);
+                                      2, kQuietTensorFlow);
   const json::object shown = run_job("tf2", job, 240);
   EXPECT_EQ(state(shown), "succeeded") << logs("tf2");
   EXPECT_EQ(exit_code(shown), 0);
@@ -241,7 +246,7 @@ TEST_F(Frameworks, TensorFlow1ShapedJobEndsWithItsLastWorker) {
   if (auto why = missing_venv("tf2", "tensorflow-cpu")) GTEST_SKIP() << *why;
   const std::string py = (frameworks_dir() / "tf2/bin/python").string();
   const json::object shown =
-      run_job("tf1", job_file("tf1", tf1_job_settings(py, script("tf1_shaped.py"), ""), 2), 240);
+      run_job("tf1", job_file("tf1", tf1_job_settings(py, script("tf1_shaped.py"), ""), 2, kQuietTensorFlow), 240);
   EXPECT_EQ(state(shown), "succeeded") << logs("tf1");
   EXPECT_EQ(exit_code(shown), 0);
 
@@ -268,7 +273,9 @@ TEST_F(Frameworks, TensorFlow1ShapedJobFailsWithItsWorkersExitCode) {
   if (auto why = missing_venv("tf2", "tensorflow-cpu")) GTEST_SKIP() << *why;
   const std::string py = (frameworks_dir() / "tf2/bin/python").string();
   const json::object shown = run_job(
-      "tf1fail", job_file("tf1fail", tf1_job_settings(py, script("tf1_shaped.py"), " --fail_worker=1 --fail_code=3"), 2),
+      "tf1fail",
+      job_file("tf1fail", tf1_job_settings(py, script("tf1_shaped.py"), " --fail_worker=1 --fail_code=3"), 2,
+               kQuietTensorFlow),
       240);
   EXPECT_EQ(state(shown), "failed") << logs("tf1fail");
   EXPECT_EQ(exit_code(shown), 3) << json::serialize(shown);

@@ -97,7 +97,7 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
 }  // namespace
 
 Result<std::vector<float>> import_keras_weights(const std::string& path, const Model& model) {
-  auto file = keras::read_keras_h5(path);
+  auto file = keras::read_keras_h5(path, keras::KerasRead::model_only);
   if (!file) return file.error();
   const std::string where = path + ": model_config";
   boost::system::error_code ec;
@@ -122,7 +122,7 @@ Result<std::vector<float>> import_keras_weights(const std::string& path, const M
     const ConfigLayer& o = ours->layers[i];
     const std::string at = where + ": layer " + std::to_string(i + 1) + " (" + layer_name(t) + ")";
     if (t.class_name != o.class_name) {
-      return Error{at + ": a " + t.class_name + ", this network's is a " + o.class_name};
+      return Error{at + ": class " + t.class_name + ", this network's is " + o.class_name};
     }
     for (const std::string& key : significant_keys().at(o.class_name)) {
       const json::value* tv = t.config->if_contains(key);

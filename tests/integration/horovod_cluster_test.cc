@@ -120,7 +120,6 @@ TEST_F(HorovodPyTorch, RanksOnTwoNodesEndWithIdenticalParameters) {
     ASSERT_TRUE(fs::exists(p)) << p;
     rank[r] = json::parse(read_file(p)).as_object();
     EXPECT_EQ(rank[r].at("size"), 2);
-    EXPECT_EQ(rank[r].at("local_rank"), 0) << "one rank per node";
   }
   EXPECT_NE(rank[0].at("slurm_node"), rank[1].at("slurm_node")) << "the ranks ran on two nodes";
   EXPECT_NE(rank[0].at("initial"), rank[1].at("initial")) << "each rank drew its own parameters";

@@ -238,7 +238,7 @@ Status write_file(const std::string& tmp, const KerasModelFile& model) {
 
 class Reader {
  public:
-  Reader(std::string path, hid_t file) : path_(std::move(path)), file_(file) {}
+  Reader(std::string path, hid_t file, bool optimizer) : path_(std::move(path)), file_(file), optimizer_(optimizer) {}
 
   Result<KerasModelFile> read() {
     KerasModelFile model;
@@ -277,7 +277,7 @@ class Reader {
     }
 
     // Keras saves no optimizer state for an uncompiled model.
-    if (link_exists(file_, "optimizer_weights")) {
+    if (optimizer_ && link_exists(file_, "optimizer_weights")) {
       auto tensors = read_group(file_, "/optimizer_weights", "optimizer_weights", "");
       if (!tensors) return tensors.error();
       model.optimizer_weights = std::move(*tensors);
@@ -328,8 +328,13 @@ class Reader {
     if (H5Tget_class(type.get()) != H5T_STRING) return at(path, what + ": expected strings");
     auto n = static_cast<std::size_t>(count);
     if (H5Tis_variable_str(type.get()) > 0) {
+      // The file's character set too: HDF5 will not convert between
+      // ASCII and UTF-8, and h5py 3 (tf.keras 2.x) writes some as UTF-8.
       auto memtype = hdf5::datatype(H5Tcopy(H5T_C_S1));
-      if (!memtype || H5Tset_size(memtype.get(), H5T_VARIABLE) < 0) return failed_at(path, "reading " + what);
+      if (!memtype || H5Tset_size(memtype.get(), H5T_VARIABLE) < 0 ||
+          H5Tset_cset(memtype.get(), H5Tget_cset(type.get())) < 0) {
+        return failed_at(path, "reading " + what);
+      }
       std::vector<char*> pointers(n, nullptr);
       if (H5Aread(attr.get(), memtype.get(), pointers.data()) < 0) return failed_at(path, "reading " + what);
       for (char* p : pointers) out.emplace_back(p ? p : "");
@@ -421,6 +426,7 @@ class Reader {
 
   std::string path_;
   hid_t file_;
+  bool optimizer_;
 };
 
 }  // namespace
@@ -448,7 +454,7 @@ Status write_keras_h5(const std::string& path, const KerasModelFile& model) {
   return {};
 }
 
-Result<KerasModelFile> read_keras_h5(const std::string& path) {
+Result<KerasModelFile> read_keras_h5(const std::string& path, KerasRead what) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Error{path + ": no such file"};
   hdf5::QuietErrors quiet;
@@ -458,7 +464,7 @@ Result<KerasModelFile> read_keras_h5(const std::string& path) {
     return Error{path + ": cannot open as HDF5" + (reason.empty() ? "" : " (" + reason + ")") +
                  "; the file is truncated or not a Keras .h5 model"};
   }
-  return Reader(path, file.get()).read();
+  return Reader(path, file.get(), what == KerasRead::with_optimizer).read();
 }
 
 }  // namespace batchai::keras

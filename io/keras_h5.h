@@ -64,6 +64,10 @@ Status write_keras_h5(const std::string& path, const KerasModelFile& model);
 // name the file and the HDF5 object, e.g.
 // "model.h5: /model_weights/dense_1/dense_1/kernel:0: expected a float32 dataset, found float64".
 // Both fixed- and variable-length string attributes are accepted.
-Result<KerasModelFile> read_keras_h5(const std::string& path);
+// model_only leaves /optimizer_weights unread (and optimizer_weights
+// empty): tf.keras 2.x keeps its int64 step counter there, which a reader
+// of the weights alone need not refuse.
+enum class KerasRead { with_optimizer, model_only };
+Result<KerasModelFile> read_keras_h5(const std::string& path, KerasRead what = KerasRead::with_optimizer);
 
 }  // namespace batchai::keras

@@ -26,6 +26,7 @@
 #include "trainer/backend.h"
 #include "trainer/comm.h"
 #include "trainer/device.h"
+#include "trainer/keras_import.h"
 #include "trainer/model.h"
 #include "trainer/training.h"
 #include "trainer/world.h"
@@ -52,6 +53,7 @@ constexpr Option kOptions[] = {
     {"threads", 0, "N", "CPU threads per rank (default: this rank's share of the node's cores)"},
     {"train-images", 0, "N", "use only the first N training images (quick runs and tests)"},
     {"test-images", 0, "N", "use only the first N test images"},
+    {"evaluate", 0, "MODEL.h5", "score a Keras model file of this network on the test set (CPU), print one line, exit"},
     {"world-check", 0, "", "check the MPI world: print each rank's node and GPU, allreduce, exit"},
     {"devices", 0, "", "list the accelerators this process can use and exit"},
     {"version", 0, "", "print version and build features, then exit"},
@@ -302,6 +304,36 @@ void print_configuration(const Config& c, int ranks, const std::vector<std::stri
   std::fflush(stdout);
 }
 
+// --evaluate: another trainer's model (Keras with Horovod, say) scored by
+// this one's forward pass on the test images. One process, no MPI.
+int evaluate(const batchai::args::Parsed& parsed) {
+  const std::string path = *parsed.get("evaluate");
+  auto config = configure(parsed, 1);
+  if (!config) return batchai::diag::error(config.error().message + " (try --help)"), 1;
+  if (config->backend == "cuda") return batchai::diag::error("--evaluate: scores on the CPU only"), 1;
+  auto test = batchai::load_cifar10_test(config->data);
+  if (!test) return batchai::diag::error(test.error().message), 1;
+  if (config->test_images && config->test_images < test->count) {
+    test->count = config->test_images;
+    test->images.resize(test->count * batchai::cifar10::kImageBytes);
+    test->labels.resize(test->count);
+  }
+  auto model = batchai::trainer::build_model(batchai::trainer::cifar10_cnn(), {32, 32, 3});
+  if (!model) return batchai::diag::error(model.error().message), 1;
+  auto parameters = batchai::trainer::import_keras_weights(path, *model);
+  if (!parameters) return batchai::diag::error(parameters.error().message), 1;
+  cpu_set_t set;
+  const int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  auto backend = batchai::trainer::make_cpu_backend(*model, {config->train.batch, config->threads > 0 ? config->threads : cpus});
+  backend->set_parameters(*parameters);
+  backend->use_data(*test, *test);
+  const auto s = backend->evaluate_range(0, test->count);
+  const double n = static_cast<double>(std::max<std::size_t>(test->count, 1));
+  std::printf("Test loss: %.6f, test accuracy: %.6f (%zu of %zu images), %s\n", s.loss_sum / n,
+              static_cast<double>(s.correct) / n, s.correct, test->count, path.c_str());
+  return 0;
+}
+
 int train(const batchai::args::Parsed& parsed) {
   batchai::trainer::Comm comm;
   const bool leader = comm.rank() == 0;
@@ -364,6 +396,7 @@ int main(int argc, char** argv) {
   if (parsed->has("version")) return print_version(), 0;
   if (parsed->has("man")) return std::fputs(manual().c_str(), stdout), 0;
   if (parsed->has("devices")) return print_devices();
+  if (parsed->has("evaluate")) return evaluate(*parsed);
   MPI_Init(&argc, &argv);
   const int rc = parsed->has("world-check") ? run_world_check() : train(*parsed);
   MPI_Finalize();

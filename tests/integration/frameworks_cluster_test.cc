@@ -91,6 +91,8 @@ class Frameworks : public batchai::testing::CliFixture {
     }
   }
 
+  void score_by_open_mpis_variables(bool mpirun);
+
   // The job file's properties around a toolkit's settings: the share
   // mounted, the logs and one output directory RESULTS on it, and a wall
   // clock limit so that a job which never ends still stops.
@@ -339,7 +341,8 @@ TEST_F(Frameworks, PyTorchDistributedDataParallelRanksEndWithTheSameParameters) 
 
 // The batch-scoring recipe's shape: 4 ranks on 2 nodes share 23 inputs by
 // Open MPI's rank and size.
-TEST_F(Frameworks, Mpi4pyRanksShareTheInputsByOpenMpisVariables) {
+// The batch-scoring recipe's shape, whichever launcher the site chose.
+void Frameworks::score_by_open_mpis_variables(bool mpirun) {
   if (auto why = missing_module("mpi4py", "python3-mpi4py")) GTEST_SKIP() << *why;
   std::set<std::string> inputs;
   fs::create_directories(dir / "shares/myshare/images");
@@ -356,6 +359,8 @@ TEST_F(Frameworks, Mpi4pyRanksShareTheInputsByOpenMpisVariables) {
     "inputDirectories": [{"id": "IMAGES", "path": "$AZ_BATCHAI_JOB_MOUNT_ROOT/myshare/images"}],)";
   const json::object shown = run_job("score", job_file("score", settings, 2, extra), 180);
   ASSERT_EQ(state(shown), "succeeded") << logs("score");
+  const std::string script = slurp(dir / "jobs" / segment("score") / "job.sbatch");
+  EXPECT_EQ(script.find("\nbatchai_mpi_launcher=mpirun") != std::string::npos, mpirun) << script;
 
   std::map<std::string, int> scored;               // input -> times scored
   std::map<std::string, std::map<int, int>> nodes;  // node -> rank -> local rank
@@ -397,6 +402,18 @@ TEST_F(Frameworks, Mpi4pyRanksShareTheInputsByOpenMpisVariables) {
     }
     EXPECT_EQ(local_sizes[node], std::set<int>{static_cast<int>(ranks.size())}) << node;
   }
+}
+
+TEST_F(Frameworks, Mpi4pyRanksShareTheInputsByOpenMpisVariables) { score_by_open_mpis_variables(false); }
+
+// A site whose MPI has no PMIx starts ranks with Open MPI's own mpirun, as
+// Batch AI did; the job sees the same.
+TEST_F(Frameworks, Mpi4pyRanksStartedByMpirunShareTheInputsAlike) {
+  if (IsSkipped()) return;
+  std::string site = slurp(dir / "site.json");
+  site.insert(site.find('{') + 1, "\n  \"mpiLauncher\": \"mpirun\",");
+  std::ofstream(dir / "site.json") << site;
+  score_by_open_mpis_variables(true);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "slurm/client.h"
+#include "unit/temp_dir.h"
 
 namespace batchai::testing {
 
@@ -40,8 +41,8 @@ class CliFixture : public ::testing::Test {
     auto c = batchai::slurm::connect_libslurm();
     if (!c) GTEST_SKIP() << "no Slurm to test against: " << c.error().message;
     if (auto p = (*c)->partitions(); !p) GTEST_SKIP() << "Slurm is not answering: " << p.error().message;
-    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir = fs::temp_directory_path() / ("batchai-cli-" + std::to_string(::getpid()) + "-" + test);
+    dir = batchai::testing::make_test_dir("batchai-cli");
+    ASSERT_FALSE(dir.empty()) << "cannot make a directory under " << fs::temp_directory_path();
     fs::create_directories(dir / "shares/myshare");
     const std::string d = dir.string();
     std::ofstream(dir / "site.json") << R"({

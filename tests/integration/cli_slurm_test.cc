@@ -12,6 +12,7 @@
 
 #include "integration/run_command.h"
 #include "slurm/client.h"
+#include "unit/temp_dir.h"
 
 namespace {
 
@@ -27,8 +28,8 @@ class CliSlurm : public ::testing::Test {
     auto c = batchai::slurm::connect_libslurm();
     if (!c) GTEST_SKIP() << "no Slurm to test against: " << c.error().message;
     if (auto p = (*c)->partitions(); !p) GTEST_SKIP() << "Slurm is not answering: " << p.error().message;
-    dir = fs::temp_directory_path() / ("batchai-cli-slurm-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
+    dir = batchai::testing::make_temp_dir("batchai-cli-slurm");
+    ASSERT_FALSE(dir.empty()) << "cannot make a directory under " << fs::temp_directory_path();
   }
   void TearDown() override {
     if (!dir.empty()) fs::remove_all(dir);

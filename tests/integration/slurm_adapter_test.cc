@@ -13,6 +13,7 @@
 
 #include "integration/run_command.h"
 #include "slurm/client.h"
+#include "unit/temp_dir.h"
 
 namespace batchai::slurm {
 namespace {
@@ -31,9 +32,8 @@ class SlurmAdapter : public ::testing::Test {
     auto parts = (*c)->partitions();
     if (!parts) GTEST_SKIP() << "Slurm is configured but not answering: " << parts.error().message;
     client = std::move(*c);
-    dir = fs::temp_directory_path() / ("batchai-slurm-test-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir);
+    dir = batchai::testing::make_test_dir("batchai-slurm-test");
+    ASSERT_FALSE(dir.empty()) << "cannot make a directory under " << fs::temp_directory_path();
   }
   void TearDown() override {
     if (!dir.empty()) fs::remove_all(dir);

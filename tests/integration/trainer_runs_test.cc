@@ -16,6 +16,7 @@
 #include <string>
 
 #include "io/keras_h5.h"
+#include "unit/temp_dir.h"
 
 namespace {
 
@@ -34,11 +35,8 @@ class TrainerRuns : public ::testing::Test {
     if (!fs::exists(fs::path(BATCHAI_TEST_DATA) / "data_batch_1.bin")) {
       GTEST_SKIP() << "no CIFAR-10 at " << BATCHAI_TEST_DATA << " (make it with ../shared/data/cifar10/make-cifar10-bin)";
     }
-    dir = fs::temp_directory_path() /
-          ("batchai-train-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = batchai::testing::make_test_dir("batchai-train");
+    ASSERT_FALSE(dir.empty()) << "cannot make a directory under " << fs::temp_directory_path();
   }
   void TearDown() override {
     if (!dir.empty() && !HasFailure()) fs::remove_all(dir);

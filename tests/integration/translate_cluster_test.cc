@@ -24,6 +24,7 @@
 #include "slurm/client.h"
 #include "slurm/job_plan.h"
 #include "slurm/shell_quote.h"
+#include "unit/temp_dir.h"
 
 namespace {
 
@@ -62,10 +63,8 @@ class LocalSite : public ::testing::Test {
     auto c = slurm::connect_libslurm();
     if (!c) GTEST_SKIP() << "no Slurm to test against: " << c.error().message;
     if (auto p = (*c)->partitions(); !p) GTEST_SKIP() << "Slurm is not answering: " << p.error().message;
-    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(test.begin(), test.end(), '/', '-');  // parameterised names hold a '/'
-    dir = fs::temp_directory_path() / ("batchai-translate-" + std::to_string(::getpid()) + "-" + test);
-    fs::create_directories(dir);
+    dir = batchai::testing::make_test_dir("batchai-translate");
+    ASSERT_FALSE(dir.empty()) << "cannot make a directory under " << fs::temp_directory_path();
     for (const char* s : {"scripts", "logs", "myshare", "data/images", "data/model", "nfs", "gluster"}) {
       fs::create_directories(dir / "shares" / s);
     }

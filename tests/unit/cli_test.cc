@@ -13,6 +13,7 @@
 #include "fake_slurm.h"
 #include "frontend/cli.h"
 #include "frontend/state.h"
+#include "unit/temp_dir.h"
 
 namespace batchai::frontend {
 namespace {
@@ -34,10 +35,12 @@ class Cli : public ::testing::Test {
     ctx.slurm = [this]() -> Result<slurm::Client*> { return &fake; };
     ctx.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
     ctx.environment = {"PATH=/usr/bin", "HOME=/root"};
-    dir = std::filesystem::temp_directory_path() / ("batchai-cli-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
+    dir = batchai::testing::make_test_dir("batchai-cli-test");
+    ASSERT_FALSE(dir.empty());
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
+  void TearDown() override {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
 
   std::string write(const std::string& name, const std::string& text) {
     auto path = dir / name;

@@ -8,6 +8,7 @@
 
 #include "fake_slurm.h"
 #include "frontend/commands/job_common.h"
+#include "unit/temp_dir.h"
 
 namespace batchai::frontend {
 namespace {
@@ -20,17 +21,17 @@ using testing::job_in;
 class JobRefresh : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() /
-          ("batchai-refresh-" + std::to_string(::getpid()) + "-" +
-           ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir);
+    dir = batchai::testing::make_test_dir("batchai-refresh");
+    ASSERT_FALSE(dir.empty());
     job.key = {"g", "w", "e", "j"};
     job.job_dir = dir.string();
     job.slurm_job_id = 42;
     job.state = state::ExecutionState::queued;
     job.created = 1000;
   }
-  void TearDown() override { std::filesystem::remove_all(dir); }
+  void TearDown() override {
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
 
   void record(const std::string& text) { std::ofstream(dir / "execution") << text; }
 

@@ -22,6 +22,7 @@
 #include "slurm/prolog/node_scratch.h"
 #include "slurm/prolog/safe_file.h"
 #include "slurm/prolog/setup.h"
+#include "unit/temp_dir.h"
 
 namespace batchai::prolog {
 namespace {
@@ -211,13 +212,14 @@ TEST(Watchdog, WhatTheWorkStartedDiesWithIt) {
 class SafeFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("batchai-as-user-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir);
+    dir = batchai::testing::make_test_dir("batchai-as-user");
+    ASSERT_FALSE(dir.empty());
     fs::permissions(dir, fs::perms(0755));
     at = Fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
-  void TearDown() override { fs::remove_all(dir); }
+  void TearDown() override {
+    if (!dir.empty()) fs::remove_all(dir);
+  }
   // `work` under a watchdog, so a test that would hang fails instead.
   Status bounded(const std::function<Status()>& work) { return within(5s, work); }
 

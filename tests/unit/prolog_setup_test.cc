@@ -11,6 +11,7 @@
 #include "slurm/prolog/container.h"
 #include "slurm/prolog/mounts.h"
 #include "slurm/prolog/setup.h"
+#include "unit/temp_dir.h"
 
 namespace batchai::prolog {
 namespace {
@@ -102,15 +103,17 @@ TEST(NodePlan, ModesAreOctalAsBatchAIWroteThem) {
 class NodeSetupTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir = fs::temp_directory_path() / ("batchai-prolog-" + std::to_string(::getpid()) + "-" +
-                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = batchai::testing::make_test_dir("batchai-prolog");
+    ASSERT_FALSE(dir.empty());
     fs::create_directories(dir / "share");
     std::ofstream(dir / "share" / "data.txt") << "shared\n";
     setup.node = "node1";
     setup.mount_root = (dir / "job" / "mounts").string();
     setup.directories = {(dir / "scratch" / "batchai-job-7").string(), (dir / "job" / "shared").string()};
   }
-  void TearDown() override { fs::remove_all(dir); }
+  void TearDown() override {
+    if (!dir.empty()) fs::remove_all(dir);
+  }
 
   std::optional<NodeError> run(const NodePlan& plan) {
     return set_up_node(plan, setup, [&](const std::string& line) { log.push_back(line); });

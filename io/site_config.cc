@@ -233,7 +233,8 @@ std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::str
 
 SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "mpiLauncher",
-                         "tensorFlowPortBase", "tensorFlowGraceSeconds", "defaultProcessCount", "clusters", "vmSizes",
+                         "tensorFlowPortBase", "tensorFlowGraceSeconds", "defaultProcessCount", "requeue",
+                         "checkpointSignalSeconds", "clusters", "vmSizes",
                          "schedulingPriority", "containers", "shares", "prologProgram", "jobRuntimeDir", "storageRoot"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
@@ -265,6 +266,11 @@ SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view ho
   }
   if (auto grace = r.integer(top, "", "tensorFlowGraceSeconds", 0, 86400, "seconds from 0 to 86400")) {
     site.tensorflow_grace_seconds = static_cast<int>(*grace);
+  }
+  if (auto requeue = r.boolean(top, "", "requeue")) site.requeue = *requeue;
+  // Slurm keeps the warning time in 16 bits.
+  if (auto seconds = r.integer(top, "", "checkpointSignalSeconds", 0, 65535, "seconds from 0 to 65535")) {
+    site.checkpoint_signal_seconds = static_cast<int>(*seconds);
   }
   if (auto count = r.str(top, "", "defaultProcessCount")) {
     if (*count == "nodeCount") site.default_process_count = DefaultProcessCount::node_count;

@@ -86,6 +86,13 @@ struct SiteConfig {
   // The first TensorFlow port (Batch AI's 2222); a job's processes take
   // one each from here up.
   int tensorflow_port_base = 2222;
+  // Jobs are submitted requeueable: Slurm restarts a job that lost a node
+  // or was preempted, and the job resumes (docs/user-guide.md, "When
+  // something fails"). False: such a job ends, as in Batch AI.
+  bool requeue = true;
+  // Seconds before a time limit or a preemption's kill that the job is
+  // sent USR1, so that its program can write a checkpoint; 0: no warning.
+  int checkpoint_signal_seconds = 120;
   DefaultProcessCount default_process_count = DefaultProcessCount::node_count;
 
   std::vector<Cluster> clusters;  // empty: any partition is a cluster

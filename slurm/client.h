@@ -46,6 +46,10 @@ struct SubmitRequest {
   std::string comment;
   std::string gpus_per_node;  // e.g. "4" or "a100:4"; empty for none
   bool hold = false;          // submitted held (sbatch --hold), see Client::release
+  std::optional<bool> requeue;  // unset: the cluster's JobRequeue default
+  // USR1 to the batch shell this long before a time limit or a
+  // preemption's kill (sbatch --signal=B:USR1@N); 0: none.
+  std::uint16_t warn_seconds = 0;
 };
 
 enum class JobState {
@@ -62,6 +66,10 @@ enum class JobState {
   boot_fail,
   deadline,
   out_of_memory,
+  // Going back to the queue (a lost node, a preemption, scontrol requeue):
+  // not final, whatever its base state says. Accounting keeps an attempt
+  // that ended so as REQUEUED.
+  requeued,
 };
 
 // "PENDING", "COMPLETED", ... as squeue and sacct spell them.
@@ -88,6 +96,8 @@ struct JobInfo {
   std::string work_dir;
   std::string std_out;
   std::string std_err;
+  std::uint32_t restart_count = 0;  // times Slurm has requeued it
+  std::time_t preempt_time = 0;     // when it was picked for preemption; 0: never
 };
 
 // Base node states, as Slurm has them; flags are separate booleans.

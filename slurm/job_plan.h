@@ -120,6 +120,8 @@ struct JobPlan {
   std::string mpi_plugin;
   site::MpiLauncher mpi_launcher = site::MpiLauncher::srun;
   int tensorflow_grace_seconds = 30;  // how long workers may run on after the chief
+  bool requeue = true;                // Slurm may restart the job (node failure, preemption)
+  int checkpoint_signal_seconds = 0;  // USR1 this long before a kill; 0: none
   int process_count = 1;          // MPI ranks, or processes.size()
   std::string mpi_command;        // shell text each MPI rank runs
   std::string mpi_out_name, mpi_err_name;

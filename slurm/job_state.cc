@@ -17,6 +17,7 @@ const char* to_string(JobState state) {
     case JobState::boot_fail: return "BOOT_FAIL";
     case JobState::deadline: return "DEADLINE";
     case JobState::out_of_memory: return "OUT_OF_MEMORY";
+    case JobState::requeued: return "REQUEUED";
   }
   return "UNKNOWN";
 }
@@ -27,6 +28,7 @@ bool is_final(JobState state) {
     case JobState::running:
     case JobState::suspended:
     case JobState::completing:
+    case JobState::requeued:
       return false;
     default:
       return true;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -62,6 +63,9 @@ std::vector<std::string> split_commas(const std::string& text) {
 }
 
 JobState job_state(uint32_t raw) {
+  // A requeue shows as the flag over the attempt's end (NODE_FAIL, PREEMPTED
+  // or COMPLETING) until the job is PENDING again: that end is not final.
+  if (raw & (JOB_REQUEUE | JOB_REQUEUE_HOLD | JOB_REQUEUE_FED)) return JobState::requeued;
   if (raw & JOB_COMPLETING) return JobState::completing;
   switch (raw & JOB_STATE_BASE) {
     case JOB_PENDING: return JobState::pending;
@@ -142,6 +146,8 @@ JobInfo to_job_info(const slurm_job_info_t& j) {
   info.work_dir = str(j.work_dir);
   info.std_out = str(j.std_out);
   info.std_err = str(j.std_err);
+  info.restart_count = j.restart_cnt;
+  info.preempt_time = j.preempt_time;
   return info;
 }
 
@@ -178,6 +184,14 @@ class LibslurmClient final : public Client {
     if (r.exclusive) d.shared = JOB_SHARED_NONE;
     if (r.hold) d.priority = 0;  // as sbatch --hold: held until released
     if (r.nice) d.nice = static_cast<uint32_t>(NICE_OFFSET + *r.nice);
+    if (r.requeue) d.requeue = *r.requeue ? 1 : 0;
+    if (r.warn_seconds) {
+      // sbatch --signal=B:USR1@N: to the batch shell only, which passes it
+      // on to the job's processes (share/batchai/job-runtime.sh).
+      d.warn_signal = SIGUSR1;
+      d.warn_time = r.warn_seconds;
+      d.warn_flags = KILL_JOB_BATCH;
+    }
     d.environment = env.data();
     d.env_size = static_cast<uint32_t>(env.size());
     std::vector<std::string> spank_copy = r.prolog_environment;

@@ -56,6 +56,8 @@ class Planner {
     plan_.id = id_;
     plan_.tool_type = std::string(spec_.tool_type());
     plan_.tensorflow_grace_seconds = site_.tensorflow_grace_seconds;
+    plan_.requeue = site_.requeue;
+    plan_.checkpoint_signal_seconds = site_.checkpoint_signal_seconds;
     allocation();
     paths_and_environment();
     mounts();

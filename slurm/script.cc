@@ -73,6 +73,8 @@ std::string sbatch_directives(const SubmitRequest& r) {
   if (r.nice) line("nice", std::to_string(*r.nice));
   if (!r.gpus_per_node.empty()) line("gpus-per-node", r.gpus_per_node);
   if (!r.comment.empty()) line("comment", r.comment);
+  if (r.requeue) line(*r.requeue ? "requeue" : "no-requeue", "");
+  if (r.warn_seconds) line("signal", "B:USR1@" + std::to_string(r.warn_seconds));
   return s.str();
 }
 
@@ -266,6 +268,8 @@ SubmitRequest submission(const JobPlan& plan, std::string script, std::vector<st
   r.environment = std::move(environment);
   r.qos = plan.qos;
   r.nice = plan.nice;
+  r.requeue = plan.requeue;
+  r.warn_seconds = static_cast<std::uint16_t>(plan.checkpoint_signal_seconds);
   r.comment = "batchai " + plan.id.workspace + "/" + plan.id.experiment + "/" + plan.id.job;
   if (plan.gpus_per_node > 0) {
     r.gpus_per_node = (plan.gpu_type.empty() ? "" : plan.gpu_type + ":") + std::to_string(plan.gpus_per_node);

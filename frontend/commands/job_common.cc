@@ -27,6 +27,7 @@ state::ExecutionState state_of_slurm(slurm::JobState s) {
   using E = state::ExecutionState;
   switch (s) {
     case S::pending:
+    case S::requeued:
       return E::queued;
     case S::running:
     case S::suspended:
@@ -107,7 +108,13 @@ void apply_slurm(state::Job& job, const slurm::JobInfo& info, const std::optiona
   if (job.state != state::ExecutionState::terminating || slurm::is_final(info.state)) {
     job.state = state_of_slurm(info.state);
   }
-  if (info.start_time) job.start_time = info.start_time;
+  // The first attempt's start stays the job's (executionInfo.startTime):
+  // a requeued job starts again, and Slurm then reports only the new start.
+  // The job's own record keeps the first (job runtime 3 and later).
+  if (record && record->start_time && (!job.start_time || record->start_time < job.start_time)) {
+    job.start_time = record->start_time;
+  }
+  if (info.start_time && !job.start_time) job.start_time = info.start_time;
   if (!slurm::is_final(info.state)) return;
   if (info.end_time) job.end_time = info.end_time;
   // The script's record has the first failing process's code; Slurm's is

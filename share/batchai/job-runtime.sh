@@ -41,20 +41,41 @@
 #
 # shellcheck disable=SC2154  # the data above is the job script's
 # shellcheck disable=SC2034  # read by the job script, which checks it
-BATCHAI_RUNTIME_VERSION=2
+BATCHAI_RUNTIME_VERSION=3
 
 set -o pipefail
 
 batchai_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 batchai_log() { printf '%s batchai: %s\n' "$(batchai_now)" "$*"; }
 
+# key=value lines into a file, written whole and renamed, so a reader (the
+# CLI on the login node) never sees half of one.
+batchai_write_record() {
+  local file=$1 tmp
+  shift
+  tmp="${file%/*}/.${file##*/}.$$"
+  printf '%s\n' "$@" >"$tmp" && mv -f "$tmp" "$file"
+}
+
 # The job directory records start, end and exit code, so batchai can report
-# them after Slurm has forgotten the job. Each record is written whole and
-# renamed, so a reader never sees half of one.
+# them after Slurm has forgotten the job. The start is the first attempt's:
+# a requeued job started when it first started, and attempts/ says the rest.
 batchai_record() {
-  local tmp="$BATCHAI_JOB_DIR/.execution.$$"
-  printf '%s\n' "slurm_job_id=$SLURM_JOB_ID" "start_time=$batchai_started" "$@" >"$tmp" &&
-    mv -f "$tmp" "$BATCHAI_JOB_DIR/execution"
+  batchai_write_record "$BATCHAI_JOB_DIR/execution" "slurm_job_id=$SLURM_JOB_ID" "start_time=$batchai_started" \
+    "restart_count=$batchai_restart" "$@"
+}
+
+# This attempt's record, attempts/<restart count>, for `job show`: its
+# start, nodes and, once it ends, how (end_reason: completed, failed,
+# terminated, timeLimit, preemption, nodeFailure, requeued) and the newest
+# checkpoint its program recorded.
+batchai_attempt() {
+  local checkpoint=""
+  [ ! -r "$BATCHAI_CHECKPOINT_RECORD" ] || IFS= read -r checkpoint <"$BATCHAI_CHECKPOINT_RECORD"
+  mkdir -p "$BATCHAI_JOB_DIR/attempts" &&
+    batchai_write_record "$BATCHAI_JOB_DIR/attempts/$batchai_restart" "attempt=$batchai_restart" \
+      "slurm_job_id=$SLURM_JOB_ID" "nodes=$SLURM_JOB_NODELIST" "start_time=$batchai_attempt_started" \
+      ${checkpoint:+"checkpoint=$checkpoint"} "$@"
 }
 
 # On every node, one task each, for the steps around the main one.
@@ -65,29 +86,71 @@ batchai_each_node() {
 # Node scratch goes when the job ends, as in Batch AI; outputs and logs
 # stay. batchai_cleanup is set once the nodes are set up, and unset by a
 # cancel, when Slurm runs no more steps.
+# The secrets go too: only now is there no attempt left to read them.
 batchai_cleanup=
 batchai_finish() {
+  local reason=${batchai_end_reason:-}
   if [ -n "$batchai_cleanup" ]; then
     batchai_each_node --time=1 --output=/dev/null "$batchai_prolog" cleanup ||
       batchai_log "removing node scratch failed"
   fi
+  [ -z "${batchai_secrets:-}" ] || rm -f "$batchai_secrets"
+  [ -n "$reason" ] || { [ "$1" -eq 0 ] && reason=completed || reason=failed; }
+  batchai_attempt "end_time=$(batchai_now)" "exit_code=$1" "end_reason=$reason"
   batchai_record "end_time=$(batchai_now)" "exit_code=$1"
   batchai_log "job ended with exit code $1"
   exit "$1"
 }
 
-# The start record, the secrets, and the nodes.
+# The start record, the attempt, the secrets, and the nodes. Slurm runs
+# the script again when it requeues the job (a lost node, a preemption):
+# SLURM_RESTART_COUNT says which attempt this is, and the job's programs
+# learn it from BATCHAI_JOB_RESTART_COUNT. BATCHAI_CHECKPOINT_SIGNAL names
+# the signal they get before a time limit or a preemption stops them, and
+# they write their newest checkpoint's path to BATCHAI_CHECKPOINT_RECORD.
 batchai_begin() {
-  batchai_started=$(batchai_now)
-  batchai_record || { batchai_log "cannot write to $BATCHAI_JOB_DIR"; exit 1; }
+  batchai_restart=${SLURM_RESTART_COUNT:-0}
+  batchai_attempt_started=$(batchai_now)
+  batchai_started=$batchai_attempt_started
+  export BATCHAI_JOB_RESTART_COUNT=$batchai_restart BATCHAI_CHECKPOINT_SIGNAL=USR1
+  export BATCHAI_CHECKPOINT_RECORD="$BATCHAI_JOB_DIR/checkpoint"
+  # Until the main step passes it on, a warning only marks that it came.
+  batchai_warned=
+  trap 'batchai_warned=1' USR1
+  trap 'batchai_terminated' TERM
+  [ "$batchai_restart" -eq 0 ] || batchai_after_requeue
+  { batchai_record && batchai_attempt; } || { batchai_log "cannot write to $BATCHAI_JOB_DIR"; exit 1; }
   rm -f "$BATCHAI_JOB_DIR/first_failure"
-  batchai_log "job $SLURM_JOB_ID started on $SLURM_JOB_NODELIST"
+  if [ "$batchai_restart" -eq 0 ]; then
+    batchai_log "job $SLURM_JOB_ID started on $SLURM_JOB_NODELIST"
+  else
+    batchai_log "job $SLURM_JOB_ID started again (restart $batchai_restart) on $SLURM_JOB_NODELIST"
+  fi
   batchai_source_secrets
   batchai_find_nodes
 }
 
-# Sourced and removed at once: the values live only in this job's
-# environment, never in the script or Slurm's copy of the environment.
+# A restart keeps the first attempt's start, and closes the attempt before
+# it if nothing did: its batch node died with it.
+batchai_after_requeue() {
+  local line id="" start="" prev="$BATCHAI_JOB_DIR/attempts/$((batchai_restart - 1))"
+  if [ -r "$BATCHAI_JOB_DIR/execution" ]; then
+    while IFS= read -r line; do
+      case $line in
+        slurm_job_id=*) id=${line#*=} ;;
+        start_time=*) start=${line#*=} ;;
+      esac
+    done <"$BATCHAI_JOB_DIR/execution"
+  fi
+  [ "$id" != "$SLURM_JOB_ID" ] || [ -z "$start" ] || batchai_started=$start
+  if [ -f "$prev" ] && ! grep -q '^end_reason=' "$prev"; then
+    { cat "$prev" && echo "end_reason=nodeFailure"; } >"$prev.tmp" && mv -f "$prev.tmp" "$prev"
+  fi
+}
+
+# Sourced into this job's environment; the values are never in the script
+# or in Slurm's copy of the environment. The file stays (0600, in the job
+# directory) until the job ends, as a requeued job sources it again.
 batchai_source_secrets() {
   [ -n "${batchai_secrets:-}" ] || return 0
   if [ -r "$batchai_secrets" ]; then
@@ -95,9 +158,8 @@ batchai_source_secrets() {
     # shellcheck source=/dev/null
     . "$batchai_secrets"
     set +a
-    rm -f "$batchai_secrets"
   else
-    batchai_log "secrets file $batchai_secrets is missing (a rerun of this job? secrets are used once)"
+    batchai_log "secrets file $batchai_secrets is missing"
     batchai_finish 1
   fi
 }
@@ -121,6 +183,7 @@ batchai_find_nodes() {
 # Everything after the environment: the hostfile, TensorFlow's cluster,
 # each node's setup, the main step and the end.
 batchai_run() {
+  [ "$batchai_restart" -eq 0 ] || batchai_mark_logs
   batchai_write_hostfile
   if [ "${batchai_tensorflow:-}" = 1 ]; then batchai_tensorflow_hosts; fi
   if [ -n "${batchai_shm_size:-}" ]; then
@@ -129,6 +192,17 @@ batchai_run() {
   batchai_set_up_nodes
   batchai_record_directories
   batchai_main_step
+}
+
+# Each log of the job gets a line before a restart's first, so that one
+# file reads as the attempts in turn; nothing is truncated.
+batchai_mark_logs() {
+  local f
+  for f in "$AZ_BATCHAI_STDOUTERR_DIR"/*; do
+    [ -f "$f" ] || continue
+    printf '==== batchai: attempt %s (restart %s) of job %s on %s at %s ====\n' "$((batchai_restart + 1))" \
+      "$batchai_restart" "$SLURM_JOB_ID" "$SLURM_JOB_NODELIST" "$batchai_attempt_started" >>"$f"
+  done
 }
 
 # An Open MPI hostfile, for jobs that start their own mpirun.
@@ -184,7 +258,7 @@ batchai_set_up_nodes() {
   # The runtime's errors, per node: srun names files by node index (%n),
   # as its %N is the host's name, which need not be Slurm's node name.
   local errors=()
-  [ -z "${batchai_image:-}" ] || errors=(--error="$AZ_BATCHAI_STDOUTERR_DIR/stderr-container-%n.txt")
+  [ -z "${batchai_image:-}" ] || errors=(--open-mode=append --error="$AZ_BATCHAI_STDOUTERR_DIR/stderr-container-%n.txt")
   batchai_each_node --output=/dev/null "${errors[@]}" "${batchai_container[@]}" "${batchai_exec[@]}" \
     bash -c "$(declare -p batchai_image batchai_job_preparation 2>/dev/null; declare -f batchai_now batchai_node_step)
 batchai_node_step"
@@ -256,19 +330,126 @@ batchai_first_failure() {
 }
 
 # The main step runs in the background so that the shell can act on
-# scancel's TERM (record the end) while it waits.
+# signals while it waits: scancel's or a requeue's TERM (batchai_terminated)
+# and Slurm's warning, USR1, which it passes on to the job's processes.
+# A warning that came while the nodes were being set up skips the step.
 batchai_main_step() {
-  local rc
-  if [ -n "${batchai_mpi_command+set}" ]; then batchai_mpi_launch; else batchai_process_launch; fi
-  batchai_step=$!
-  trap 'batchai_cleanup=; batchai_log "terminated"; kill -TERM "$batchai_step" 2>/dev/null; wait "$batchai_step"; batchai_finish 143' TERM
-  wait "$batchai_step"
-  rc=$?
-  if [ "$rc" -ne 0 ] && [ -s "$BATCHAI_JOB_DIR/first_failure" ]; then
-    rc=$(cat "$BATCHAI_JOB_DIR/first_failure")
+  local rc=0
+  if [ -z "$batchai_warned" ]; then
+    if [ -n "${batchai_mpi_command+set}" ]; then batchai_mpi_launch; else batchai_process_launch; fi
+    batchai_step=$!
+    trap 'batchai_warned=1; batchai_log "warned (USR1): passing it on to the job'"'"'s processes"; kill -USR1 "$batchai_step" 2>/dev/null' USR1
+    # A trapped signal ends wait early: wait again while the step runs.
+    while :; do
+      wait "$batchai_step"
+      rc=$?
+      [ "$rc" -gt 128 ] && kill -0 "$batchai_step" 2>/dev/null || break
+    done
+    if [ "$rc" -ne 0 ] && [ -s "$BATCHAI_JOB_DIR/first_failure" ]; then
+      rc=$(cat "$BATCHAI_JOB_DIR/first_failure")
+    fi
   fi
   batchai_each_node --output=/dev/null rm -rf "$AZ_BATCHAI_JOB_TEMP" || true
+  # A program that ended well despite the warning has done its work.
+  if [ -n "$batchai_warned" ] && { [ "$rc" -ne 0 ] || [ -z "${batchai_step:-}" ]; }; then
+    batchai_warned_end "$rc"
+  fi
   batchai_finish "$rc"
+}
+
+# Slurm's job record, one line, for the runtime's questions below; empty
+# if the controller does not answer in time (the kill that follows a TERM
+# waits for no one).
+batchai_job_line() {
+  timeout 4 scontrol -o show job "$SLURM_JOB_ID" 2>/dev/null
+}
+
+# After a warning: a preemption sends the job back to the queue to resume
+# (PreemptMode=REQUEUE would requeue it only once its grace time ran out,
+# and a job that ends by itself is not requeued); a time limit ends it
+# failed, naming the checkpoint to continue from.
+batchai_warned_end() {
+  local rc=$1 line
+  line=$(batchai_job_line)
+  if [[ $line == *" PreemptTime="[0-9]* ]]; then
+    batchai_attempt "end_time=$(batchai_now)" "exit_code=$rc" "end_reason=preemption"
+    batchai_requeueing=1
+    if scontrol requeue "$SLURM_JOB_ID"; then
+      batchai_log "preempted: the job goes back to the queue and resumes from its checkpoint"
+      # Slurm stops this shell now (batchai_terminated).
+      while :; do sleep 1; done
+    fi
+    batchai_requeueing=
+    batchai_log "preempted, and Slurm would not requeue the job (the site's requeue setting?)"
+    batchai_end_reason=preemption
+  else
+    batchai_time_limit "$line"
+    [ "$rc" -ne 0 ] || rc=124
+    batchai_finish "$rc"
+  fi
+}
+
+# The Batch AI error of a job stopped by its maxWallClockTime, in
+# errors/, where `job show` finds the errors the nodes recorded.
+batchai_time_limit() {
+  local limit checkpoint="" where
+  limit=$(sed -n 's/.* TimeLimit=\([^ ]*\).*/\1/p' <<<"$1")
+  [ ! -r "$BATCHAI_CHECKPOINT_RECORD" ] || IFS= read -r checkpoint <"$BATCHAI_CHECKPOINT_RECORD"
+  where="recorded no checkpoint"
+  [ -z "$checkpoint" ] || where="wrote a checkpoint to $checkpoint: continue from it with batchai-train --resume"
+  batchai_end_reason=timeLimit
+  mkdir -p "$BATCHAI_JOB_DIR/errors" &&
+    batchai_write_record "$BATCHAI_JOB_DIR/errors/timeLimit.json" \
+      "{\"code\":\"JobMaxWallClockTimeReached\",\"message\":$(batchai_json_string "The job reached its maxWallClockTime (${limit:-its time limit}) and was stopped; it $where"),\"details\":[{\"name\":\"maxWallClockTime\",\"value\":$(batchai_json_string "${limit:-}")},{\"name\":\"checkpoint\",\"value\":$(batchai_json_string "$checkpoint")}]}"
+  batchai_log "stopped by the time limit; the job $where"
+}
+
+# $1 as a JSON string.
+batchai_json_string() {
+  local s=$1
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\t'/\\t}
+  printf '"%s"' "$s"
+}
+
+# TERM: scancel, the time limit, or a requeue. A requeue is no end: the
+# attempt closes with its reason, the record and the secrets stay, and
+# Slurm runs the script again. Otherwise the job ends here.
+batchai_terminated() {
+  local line restarts reason
+  line=$(batchai_job_line)
+  restarts=$(sed -n 's/.* Restarts=\([0-9]*\).*/\1/p' <<<"$line")
+  if [ -n "${batchai_requeueing:-}" ] || [ "${restarts:-0}" -gt "$batchai_restart" ]; then
+    if [ -z "${batchai_requeueing:-}" ]; then
+      reason=$(batchai_requeue_reason "$line")
+      batchai_attempt "end_time=$(batchai_now)" "exit_code=143" "end_reason=$reason"
+      batchai_log "requeued ($reason): this attempt ends, and Slurm starts the job again"
+    fi
+    [ -z "${batchai_step:-}" ] || { kill -TERM "$batchai_step" 2>/dev/null; wait "$batchai_step"; }
+    exit 143
+  fi
+  batchai_cleanup=
+  if [[ $line == *" JobState=TIMEOUT"* ]] || { [ -n "$batchai_warned" ] && [[ $line == *" Reason=TimeLimit"* ]]; }; then
+    batchai_time_limit "$line"
+  else
+    batchai_end_reason=terminated
+    batchai_log "terminated"
+  fi
+  [ -z "${batchai_step:-}" ] || { kill -TERM "$batchai_step" 2>/dev/null; wait "$batchai_step"; }
+  batchai_finish 143
+}
+
+# Why Slurm requeued the job: it was preempted, one of its nodes failed,
+# or someone asked (scontrol requeue).
+batchai_requeue_reason() {
+  if [[ $1 == *" PreemptTime="[0-9]* ]]; then echo preemption; return; fi
+  if sinfo -h -N -n "$SLURM_JOB_NODELIST" -o '%t' 2>/dev/null | grep -qE 'down|fail|drain|\*'; then
+    echo nodeFailure
+  else
+    echo requeued
+  fi
 }
 
 # MPI ranks, launched by Slurm through its PMI plugin, or by Open MPI's
@@ -300,7 +481,8 @@ batchai_mpirun() {
   local per_node=$(((batchai_mpi_ranks + batchai_node_count - 1) / batchai_node_count))
   # Open MPI refuses root unless told; a root job is the site's choice.
   if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
-  mpirun -np "$batchai_mpi_ranks" --map-by "ppr:$per_node:node" \
+  # exec: the main step's pid is mpirun's, which passes USR1 on to the ranks.
+  exec mpirun -np "$batchai_mpi_ranks" --map-by "ppr:$per_node:node" \
     "${batchai_exec[@]}" bash -c "$1" \
     >>"$AZ_BATCHAI_STDOUTERR_DIR/$batchai_mpi_out" 2>>"$AZ_BATCHAI_STDOUTERR_DIR/$batchai_mpi_err"
 }
@@ -318,6 +500,9 @@ batchai_rank() {
     export OMPI_COMM_WORLD_LOCAL_SIZE
   fi
   export RANK="$OMPI_COMM_WORLD_RANK" WORLD_SIZE="$OMPI_COMM_WORLD_SIZE" LOCAL_RANK="$OMPI_COMM_WORLD_LOCAL_RANK"
+  # Slurm's checkpoint warning is for the program, which gets it too; this
+  # wrapper must outlive it to report the program's exit code.
+  trap : USR1
   bash -c "$batchai_mpi_command"
   r=$?
   batchai_first_failure "$r"
@@ -381,8 +566,10 @@ batchai_launcher_text() {
 
 # Runs this node's rows of the table, each process in its own process group
 # (set -m), so stopping it stops everything it started. A process that
-# fails records its exit code and tells the launcher (USR1), which stops
-# the others at once; --kill-on-bad-exit then stops the other nodes.
+# fails records its exit code and tells the launcher (USR2), which stops
+# the others at once; --kill-on-bad-exit then stops the other nodes. USR1
+# is Slurm's checkpoint warning, which reaches every process of the step:
+# the programs act on it, the launcher and the wrappers only survive it.
 batchai_launch_node() {
   local node=0 n row rank at rc=0 r i
   set -m
@@ -390,14 +577,15 @@ batchai_launch_node() {
   batchai_pids=()
   batchai_rows=()
   batchai_stopped=()
-  trap batchai_stop_all USR1
+  trap batchai_stop_all USR2
+  trap : USR1
   for n in $BATCHAI_NODES; do [ "$n" = "$SLURMD_NODENAME" ] && break; node=$((node + 1)); done
   for row in "${batchai_processes[@]}"; do
     read -r rank at _ <<<"$row"
     [ "$at" != "$node" ] || batchai_spawn "$row"
   done
   if [ "${batchai_tensorflow:-}" = 1 ]; then batchai_tf_watch; fi
-  # USR1 interrupts wait; wait again until each process is gone. A process
+  # A signal interrupts wait; wait again until each process is gone. A process
   # that TensorFlow's rule stopped has served its job: not a failure.
   for i in "${!batchai_pids[@]}"; do
     while :; do wait "${batchai_pids[$i]}"; r=$?; [ "$r" -gt 128 ] && kill -0 "${batchai_pids[$i]}" 2>/dev/null || break; done
@@ -475,6 +663,7 @@ batchai_process() {
   local rank node local_rank index role port out err cmd type tf_index r
   read -r rank node local_rank index role port out err cmd <<<"$1"
   export RANK="$rank" LOCAL_RANK="$local_rank" AZ_BATCHAI_TASK_INDEX="$index" WORLD_SIZE="${#batchai_processes[@]}"
+  trap : USR1
   if [ "${batchai_tensorflow:-}" = 1 ]; then
     # Batch AI's worker 0 is the chief; other workers count from 0 in
     # TF_CONFIG's "worker" list.
@@ -489,7 +678,7 @@ batchai_process() {
   if [ "${batchai_tensorflow:-}" = 1 ] && [ "$role" = worker ]; then batchai_tf_ended "$index" "$r"; fi
   if [ "$r" -ne 0 ]; then
     batchai_first_failure "$r"
-    kill -USR1 "$batchai_launcher" 2>/dev/null
+    kill -USR2 "$batchai_launcher" 2>/dev/null
   fi
   exit "$r"
 }

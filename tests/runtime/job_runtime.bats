@@ -23,6 +23,8 @@ setup() {
 #!/bin/bash
 case "$1 $2" in
   "show hostnames") printf '%s\n' node1 node2 ;;
+  "-o show") cat "${BATS_TEST_TMPDIR}/jobline" 2>/dev/null ;;
+  "requeue $SLURM_JOB_ID") echo requeue >>"${BATS_TEST_TMPDIR}/scontrol.log" ;;
   "show node") [ "$4" = node2 ] && echo "NodeName=node2 Arch=x86_64 NodeAddr=10.0.0.2 NodeHostName=h2" ||
                  echo "NodeName=$4 Arch=x86_64" ;;
 esac
@@ -36,7 +38,7 @@ EOF
 }
 
 @test "the runtime declares its version" {
-  [ "$BATCHAI_RUNTIME_VERSION" = 2 ]
+  [ "$BATCHAI_RUNTIME_VERSION" = 3 ]
 }
 
 @test "the execution record is written whole at start and end, and finish exits with the code" {
@@ -50,9 +52,14 @@ EOF
   [[ "$output" == *"batchai: job ended with exit code 7" ]]
   grep -qx 'exit_code=7' "$BATCHAI_JOB_DIR/execution"
   grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
-  [ "$(grep -c . "$BATCHAI_JOB_DIR/execution")" -eq 4 ]
+  grep -qx 'restart_count=0' "$BATCHAI_JOB_DIR/execution"
+  [ "$(grep -c . "$BATCHAI_JOB_DIR/execution")" -eq 5 ]
+  # The attempt, closed the same way.
+  grep -qx 'end_reason=failed' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'exit_code=7' "$BATCHAI_JOB_DIR/attempts/0"
   # No temporary file left, and no cleanup step before the nodes were set up.
-  [ "$(ls -A "$BATCHAI_JOB_DIR")" = execution ]
+  [ "$(ls -A "$BATCHAI_JOB_DIR")" = "$(printf 'attempts\nexecution')" ]
+  [ "$(ls -A "$BATCHAI_JOB_DIR/attempts")" = 0 ]
   [ ! -e "$T/srun.log" ]
 }
 
@@ -70,11 +77,13 @@ EOF
   [[ "$output" == *"cannot write to $T/missing" ]]
 }
 
-@test "secrets are sourced, exported and removed; a missing file fails the job" {
+@test "secrets are sourced and exported, kept for a restart, removed at the end; a missing file fails the job" {
   printf "export TOKEN='a b'\nOTHER=c\n" >"$T/secrets.env"
-  batchai_secrets=$T/secrets.env
+  batchai_secrets=$T/secrets.env batchai_restart=0
   batchai_source_secrets
   [ "$(bash -c 'echo "$TOKEN/$OTHER"')" = "a b/c" ]
+  [ -e "$T/secrets.env" ]
+  run batchai_finish 0
   [ ! -e "$T/secrets.env" ]
   run batchai_source_secrets
   [ "$status" -eq 1 ]
@@ -198,6 +207,134 @@ tf_job() {
   [ "$SECONDS" -lt 10 ]
   [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 3 ]
   ! pgrep -x -f "sleep 623" >/dev/null
+}
+
+# A signal to a process and all it started, as Slurm's proctrack sends one
+# to every process of a step.
+# Parents first, so that a wrapper gets it while its program still runs.
+signal_tree() {
+  local p kids
+  kids=$(pgrep -P "$2") || true
+  kill "-$1" "$2" 2>/dev/null || true
+  for p in $kids; do signal_tree "$1" "$p"; done
+}
+
+@test "a restart keeps the first start, closes the attempt its batch node took along, and marks every log" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  first=$(sed -n 's/^start_time=//p' "$BATCHAI_JOB_DIR/execution")
+  echo "attempt one's line" >"$AZ_BATCHAI_STDOUTERR_DIR/stdout.txt"
+  sleep 1.1
+  # Slurm runs the script again; the first attempt never closed.
+  SLURM_RESTART_COUNT=1 batchai_begin >"$T/log"
+  [ "$BATCHAI_JOB_RESTART_COUNT" = 1 ]
+  [ "$BATCHAI_CHECKPOINT_SIGNAL" = USR1 ] && [ "$BATCHAI_CHECKPOINT_RECORD" = "$BATCHAI_JOB_DIR/checkpoint" ]
+  grep -q 'job 42 started again (restart 1)' "$T/log"
+  grep -qx "start_time=$first" "$BATCHAI_JOB_DIR/execution"
+  grep -qx 'restart_count=1' "$BATCHAI_JOB_DIR/execution"
+  grep -qx 'end_reason=nodeFailure' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'attempt=1' "$BATCHAI_JOB_DIR/attempts/1"
+  ! grep -qx "start_time=$first" "$BATCHAI_JOB_DIR/attempts/1"
+  ! grep -q '^end_reason=' "$BATCHAI_JOB_DIR/attempts/1"
+  batchai_mark_logs
+  [ "$(sed -n 1p "$AZ_BATCHAI_STDOUTERR_DIR/stdout.txt")" = "attempt one's line" ]
+  [[ "$(sed -n 2p "$AZ_BATCHAI_STDOUTERR_DIR/stdout.txt")" == "==== batchai: attempt 2 (restart 1) of job 42 on node[1-2] at "* ]]
+}
+
+@test "Slurm's warning reaches a rank's program; the rank's wrapper survives it and reports the program's code" {
+  batchai_mpi_command='trap "echo checkpointed; exit 75" USR1; sleep 30 & wait'
+  SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 bash -c "$(batchai_rank_text)" >"$T/rank.out" &
+  local rank=$!
+  sleep 0.5
+  signal_tree USR1 "$rank"
+  wait "$rank" || true
+  [ "$(cat "$T/rank.out")" = checkpointed ]
+  [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 75 ]
+}
+
+@test "a launcher and its process wrappers survive Slurm's warning, which the programs get" {
+  batchai_processes=('0 0 0 0 - 0 o0 e0 0')
+  batchai_commands=('trap "echo warned; exit 0" USR1; sleep 30 & wait')
+  export BATCHAI_NODES="node1"
+  (
+    SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)" &
+    echo $! >"$T/pid"
+    wait $!
+    echo $? >"$T/rc"
+  ) &
+  sleep 0.5
+  signal_tree USR1 "$(cat "$T/pid")"
+  wait
+  [ "$(cat "$T/rc")" = 0 ]
+  [ "$(cat "$AZ_BATCHAI_STDOUTERR_DIR/o0")" = warned ]
+}
+
+@test "a time-limit warning ends the job failed, naming the limit and the checkpoint to resume from" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  echo "JobId=42 JobState=RUNNING Reason=None TimeLimit=00:01:00 PreemptTime=None Restarts=0" >"$T/jobline"
+  echo "/shared/run/checkpoint-2-step-17.h5" >"$BATCHAI_CHECKPOINT_RECORD"
+  batchai_warned=1
+  run batchai_warned_end 75
+  [ "$status" -eq 75 ]
+  grep -qx 'end_reason=timeLimit' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'checkpoint=/shared/run/checkpoint-2-step-17.h5' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'exit_code=75' "$BATCHAI_JOB_DIR/execution"
+  python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["code"] == "JobMaxWallClockTimeReached", e
+assert "maxWallClockTime (00:01:00)" in e["message"] and "/shared/run/checkpoint-2-step-17.h5" in e["message"], e
+assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in e["details"], e
+' "$BATCHAI_JOB_DIR/errors/timeLimit.json"
+  [ ! -e "$T/scontrol.log" ]
+}
+
+@test "a preemption's warning requeues the job; the TERM that follows ends only the attempt" {
+  printf "export TOKEN=t\n" >"$T/secrets.env"
+  batchai_secrets=$T/secrets.env batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  echo "/shared/run/checkpoint-1-step-3.h5" >"$BATCHAI_CHECKPOINT_RECORD"
+  echo "JobId=42 JobState=RUNNING Reason=None PreemptTime=2026-12-06T19:07:02 Restarts=0" >"$T/jobline"
+  batchai_warned=1
+  # The stand-in scontrol does not stop the shell after a requeue as
+  # Slurm does: the test sends that TERM.
+  (
+    batchai_warned_end 75 >"$T/log"
+  ) &
+  local shell=$!
+  sleep 1.5
+  kill -TERM "$shell"
+  wait "$shell" && status=0 || status=$?
+  [ "$status" -eq 143 ]
+  [ "$(cat "$T/scontrol.log")" = requeue ]
+  grep -q 'preempted: the job goes back to the queue' "$T/log"
+  grep -qx 'end_reason=preemption' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'checkpoint=/shared/run/checkpoint-1-step-3.h5' "$BATCHAI_JOB_DIR/attempts/0"
+  # The job has not ended: no end in its record, and the secrets stay.
+  ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
+  [ -e "$T/secrets.env" ]
+}
+
+@test "a requeue's TERM closes the attempt with its reason and keeps the record open; scancel's ends the job" {
+  printf "export TOKEN=t\n" >"$T/secrets.env"
+  batchai_secrets=$T/secrets.env batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  printf '#!/bin/bash\nprintf "%%s\\n" idle "down*"\n' >"$T/bin/sinfo"
+  chmod +x "$T/bin/sinfo"
+  echo "JobId=42 JobState=COMPLETING Reason=None PreemptTime=None Restarts=1" >"$T/jobline"
+  run batchai_terminated
+  [ "$status" -eq 143 ]
+  grep -qx 'end_reason=nodeFailure' "$BATCHAI_JOB_DIR/attempts/0"
+  ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
+  [ -e "$T/secrets.env" ]
+  # scancel: no new restart.
+  echo "JobId=42 JobState=CANCELLED Reason=None PreemptTime=None Restarts=0" >"$T/jobline"
+  run batchai_terminated
+  [ "$status" -eq 143 ]
+  grep -qx 'end_reason=terminated' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'exit_code=143' "$BATCHAI_JOB_DIR/execution"
+  [ ! -e "$T/secrets.env" ]
 }
 
 @test "the launch table: nodes used, and each launcher starts only its node's rows" {

@@ -40,6 +40,8 @@ TEST(SiteConfig, EmptyFileGivesTheDefaultsWithHomeExpanded) {
   EXPECT_EQ(site->default_process_count, DefaultProcessCount::node_count);  // Batch AI's
   EXPECT_EQ(site->mpi_launcher, MpiLauncher::srun);
   EXPECT_EQ(site->tensorflow_grace_seconds, 30);
+  EXPECT_TRUE(site->requeue);
+  EXPECT_EQ(site->checkpoint_signal_seconds, 120);
   EXPECT_TRUE(site->clusters.empty());
   EXPECT_EQ(site->low.qos, "");
   EXPECT_EQ(site->low.nice, 100);
@@ -66,6 +68,8 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
     "defaultProcessCount": "gpus",
     "mpiLauncher": "mpirun",
     "tensorFlowGraceSeconds": 5,
+    "requeue": false,
+    "checkpointSignalSeconds": 300,
     "clusters": [
       {"name": "gpu", "partition": "gpu-part", "gpusPerNode": 4, "gpuType": "h100", "maxWallClockTime": "P2D"},
       {"name": "batch"}
@@ -95,6 +99,8 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
   EXPECT_EQ(site->default_process_count, DefaultProcessCount::gpus);
   EXPECT_EQ(site->mpi_launcher, MpiLauncher::mpirun);
   EXPECT_EQ(site->tensorflow_grace_seconds, 5);
+  EXPECT_FALSE(site->requeue);
+  EXPECT_EQ(site->checkpoint_signal_seconds, 300);
 
   ASSERT_EQ(site->clusters.size(), 2u);
   const Cluster* gpu = site->find_cluster("gpu");
@@ -205,6 +211,9 @@ TEST(SiteConfig, EachMistakeHasItsMessage) {
       {R"({"jobsRoot": "/a\nb"})", "site.json: jobsRoot: must not contain a newline, got \"/a\\nb\""},
       {R"({"jobsRoot": "/a\tb"})", "site.json: jobsRoot: must not contain control characters, got \"/a\\tb\""},
       {R"({"python": ""})", "site.json: python: must not be empty"},
+      {R"({"requeue": "yes"})", "site.json: requeue: expected true or false, got \"yes\""},
+      {R"({"checkpointSignalSeconds": 70000})",
+       "site.json: checkpointSignalSeconds: expected seconds from 0 to 65535, got 70000"},
       {R"({"python": "python3\nrm -rf /"})", "site.json: python: must not contain a newline or control characters"},
       // NUL is refused in every string, as in job.json, before any field's own check.
       {R"({"python": "python3\u0000"})", "site.json: python: must not contain a NUL character (\\u0000)"},

@@ -311,12 +311,39 @@ TEST(Translate, TheScriptCarriesItsAllocationAsSbatchLines) {
       "#SBATCH --partition=gpu\n#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n#SBATCH --exclusive\n"
       "#SBATCH --time=61\n#SBATCH --job-name=job\n#SBATCH --output=" + p.slurm_output + "\n"
       "#SBATCH --chdir=\"/j #1/\\\"x\\\"\"\n#SBATCH --open-mode=append\n#SBATCH --qos=high\n"
-      "#SBATCH --gpus-per-node=h100:4\n#SBATCH --comment=\"batchai ws/exp/job\"\n# ";
+      "#SBATCH --gpus-per-node=h100:4\n#SBATCH --comment=\"batchai ws/exp/job\"\n#SBATCH --requeue\n"
+      "#SBATCH --signal=B:USR1@120\n# ";
   EXPECT_EQ(script.substr(0, expected.size()), expected);
   const SubmitRequest r = submission(p, script, {});
   EXPECT_EQ(r.work_dir, "/j #1/\"x\"");
   EXPECT_EQ(r.time_limit_minutes, 61u);
   EXPECT_EQ(r.qos, "high");
+  EXPECT_EQ(r.requeue, true);
+  EXPECT_EQ(r.warn_seconds, 120);
+}
+
+// Requeue and the checkpoint warning are the site's: on by default, and
+// each can be turned off; the script's lines and libslurm's request agree.
+TEST(Translate, RequeueAndTheCheckpointSignalFollowTheSite) {
+  site::SiteConfig site = test_site();
+  site.requeue = false;
+  site.checkpoint_signal_seconds = 0;
+  auto p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {"commandLine": "hostname"}}})", site, gpu_cluster());
+  ASSERT_TRUE(p) << p.error().message;
+  const std::string script = render_script(*p);
+  EXPECT_NE(script.find("\n#SBATCH --no-requeue\n"), std::string::npos);
+  EXPECT_EQ(script.find("--signal"), std::string::npos);
+  const SubmitRequest r = submission(*p, script, {});
+  EXPECT_EQ(r.requeue, false);
+  EXPECT_EQ(r.warn_seconds, 0);
+
+  site.requeue = true;
+  site.checkpoint_signal_seconds = 600;
+  p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {"commandLine": "hostname"}}})", site, gpu_cluster());
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_NE(render_script(*p).find("\n#SBATCH --requeue\n#SBATCH --signal=B:USR1@600\n"), std::string::npos);
 }
 
 TEST(Translate, WithoutGpusMpiDefaultsToOneRankPerNode) {

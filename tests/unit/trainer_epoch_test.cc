@@ -3,7 +3,9 @@
 // stopped inside an epoch needs to resume to the same bits.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "io/cifar10.h"
@@ -36,9 +38,23 @@ struct State {
   BatchStats stats;
 };
 
-State run_steps(const Model& model, const Cifar10Set& set, const EpochPlan& plan, const State& from, std::size_t n) {
+using MakeBackend = std::unique_ptr<Backend> (*)(const Model&, std::size_t batch);
+
+std::unique_ptr<Backend> cpu(const Model& m, std::size_t batch) { return make_cpu_backend(m, {batch, 1}); }
+
+std::unique_ptr<Backend> gpu(const Model& m, std::size_t batch) {
+  CudaOptions o;
+  o.max_batch = batch;
+  o.tf32 = false;
+  o.host = "test";
+  return make_cuda_backend(m, o);
+}
+
+// n steps on a fresh backend from `from`, as a resumed run takes them.
+State run_steps(MakeBackend make, const Model& model, const Cifar10Set& set, const EpochPlan& plan, const State& from,
+                std::size_t n) {
   Alone alone;
-  auto backend = make_cpu_backend(model, {plan.batch, 1});
+  auto backend = make(model, plan.batch);
   backend->use_data(set, set);
   backend->set_parameters(from.parameters);
   backend->set_accumulators(from.accumulators);
@@ -51,7 +67,7 @@ State run_steps(const Model& model, const Cifar10Set& set, const EpochPlan& plan
   return s;
 }
 
-TEST(TrainerBackends, AnEpochStartedAtStepKContinuesAsIfUninterrupted) {
+void expect_resumed_epoch_matches(MakeBackend backend) {
   Fixture f = make({conv(4, true), relu(), pool(), drop(0.25f), flatten(), dense(10), softmax()}, {32, 32, 3}, 1,
                    false);
   const Cifar10Set set = random_set(40, 3);
@@ -68,19 +84,29 @@ TEST(TrainerBackends, AnEpochStartedAtStepKContinuesAsIfUninterrupted) {
   const std::size_t steps = 5, k = 2;
   const State fresh{initial_parameters(f.model, 9), std::vector<float>(f.model.parameter_count, 0.0f), {}};
 
-  const State straight = run_steps(f.model, set, plan, fresh, steps);
-  const State before = run_steps(f.model, set, plan, fresh, k);
+  const State straight = run_steps(backend, f.model, set, plan, fresh, steps);
+  const State before = run_steps(backend, f.model, set, plan, fresh, k);
   EpochPlan rest = plan;
   rest.first_step = k;
-  const State after = run_steps(f.model, set, rest, before, steps - k);
+  const State after = run_steps(backend, f.model, set, rest, before, steps - k);
 
   EXPECT_EQ(after.parameters, straight.parameters);
   EXPECT_EQ(after.accumulators, straight.accumulators);
   EXPECT_EQ(before.stats.examples + after.stats.examples, straight.stats.examples);
   EXPECT_EQ(before.stats.correct + after.stats.correct, straight.stats.correct);
   // And the test can tell: starting the rest at step 0 lands elsewhere.
-  const State wrong = run_steps(f.model, set, plan, before, steps - k);
+  const State wrong = run_steps(backend, f.model, set, plan, before, steps - k);
   EXPECT_NE(wrong.parameters, straight.parameters);
+}
+
+TEST(TrainerBackends, AnEpochStartedAtStepKContinuesAsIfUninterrupted) { expect_resumed_epoch_matches(cpu); }
+
+// The CUDA backend keeps the step and the lr clock in device memory
+// (begin_epoch writes them): the same, where there is a GPU.
+TEST(TrainerBackends, AnEpochStartedAtStepKContinuesAsIfUninterruptedOnTheGpu) {
+  std::string why;
+  if (!cuda_backend_available(&why)) GTEST_SKIP() << "no GPU for the CUDA backend: " << why;
+  expect_resumed_epoch_matches(gpu);
 }
 
 }  // namespace

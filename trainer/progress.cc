@@ -57,6 +57,12 @@ void Progress::step(std::size_t done, double loss, double acc) {
   std::fflush(out_);
 }
 
+void Progress::stop() {
+  if (!tty_) return;
+  std::fputc('\n', out_);
+  std::fflush(out_);
+}
+
 void Progress::end_epoch(double loss, double acc, double val_loss, double val_acc) {
   const double elapsed = epoch_seconds();
   const double per_step = steps_ ? elapsed / steps_ * 1000.0 : 0.0;

@@ -21,6 +21,8 @@ class Progress {
   bool due(std::size_t done) const;
   void step(std::size_t done, double mean_loss, double accuracy);
   void end_epoch(double mean_loss, double accuracy, double val_loss, double val_accuracy);
+  // The epoch stops before its end: a terminal's bar gets its line ended.
+  void stop();
   double epoch_seconds() const;
 
  private:

@@ -256,6 +256,7 @@ Result<TrainResult> train(const TrainOptions& o, const Model& model, Backend& ba
       const std::string path = o.dir + "/" + checkpoint_name(epoch, static_cast<std::int64_t>(done));
       std::string error;
       if (leader) {
+        progress.stop();
         if (!std::isfinite(epoch_stats.loss_sum)) {
           error = diverged(epoch, diverged_at ? diverged_at : done, "loss", epoch_stats.loss_sum);
         } else if (auto ok = save_checkpoint(path, model, o.optimizer, state); !ok) {

@@ -47,7 +47,8 @@ class TrainerRuns : public ::testing::Test {
 
   // `ranks` processes of batchai-train on this host, 1 thread each, on
   // 256 training images unless `args` says otherwise.
-  std::string command_line(int ranks, const std::string& out, const std::string& args, const std::string& env = "") {
+  std::string command_line(int ranks, const std::string& out, const std::string& args,
+                           const std::string& env = "") {
     const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
     // Under ASan, leak checking is off for the ranks: Open MPI keeps what it
     // allocated until exit, from code without symbols that no suppression
@@ -465,7 +466,8 @@ TEST_F(TrainerRuns, USR1MidEpochCheckpointsAtAStepAndResumesToTheSameWeights) {
     EXPECT_EQ(weights(dir / "straight/checkpoint-2.h5"), weights(out / "checkpoint-2.h5"));
     EXPECT_FALSE(fs::exists(steps[0])) << "the epoch's checkpoint supersedes it";
     // Epoch 2's loss and accuracy count the steps before the stop too.
-    EXPECT_EQ(without_timings(slurp(dir / "straight/metrics.jsonl")), without_timings(slurp(out / "metrics.jsonl")));
+    EXPECT_EQ(without_timings(slurp(dir / "straight/metrics.jsonl")),
+              without_timings(slurp(out / "metrics.jsonl")));
   }
 }
 

@@ -17,7 +17,7 @@ void Backend::use_data(const Cifar10Set& train, const Cifar10Set& test) {
 
 void Backend::begin_epoch(const EpochPlan& plan) {
   host_run_.plan = plan;
-  host_run_.next_step = 0;
+  host_run_.next_step = plan.first_step;
 }
 
 void Backend::step(Reducer& reducer) {

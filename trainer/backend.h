@@ -62,6 +62,10 @@ struct EpochPlan {
   int height = 32, width = 32;  // the images', for the shifts
   float lr = 1e-4f, decay = 0.0f, rho = 0.9f, epsilon = 1e-7f;  // RMSprop, Keras 2.2
   std::int64_t iterations = 0;  // steps before this epoch: the decay's clock
+  // The epoch's first step: 0, or where a run stopped inside it (the steps
+  // before it are not taken again; step k's batch and lr are the same
+  // whichever step the epoch began at).
+  std::size_t first_step = 0;
 };
 
 // One RMSprop update, Keras 2.2: a = rho*a + (1-rho)*g^2,

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <regex>
+#include <utility>
+#include <vector>
 
 #include "io/keras_h5.h"
 
@@ -12,12 +14,21 @@ namespace {
 namespace json = boost::json;
 
 std::string state_json(const TrainingState& s) {
-  return json::serialize(json::object{{"version", 1},
+  return json::serialize(json::object{{"version", 2},
                                       {"epoch", s.epoch},
                                       {"seed", s.seed},
                                       {"ranks", s.ranks},
                                       {"shard", s.shard},
-                                      {"iterations", s.iterations}});
+                                      {"iterations", s.iterations},
+                                      {"step", s.step},
+                                      {"steps_per_epoch", s.steps_per_epoch},
+                                      {"batch", s.batch},
+                                      {"threads", s.threads},
+                                      {"slurm_job_id", s.slurm_job_id},
+                                      {"loss_sum", s.loss_sum},
+                                      {"correct", s.correct},
+                                      {"examples", s.examples},
+                                      {"seconds", s.seconds}});
 }
 
 Result<TrainingState> parse_state(const std::string& text, const std::string& where) {
@@ -27,12 +38,24 @@ Result<TrainingState> parse_state(const std::string& text, const std::string& wh
   if (!o) return Error{where + ": batchai_training_state is not a JSON object"};
   TrainingState s;
   try {
-    if (o->at("version").to_number<int>() != 1) return Error{where + ": batchai_training_state: unknown version"};
+    const int version = o->at("version").to_number<int>();
+    if (version != 1 && version != 2) return Error{where + ": batchai_training_state: unknown version"};
     s.epoch = o->at("epoch").to_number<int>();
     s.seed = o->at("seed").to_number<std::uint64_t>();
     s.ranks = o->at("ranks").to_number<int>();
     s.shard = o->at("shard").as_bool();
     s.iterations = o->at("iterations").to_number<std::int64_t>();
+    if (version == 2) {
+      s.step = o->at("step").to_number<std::int64_t>();
+      s.steps_per_epoch = o->at("steps_per_epoch").to_number<std::int64_t>();
+      s.batch = o->at("batch").to_number<std::int64_t>();
+      s.threads = o->at("threads").to_number<int>();
+      s.slurm_job_id = std::string(o->at("slurm_job_id").as_string());
+      s.loss_sum = o->at("loss_sum").to_number<double>();
+      s.correct = o->at("correct").to_number<std::int64_t>();
+      s.examples = o->at("examples").to_number<std::int64_t>();
+      s.seconds = o->at("seconds").to_number<double>();
+    }
   } catch (const std::exception& e) {
     return Error{where + ": batchai_training_state: " + e.what()};
   }
@@ -113,21 +136,48 @@ Result<Checkpoint> load_checkpoint(const std::string& path, const Model& model) 
   return c;
 }
 
+std::string checkpoint_name(int epoch) { return "checkpoint-" + std::to_string(epoch) + ".h5"; }
+
+std::string checkpoint_name(int epoch, std::int64_t step) {
+  return "checkpoint-" + std::to_string(epoch) + "-step-" + std::to_string(step) + ".h5";
+}
+
 std::string newest_checkpoint(const std::string& dir) {
   namespace fs = std::filesystem;
-  static const std::regex name(R"(checkpoint-([0-9]{1,9})\.h5)");
+  static const std::regex name(R"(checkpoint-([0-9]{1,9})(-step-([0-9]{1,12}))?\.h5)");
   std::error_code ec;
-  int best = 0;
+  std::pair<long long, long long> best{0, 0};  // (epochs done, steps into the next)
   std::string found;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     std::smatch m;
     const std::string file = entry.path().filename().string();
-    if (std::regex_match(file, m, name) && std::stoi(m[1]) > best) {
-      best = std::stoi(m[1]);
+    if (!std::regex_match(file, m, name)) continue;
+    const long long epoch = std::stoll(m[1]);
+    const long long step = m[3].matched ? std::stoll(m[3]) : 0;
+    // A step file names the epoch in progress; step 0 of it would be the
+    // previous epoch's file, which is never written so.
+    if (m[3].matched && (step == 0 || epoch == 0)) continue;
+    const std::pair<long long, long long> at = m[3].matched ? std::pair{epoch - 1, step} : std::pair{epoch, 0LL};
+    if (at > best) {
+      best = at;
       found = entry.path().string();
     }
   }
   return found;
+}
+
+void remove_step_checkpoints(const std::string& dir, int epoch) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "checkpoint-" + std::to_string(epoch) + "-step-";
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind(prefix, 0) == 0 && file.size() > prefix.size() + 3 && file.ends_with(".h5")) {
+      stale.push_back(entry.path());
+    }
+  }
+  for (const auto& p : stale) fs::remove(p, ec);
 }
 
 }  // namespace batchai::trainer

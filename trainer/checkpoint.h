@@ -20,6 +20,20 @@ struct TrainingState {
   int ranks = 1;
   bool shard = false;
   std::int64_t iterations = 0;  // optimizer steps taken, for the lr decay
+  // Version 2: a checkpoint may be taken inside epoch `epoch + 1`, after
+  // `step` of its `steps_per_epoch` steps (0: at the epoch's boundary;
+  // version 1 files load so). Continuing inside an epoch to the same bits
+  // needs the same steps, batch and CPU threads, so they are recorded.
+  std::int64_t step = 0;
+  std::int64_t steps_per_epoch = 0;
+  std::int64_t batch = 0;
+  int threads = 0;  // the CPU backend's; 0 on a GPU
+  std::string slurm_job_id;  // the job that wrote it; "" outside Slurm
+  // Rank 0's training figures for the epoch's steps done so far, so the
+  // epoch's metrics come out as an uninterrupted run's.
+  double loss_sum = 0;
+  std::int64_t correct = 0, examples = 0;
+  double seconds = 0;  // the epoch's training time so far
 };
 
 struct Checkpoint {
@@ -36,7 +50,19 @@ Status save_checkpoint(const std::string& path, const Model& model, const Rmspro
 // do not have its shapes, naming the file and what differs.
 Result<Checkpoint> load_checkpoint(const std::string& path, const Model& model);
 
-// The newest checkpoint-<epoch>.h5 in `dir`, or "" when there is none.
+// The file names: checkpoint-<epoch>.h5 at an epoch's end, and
+// checkpoint-<epoch>-step-<step>.h5 inside one (epoch 1-based, the one in
+// progress).
+std::string checkpoint_name(int epoch);
+std::string checkpoint_name(int epoch, std::int64_t step);
+
+// The newest checkpoint in `dir`, by (epochs done, step):
+// checkpoint-2.h5 < checkpoint-3-step-40.h5 < checkpoint-3.h5; "" when
+// there is none.
 std::string newest_checkpoint(const std::string& dir);
+
+// Removes checkpoint-<epoch>-step-*.h5 from `dir`, once checkpoint-<epoch>.h5
+// makes them stale.
+void remove_step_checkpoints(const std::string& dir, int epoch);
 
 }  // namespace batchai::trainer

@@ -34,6 +34,18 @@ void Comm::broadcast(std::span<float> values) {
   in_chunks(values, [](float* p, int n) { MPI_Bcast(p, n, MPI_FLOAT, 0, MPI_COMM_WORLD); });
 }
 
+void Comm::broadcast(std::span<std::int64_t> values) {
+  if (size_ == 1) return;
+  in_chunks(values, [](std::int64_t* p, int n) { MPI_Bcast(p, n, MPI_INT64_T, 0, MPI_COMM_WORLD); });
+}
+
+int Comm::max(int value) {
+  if (size_ == 1) return value;
+  int all = 0;
+  MPI_Allreduce(&value, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return all;
+}
+
 bool Comm::all_ok(bool ok) {
   int mine = ok ? 1 : 0, all = 0;
   MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);

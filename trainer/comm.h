@@ -3,6 +3,7 @@
 // evaluation counts), and nothing else.
 #pragma once
 
+#include <cstdint>
 #include <span>
 
 #include "trainer/backend.h"
@@ -17,6 +18,10 @@ class Comm final : public Reducer {
   void sum(std::span<float> values) override;
   void sum(std::span<double> values);
   void broadcast(std::span<float> values);  // from rank 0
+  void broadcast(std::span<std::int64_t> values);  // from rank 0
+  // The largest of the ranks' values, on every rank: one signalled rank
+  // stops them all after the same step.
+  int max(int value);
   // Rank 0's status reaches every rank; any rank's failure fails all.
   bool all_ok(bool ok);
 

@@ -10,6 +10,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -47,7 +49,7 @@ constexpr Option kOptions[] = {
     {"no-augmentation", 0, "", "train on the images as they are (no shifts or flips)"},
     {"seed", 0, "N", "seed for initial weights, shuffling, augmentation and dropout (default 1)"},
     {"shard", 0, "", "split each epoch over the ranks (default: every rank sees every image, as the tutorial)"},
-    {"resume", 0, "", "continue from the newest checkpoint-<epoch>.h5 in --dir"},
+    {"resume", 0, "", "continue from the newest checkpoint in --dir (an epoch's, or one taken inside an epoch)"},
     {"backend", 0, "auto|cpu|cuda", "where to compute (default auto: a GPU when every rank sees one, else the CPU)"},
     {"precision", 0, "tf32|fp32", "GPU GEMM precision (default tf32, as TensorFlow on Ampere and later; fp32: exact)"},
     {"threads", 0, "N", "CPU threads per rank (default: this rank's share of the node's cores)"},
@@ -83,9 +85,14 @@ std::string manual() {
        {"SLURM_LOCALID", "With OMPI_COMM_WORLD_LOCAL_RANK, which GPU a rank takes: its local rank modulo the GPUs it "
                          "sees."},
        {"SLURM_CPUS_PER_TASK", "When set, each rank uses the CPUs Slurm bound it to."},
-       {"OPENBLAS_CORETYPE", "Which OpenBLAS kernels the GEMMs outside the convolutions use."}},
-      "0 when training finished; 1 with a one-line message from rank 0 on failure; 2 for a command line that "
-      "cannot be parsed.",
+       {"OPENBLAS_CORETYPE", "Which OpenBLAS kernels the GEMMs outside the convolutions use."},
+       {"BATCHAI_JOB_RESTART_COUNT", "Above 0 (else SLURM_RESTART_COUNT above 0): the job was started again, and the "
+                                     "run resumes by itself from a checkpoint in --dir that this job wrote."},
+       {"SLURM_JOB_ID", "Recorded in every checkpoint; a restarted run resumes only its own job's."},
+       {"BATCHAI_CHECKPOINT_RECORD", "A file where rank 0 writes the newest checkpoint's path after each one."}},
+      "0 when training finished; 75 when SIGUSR1 or SIGTERM stopped it at a step, with a checkpoint there to "
+      "continue from; 1 with a one-line message from rank 0 on failure; 2 for a command line that cannot be "
+      "parsed.",
       ".BR batchai (1),\n.BR srun (1),\n.BR mpirun (1)"});
 }
 
@@ -118,6 +125,41 @@ int print_devices() {
   }
   return 0;
 }
+
+// SIGUSR1 (Slurm's warning before a time limit or a preemption) and
+// SIGTERM stop training at the next step, with a checkpoint there.
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void on_stop_signal(int signal) { stop_signal = signal; }
+
+void catch_stop_signals() {
+  struct sigaction action = {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;  // MPI's and the files' calls go on
+  sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+std::string signal_name(int signal) {
+  if (signal == SIGUSR1) return "SIGUSR1";
+  if (signal == SIGTERM) return "SIGTERM";
+  return "signal " + std::to_string(signal);
+}
+
+// Whether Slurm started this job again (a requeue): the job runtime's
+// count, else Slurm's own.
+bool restarted() {
+  for (const char* name : {"BATCHAI_JOB_RESTART_COUNT", "SLURM_RESTART_COUNT"}) {
+    const char* v = std::getenv(name);
+    if (v && *v) return std::strtol(v, nullptr, 10) > 0;
+  }
+  return false;
+}
+
+// EX_TEMPFAIL: stopped on request with a checkpoint; running again
+// continues.
+constexpr int kStoppedWithCheckpoint = 75;
 
 int run_world_check() {
   int rank = 0;
@@ -189,6 +231,9 @@ Result<Config> configure(const batchai::args::Parsed& p, int ranks) {
   t.augmentation = !p.has("no-augmentation");
   t.shard = p.has("shard");
   t.resume = p.has("resume");
+  t.restarted = restarted();
+  if (const char* job = std::getenv("SLURM_JOB_ID")) t.slurm_job_id = job;
+  if (const char* record = std::getenv("BATCHAI_CHECKPOINT_RECORD")) t.checkpoint_record = record;
   c.backend = p.get("backend").value_or("auto");
   if (c.backend != "auto" && c.backend != "cpu" && c.backend != "cuda") {
     return Error{"--backend: expected auto, cpu or cuda, got '" + c.backend + "'"};
@@ -264,10 +309,7 @@ Result<std::string> choose_backend(const Config& c, batchai::trainer::Comm& comm
 std::unique_ptr<batchai::trainer::Backend> make_backend(const std::string& kind, const Config& c,
                                                         const batchai::trainer::Model& model,
                                                         batchai::trainer::Comm& comm) {
-  if (kind == "cpu") {
-    const int threads = c.threads > 0 ? c.threads : default_threads();
-    return batchai::trainer::make_cpu_backend(model, {c.train.batch, threads});
-  }
+  if (kind == "cpu") return batchai::trainer::make_cpu_backend(model, {c.train.batch, c.train.threads});
   const auto me = batchai::trainer::this_rank();
   batchai::trainer::CudaOptions o;
   o.max_batch = c.train.batch;
@@ -299,7 +341,7 @@ void print_configuration(const Config& c, int ranks, const std::vector<std::stri
       static_cast<double>(t.optimizer.lr), static_cast<double>(t.optimizer.rho),
       static_cast<double>(t.optimizer.decay), t.optimizer.epsilon, static_cast<unsigned long long>(t.seed),
       t.augmentation ? "on" : "off", t.shard ? "each epoch split over the ranks" : "every rank sees every image",
-      t.resume ? ", resuming" : "");
+      t.resume ? ", resuming" : (t.restarted ? ", restarted: resuming this job's checkpoint if there is one" : ""));
   for (const auto& line : placement) std::printf("  %s\n", line.c_str());
   std::fflush(stdout);
 }
@@ -335,6 +377,7 @@ int evaluate(const batchai::args::Parsed& parsed) {
 }
 
 int train(const batchai::args::Parsed& parsed) {
+  catch_stop_signals();
   batchai::trainer::Comm comm;
   const bool leader = comm.rank() == 0;
   // Every rank checks; rank 0 speaks for all, so the log has one message.
@@ -355,6 +398,10 @@ int train(const batchai::args::Parsed& parsed) {
   if (!comm.all_ok(static_cast<bool>(world))) return fail(world ? "another rank saw a bad MPI world" : world.error().message);
   auto kind = choose_backend(*config, comm);
   if (!kind) return fail(kind.error().message);
+  // Recorded in checkpoints: a CPU run continues inside an epoch to the
+  // same bits only on as many threads.
+  config->train.threads = *kind == "cpu" ? (config->threads > 0 ? config->threads : default_threads()) : 0;
+  config->train.stop = &stop_signal;
   try {
     auto backend = make_backend(*kind, *config, *model, comm);
     config->train.tty = leader && ::isatty(STDOUT_FILENO);
@@ -362,6 +409,16 @@ int train(const batchai::args::Parsed& parsed) {
     if (leader) print_configuration(*config, comm.size(), placement);
     auto result = batchai::trainer::train(config->train, *model, *backend, comm, data->first, data->second);
     if (!result) return fail(result.error().message);
+    if (result->stopped_by) {
+      if (leader) {
+        std::fflush(stdout);
+        batchai::diag::note("stopped by " + signal_name(result->stopped_by) + " at epoch " +
+                            std::to_string(result->epoch) + ", step " + std::to_string(result->step) + " of " +
+                            std::to_string(result->steps) + "; checkpoint " + result->checkpoint +
+                            "; continue with --resume");
+      }
+      return kStoppedWithCheckpoint;
+    }
     if (leader) {
       std::printf("Test loss: %.6f\nTest accuracy: %.6f\n", result->test_loss, result->test_accuracy);
       std::fflush(stdout);

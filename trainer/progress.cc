@@ -17,15 +17,16 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-void Progress::start_epoch(int epoch, int epochs, std::size_t steps) {
+void Progress::start_epoch(int epoch, int epochs, std::size_t steps, double seconds_before) {
   steps_ = steps;
+  before_ = seconds_before;
   start_ = last_line_ = std::chrono::steady_clock::now();
   std::fprintf(out_, "Epoch %d/%d\n", epoch, epochs);
   std::fflush(out_);
 }
 
 double Progress::epoch_seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return before_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
 std::string Progress::bar(std::size_t done) const {
@@ -53,6 +54,12 @@ void Progress::step(std::size_t done, double loss, double acc) {
   const double eta = done ? elapsed / done * (steps_ - done) : 0.0;
   std::fprintf(out_, "%s%s - ETA: %s - loss: %.4f - acc: %.4f%s", tty_ ? "\r" : "", bar(done).c_str(),
                format_duration(eta).c_str(), loss, acc, tty_ ? "" : "\n");
+  std::fflush(out_);
+}
+
+void Progress::stop() {
+  if (!tty_) return;
+  std::fputc('\n', out_);
   std::fflush(out_);
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "base/files.h"
@@ -42,6 +43,51 @@ std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs) {
     out += '\n';
   }
   return out;
+}
+
+Result<std::vector<EpochMetrics>> parse_metrics_jsonl(const std::string& text, const std::string& where) {
+  std::vector<EpochMetrics> epochs;
+  std::size_t line_number = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    ++line_number;
+    if (line.empty()) continue;
+    const std::string place = where + ":" + std::to_string(line_number);
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(line, ec);
+    const boost::json::object* o = ec ? nullptr : v.if_object();
+    if (!o) return Error{place + ": not a JSON object"};
+    EpochMetrics e;
+    try {
+      e.epoch = o->at("epoch").to_number<int>();
+      auto number = [&](const char* key) {
+        const boost::json::value& f = o->at(key);
+        return f.is_null() ? std::nan("") : f.to_number<double>();
+      };
+      e.loss = number("loss");
+      e.acc = number("acc");
+      e.val_loss = number("val_loss");
+      e.val_acc = number("val_acc");
+      e.seconds = number("seconds");
+      e.images_per_second = number("images_per_second");
+    } catch (const std::exception& x) {
+      return Error{place + ": " + x.what()};
+    }
+    epochs.push_back(e);
+  }
+  return epochs;
+}
+
+Result<std::vector<EpochMetrics>> read_metrics_jsonl(const std::string& dir) {
+  const std::string path = dir + "/metrics.jsonl";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::vector<EpochMetrics>{};
+  auto text = read_text_file(path, "metrics");
+  if (!text) return text.error();
+  return parse_metrics_jsonl(*text, path);
 }
 
 namespace {

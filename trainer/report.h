@@ -19,6 +19,11 @@ struct EpochMetrics {
 
 // One line of JSON per epoch; a figure that is not finite is null.
 std::string metrics_jsonl(const std::vector<EpochMetrics>& epochs);
+// The records metrics_jsonl wrote, back (null as NaN), so that a resumed
+// run extends the file instead of starting it again. No file: none.
+// Errors name `where` and the line.
+Result<std::vector<EpochMetrics>> parse_metrics_jsonl(const std::string& text, const std::string& where);
+Result<std::vector<EpochMetrics>> read_metrics_jsonl(const std::string& dir);
 std::string training_svg(const std::vector<EpochMetrics>& epochs);
 Status write_report(const std::string& dir, const std::vector<EpochMetrics>& epochs);
 

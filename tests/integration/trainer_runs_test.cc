@@ -12,8 +12,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "io/keras_h5.h"
 #include "unit/temp_dir.h"
@@ -44,23 +47,26 @@ class TrainerRuns : public ::testing::Test {
 
   // `ranks` processes of batchai-train on this host, 1 thread each, on
   // 256 training images unless `args` says otherwise.
-  std::string command_line(int ranks, const std::string& out, const std::string& args) {
+  std::string command_line(int ranks, const std::string& out, const std::string& args,
+                           const std::string& env = "") {
     const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
     // Under ASan, leak checking is off for the ranks: Open MPI keeps what it
     // allocated until exit, from code without symbols that no suppression
     // can name. The trainer's own code runs leak-checked in the unit tests.
     return std::string(kNoLeakCheck) +
            "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
-           "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -n " + std::to_string(ranks) +
+           "OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_rmaps_base_oversubscribe=1 " + env + "mpirun -n " +
+           std::to_string(ranks) +
            " " BATCHAI_TRAIN_EXE " --data " BATCHAI_TEST_DATA " --dir " + (dir / out).string() +
            " --threads 1 --test-images 64 " +
            (args.find("--train-images") == std::string::npos ? "--train-images 256 " : "") + args + " >" + o +
            " 2>" + e;
   }
 
-  Outcome train(int ranks, const std::string& out, const std::string& args) {
+  // `env`: "NAME=value " words (or an env(1) command) before mpirun.
+  Outcome train(int ranks, const std::string& out, const std::string& args, const std::string& env = "") {
     const std::string o = (dir / "stdout").string(), e = (dir / "stderr").string();
-    const std::string command = command_line(ranks, out, args);
+    const std::string command = command_line(ranks, out, args, env);
     Outcome r;
     const int raw = std::system(command.c_str());
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -319,6 +325,193 @@ TEST_F(TrainerRuns, BadFlagsAndMissingDataSayWhere) {
   const std::string err = slurp(dir / "err");
   EXPECT_NE(err.find((dir / "nowhere/data_batch_1.bin").string()), std::string::npos) << err;
   EXPECT_NE(err.find("hint:"), std::string::npos) << err;
+}
+
+// The processes whose parent is `parent`, and each one's command name.
+std::vector<std::pair<pid_t, std::string>> children_of(pid_t parent) {
+  std::vector<std::pair<pid_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    std::getline(in, stat);
+    // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent) found.emplace_back(std::stoi(name), stat.substr(open + 1, close - open - 1));
+  }
+  return found;
+}
+
+// The mpirun that `sh -c` started (or became, where the shell execs it).
+pid_t mpirun_of(pid_t sh) {
+  std::ifstream comm("/proc/" + std::to_string(sh) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  if (name == "mpirun" || name == "orterun" || name == "prterun") return sh;
+  for (const auto& [pid, child] : children_of(sh)) {
+    if (child == "mpirun" || child == "orterun" || child == "prterun") return pid;
+  }
+  return -1;
+}
+
+// The rank `rank` among mpirun's children, by the rank Open MPI gave it.
+pid_t rank_of(pid_t mpirun, int rank) {
+  for (const auto& [pid, name] : children_of(mpirun)) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ");
+    std::stringstream s;
+    s << in.rdbuf();
+    if (s.str().find(std::string(1, '\0') + "OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + '\0') !=
+        std::string::npos) {
+      return pid;
+    }
+  }
+  return -1;
+}
+
+// metrics.jsonl without its timings, which no two runs share.
+std::string without_timings(const std::string& metrics) {
+  static const std::regex timings(R"(,"seconds":[^,}]*,"images_per_second":[^,}]*)");
+  return std::regex_replace(metrics, timings, "");
+}
+
+// Slurm's warning before a time limit or a preemption is SIGUSR1 to the
+// batch shell, which reaches mpirun and the ranks, or sometimes only some
+// ranks. The run stops at a step inside the epoch, all ranks after the
+// same one, with a checkpoint there; resumed, it ends with the weights and
+// the metrics of a run never stopped.
+TEST_F(TrainerRuns, USR1MidEpochCheckpointsAtAStepAndResumesToTheSameWeights) {
+#if defined(__SANITIZE_ADDRESS__)
+  const std::string args = "--epochs 3 --seed 13 --train-images 256";
+#else
+  const std::string args = "--epochs 3 --seed 13 --train-images 1024";
+#endif
+  ASSERT_EQ(train(2, "straight", args).status, 0);
+  for (const char* target : {"mpirun", "rank1"}) {
+    SCOPED_TRACE(target);
+    const fs::path out = dir / target, record = dir / (std::string(target) + ".record");
+    const std::string command = command_line(2, target, args, "BATCHAI_CHECKPOINT_RECORD=" + record.string() + " ");
+    const pid_t sh = ::fork();
+    ASSERT_GE(sh, 0);
+    if (sh == 0) {
+      ::setpgid(0, 0);
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::setpgid(sh, sh);
+    int status = 0;
+    bool exited = false;
+    for (int i = 0; i < 60000 && !fs::exists(out / "checkpoint-1.h5"); ++i) {
+      if (::waitpid(sh, &status, WNOHANG) == sh) {
+        exited = true;
+        break;
+      }
+      ::usleep(5000);
+    }
+    ASSERT_FALSE(exited) << "the run ended before it could be signalled: " << slurp(dir / "stderr");
+    const pid_t mpirun = mpirun_of(sh);
+    const pid_t signalled = std::string(target) == "mpirun" ? mpirun : rank_of(mpirun, 1);
+    if (signalled <= 0) ::kill(-sh, SIGKILL), ::waitpid(sh, &status, 0);
+    ASSERT_GT(signalled, 0) << "no " << target << " under " << sh;
+    ASSERT_EQ(::kill(signalled, SIGUSR1), 0);
+    ::waitpid(sh, &status, 0);
+    const std::string err = slurp(dir / "stderr");
+    ASSERT_TRUE(WIFEXITED(status)) << err;
+    EXPECT_EQ(WEXITSTATUS(status), 75) << err;  // EX_TEMPFAIL: run it again
+
+    // One checkpoint inside epoch 2, named where the job runtime looks.
+    std::vector<fs::path> steps;
+    for (const auto& e : fs::directory_iterator(out)) {
+      if (e.path().filename().string().rfind("checkpoint-2-step-", 0) == 0) steps.push_back(e.path());
+    }
+    ASSERT_EQ(steps.size(), 1u) << err;
+    EXPECT_FALSE(fs::exists(out / "checkpoint-2.h5")) << "the signal came too late to test anything";
+    EXPECT_FALSE(fs::exists(out / "saved_models"));
+    EXPECT_EQ(slurp(record), steps[0].string() + "\n");
+    const std::string step = steps[0].stem().string().substr(std::string("checkpoint-2-step-").size());
+    EXPECT_NE(err.find("batchai-train: stopped by SIGUSR1 at epoch 2, step " + step + " of 32; checkpoint " +
+                       steps[0].string() + "; continue with --resume\n"),
+              std::string::npos)
+        << err;
+
+    if (std::string(target) == "mpirun") {
+      // Inside an epoch, only the same steps, batch, threads and ranks
+      // continue it; the refusal names the file and the setting.
+      Outcome other = train(2, target, args + " --resume --batch-size 16");
+      EXPECT_EQ(other.status, 1);
+      EXPECT_EQ(other.err.rfind("batchai-train: error: " + steps[0].string() +
+                                    ": written by a run with --batch-size 32, and this run has 16; it stopped inside "
+                                    "epoch 2",
+                                0),
+                0u)
+          << other.err;
+      other = train(1, target, args + " --resume");
+      EXPECT_EQ(other.status, 1);
+      EXPECT_NE(other.err.find(steps[0].string() + ": written by a run with 2 ranks, and this run has 1"),
+                std::string::npos)
+          << other.err;
+    }
+
+    const Outcome resumed = train(2, target, args + " --resume");
+    ASSERT_EQ(resumed.status, 0) << resumed.err;
+    EXPECT_EQ(resumed.out.find("Epoch 1/3"), std::string::npos) << resumed.out;
+    EXPECT_NE(resumed.out.find("Epoch 2/3"), std::string::npos) << resumed.out;
+    EXPECT_EQ(final_weights("straight"), final_weights(target));
+    EXPECT_EQ(weights(dir / "straight/checkpoint-2.h5"), weights(out / "checkpoint-2.h5"));
+    EXPECT_FALSE(fs::exists(steps[0])) << "the epoch's checkpoint supersedes it";
+    // Epoch 2's loss and accuracy count the steps before the stop too.
+    EXPECT_EQ(without_timings(slurp(dir / "straight/metrics.jsonl")),
+              without_timings(slurp(out / "metrics.jsonl")));
+  }
+}
+
+// A job Slurm started again (BATCHAI_JOB_RESTART_COUNT from the job
+// runtime, else Slurm's SLURM_RESTART_COUNT) resumes without --resume, but
+// only from its own job's checkpoints, as a requeued job's are.
+TEST_F(TrainerRuns, ARestartedRunResumesByItselfOnlyFromItsOwnJob) {
+  const std::string args = "--epochs 2 --seed 5";
+  // Another variable from around the test must not decide which count wins.
+  const std::string clean = "env -u BATCHAI_JOB_RESTART_COUNT -u SLURM_RESTART_COUNT ";
+  Outcome r = train(2, "straight", args, clean);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Job 7's first attempt, lost after its first epoch...
+  r = train(2, "job7", "--epochs 1 --seed 5", clean + "SLURM_JOB_ID=7 ");
+  ASSERT_EQ(r.status, 0) << r.err;
+  fs::remove_all(dir / "job7/saved_models");
+  fs::copy(dir / "job7", dir / "job8", fs::copy_options::recursive);
+  // ...and its restart.
+  const Outcome again = train(2, "job7", args, clean + "SLURM_JOB_ID=7 BATCHAI_JOB_RESTART_COUNT=1 ");
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_EQ(again.out.find("Epoch 1/2"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("Epoch 2/2"), std::string::npos) << again.out;
+  EXPECT_EQ(final_weights("straight"), final_weights("job7"));
+
+  // Job 8 restarted finds job 7's checkpoint: not its own.
+  const Outcome other = train(2, "job8", args, clean + "SLURM_JOB_ID=8 SLURM_RESTART_COUNT=1 ");
+  EXPECT_EQ(other.status, 1);
+  // One line (mpirun's own banner about the exit status follows it).
+  EXPECT_EQ(other.err.rfind("batchai-train: error: " + (dir / "job8/checkpoint-1.h5").string() +
+                                ": written by a run with Slurm job 7, and this run has Slurm job 8; a restarted run "
+                                "resumes only its own job's checkpoints (--resume takes another's)\n",
+                            0),
+            0u)
+      << other.err;
+  EXPECT_FALSE(fs::exists(dir / "job8/checkpoint-2.h5"));
+  // --resume says to take it (a job that continues one a time limit ended).
+  const Outcome taken = train(2, "job8", args + " --resume", clean + "SLURM_JOB_ID=8 ");
+  ASSERT_EQ(taken.status, 0) << taken.err;
+  EXPECT_EQ(final_weights("straight"), final_weights("job8"));
+
+  // A restart with nothing to resume from starts at epoch 1.
+  const Outcome fresh = train(2, "fresh", "--epochs 1 --seed 5", clean + "SLURM_JOB_ID=9 BATCHAI_JOB_RESTART_COUNT=2 ");
+  ASSERT_EQ(fresh.status, 0) << fresh.err;
+  EXPECT_NE(fresh.out.find("Epoch 1/1"), std::string::npos) << fresh.out;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cmath>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -60,6 +61,25 @@ TEST(TrainerReport, FiguresThatAreNotFiniteAreNullAndTheLineStaysJson) {
   EXPECT_EQ(records[0].at("acc").as_double(), 0.1);
   EXPECT_EQ(text.find("NaN"), std::string::npos) << text;
   EXPECT_EQ(text.find("Infinity"), std::string::npos) << text;
+}
+
+// A resumed run reads back the epochs before it and writes them again:
+// the same text, nulls included.
+TEST(TrainerReport, MetricsRoundTripThroughJsonl) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<EpochMetrics> epochs{{1, 1.2345678912, 0.41723456, 1.1, 0.5, 12.34567, 2104.56},
+                                         {2, 0.9, 0.6, nan, 0.625, 11.0, 2200.0}};
+  const std::string text = metrics_jsonl(epochs);
+  auto back = parse_metrics_jsonl(text, "m.jsonl");
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[1].epoch, 2);
+  EXPECT_EQ((*back)[1].val_acc, 0.625);
+  EXPECT_TRUE(std::isnan((*back)[1].val_loss));
+  EXPECT_EQ(metrics_jsonl(*back), text);
+  auto bad = parse_metrics_jsonl(text + "{\"epoch\":3}\n", "m.jsonl");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message.rfind("m.jsonl:3: ", 0), 0u) << bad.error().message;
 }
 
 }  // namespace

@@ -273,8 +273,10 @@ class CudaBackend final : public Backend {
     host_ctl_.rho = p.rho;
     host_ctl_.epsilon = p.epsilon;
     host_ctl_.scale = 1.0f / static_cast<float>(p.size);
-    host_ctl_.iteration = p.iterations;
-    host_ctl_.step = 0;
+    // The clock counts the steps the run took, those of this epoch before
+    // first_step included.
+    host_ctl_.iteration = p.iterations + static_cast<std::int64_t>(p.first_step);
+    host_ctl_.step = static_cast<unsigned>(p.first_step);
     check_(cudaMemcpyAsync(ctl_.get(), &host_ctl_, sizeof host_ctl_, cudaMemcpyHostToDevice, stream_),
            "cudaMemcpyAsync (step control)");
     // The copy reads host_ctl_ before it returns (pageable memory), so the

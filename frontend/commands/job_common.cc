@@ -206,6 +206,13 @@ Result<bool> refresh_job(state::Job& job, slurm::Client& client, std::time_t now
     if (auto errors = node_errors(job.job_dir); !errors.empty()) job.errors_json = json::serialize(errors);
   }
   if (job.state != before.state) job.state_time = now;
+  // The job's secrets stay while Slurm may start it again; the runtime
+  // removes them at the job's end, but a job cancelled before it ran, or
+  // whose last attempt died with its node, never got there.
+  if (is_final(job)) {
+    std::error_code ec;
+    std::filesystem::remove(job.job_dir + "/secrets.env", ec);
+  }
   return job.state != before.state || job.exit_code != before.exit_code || job.start_time != before.start_time ||
          job.end_time != before.end_time || job.errors_json != before.errors_json;
 }

@@ -1,5 +1,6 @@
 // batchai job show: the Batch AI job object, brought up to date from Slurm
 // or from the job's own record once Slurm has forgotten it.
+#include "frontend/commands/job_attempts.h"
 #include "frontend/commands/job_common.h"
 
 namespace batchai::frontend {
@@ -23,7 +24,13 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (ctx.format == OutputFormat::table) {
     if (auto s = emit(ctx, job_table_row(*job), job_table_columns()); !s) return s.error();
   } else {
-    if (auto s = emit(ctx, job_to_json(*job), job_table_columns()); !s) return s.error();
+    // The attempts are read here, not in job_to_json, so that job list
+    // reads no more files per job than it did.
+    auto shown = job_to_json(*job);
+    auto attempts = job_attempts(job->job_dir);
+    shown["restartCount"] = attempts.empty() ? 0 : attempts.size() - 1;
+    shown["attempts"] = std::move(attempts);
+    if (auto s = emit(ctx, shown, job_table_columns()); !s) return s.error();
   }
   return 0;
 }

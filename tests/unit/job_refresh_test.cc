@@ -52,6 +52,57 @@ TEST_F(JobRefresh, TheControllerAnswersWhileItKnowsTheJob) {
   EXPECT_EQ(job.state_time, 3000);
 }
 
+// A lost node sends the job back to the queue: Slurm shows the requeue,
+// then PENDING, then a second start. The job is queued again, never final
+// on the way, and its start stays the first attempt's.
+TEST_F(JobRefresh, ARequeuedJobStaysQueuedAndKeepsItsFirstStart) {
+  auto running = job_in(42, JobState::running);
+  running.start_time = 2000;
+  auto requeued = job_in(42, JobState::requeued);
+  requeued.start_time = 2000;
+  auto pending = job_in(42, JobState::pending);
+  pending.restart_count = 1;
+  auto again = job_in(42, JobState::running);
+  again.start_time = 2600;
+  again.restart_count = 1;
+  auto done = job_in(42, JobState::completed);
+  done.start_time = 2600;
+  done.end_time = 2900;
+  slurm.job_answers[42] = {running, requeued, pending, again, done};
+  std::vector<state::ExecutionState> seen;
+  for (std::time_t now = 3000; now < 3005; ++now) {
+    ASSERT_TRUE(refresh_job(job, slurm, now));
+    seen.push_back(job.state);
+    EXPECT_EQ(job.start_time, 2000) << "poll " << seen.size();
+  }
+  using E = state::ExecutionState;
+  EXPECT_EQ(seen, (std::vector<E>{E::running, E::queued, E::queued, E::running, E::succeeded}));
+  EXPECT_EQ(job.end_time, 2900);
+}
+
+// The CLI may never have seen the first attempt run; the job's own record
+// has its start.
+TEST_F(JobRefresh, TheFirstStartComesFromTheJobsRecordWhenTheCliMissedIt) {
+  record("slurm_job_id=42\nstart_time=2026-11-24T10:00:00Z\nrestart_count=1\n");
+  auto again = job_in(42, JobState::running);
+  again.start_time = 1'795'600'000;
+  slurm.job_answers[42] = {again};
+  ASSERT_TRUE(refresh_job(job, slurm, 3000));
+  EXPECT_EQ(job.state, state::ExecutionState::running);
+  EXPECT_EQ(job.start_time, 1'795'514'400);  // 2026-11-24T10:00:00Z
+}
+
+// The secrets stay while the job may be started again, and go at its end.
+TEST_F(JobRefresh, TheSecretsGoOnceTheJobIsFinal) {
+  std::ofstream(dir / "secrets.env") << "export TOKEN=t\n";
+  slurm.job_answers[42] = {job_in(42, JobState::requeued), job_in(42, JobState::cancelled)};
+  ASSERT_TRUE(refresh_job(job, slurm, 3000));
+  EXPECT_TRUE(fs::exists(dir / "secrets.env"));
+  ASSERT_TRUE(refresh_job(job, slurm, 3001));
+  EXPECT_EQ(job.state, state::ExecutionState::failed);
+  EXPECT_FALSE(fs::exists(dir / "secrets.env"));
+}
+
 TEST_F(JobRefresh, APurgedJobEndsAsItsScriptRecorded) {
   record("start_time=2026-11-24T10:00:00Z\nend_time=2026-11-24T10:05:00Z\nexit_code=3\n");
   slurm.accounted[42] = job_in(42, JobState::completed);  // not asked: the record has the end

@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <chrono>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "frontend/commands/resource_args.h"
 #include "frontend/commands/site.h"
+#include "frontend/commands/state_records.h"
 #include "frontend/commands/storage_common.h"
 #include "base/diag.h"
 #include "base/files.h"
@@ -165,8 +167,27 @@ Result<Binding> bind_cluster(Context& ctx, state::Store& store, const site::Site
                "\", which Slurm does not have"};
 }
 
-// job.json's properties as `job show` echoes them: secret values and keys
-// are removed, as Batch AI's GET nulled them.
+// The job directory holds what the job needs and what it records: the
+// job.json as given (0600: it may hold keys), the script, private files.
+// Not fsynced: Slurm keeps its own copy of the script, the job reads the
+// files within seconds, and on NFS close() already flushes to the server;
+// the fsyncs were a third of job create's time.
+Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, const std::string& script) {
+  std::error_code ec;
+  std::filesystem::create_directories(plan.job_dir, ec);
+  if (ec) return Error{"cannot create job directory '" + plan.job_dir + "': " + ec.message()};
+  for (const auto& f : plan.private_files) {
+    std::filesystem::create_directories(std::filesystem::path(f.path).parent_path(), ec);
+    if (ec) return Error{"cannot create '" + f.path + "': " + ec.message()};
+    if (auto s = write_file_atomic(f.path, f.content, 0600, false); !s) return s;
+  }
+  if (auto s = write_file_atomic(plan.job_dir + "/job.json", spec_text, 0600, false); !s) return s;
+
+  return write_file_atomic(plan.job_dir + "/job.sbatch", script, 0644, false);
+}
+
+}  // namespace
+
 std::string redacted_properties(const std::string& text) {
   boost::system::error_code ec;
   boost::json::parse_options options;
@@ -195,27 +216,6 @@ std::string redacted_properties(const std::string& text) {
   }
   return boost::json::serialize(props);
 }
-
-// The job directory holds what the job needs and what it records: the
-// job.json as given (0600: it may hold keys), the script, private files.
-// Not fsynced: Slurm keeps its own copy of the script, the job reads the
-// files within seconds, and on NFS close() already flushes to the server;
-// the fsyncs were a third of job create's time.
-Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, const std::string& script) {
-  std::error_code ec;
-  std::filesystem::create_directories(plan.job_dir, ec);
-  if (ec) return Error{"cannot create job directory '" + plan.job_dir + "': " + ec.message()};
-  for (const auto& f : plan.private_files) {
-    std::filesystem::create_directories(std::filesystem::path(f.path).parent_path(), ec);
-    if (ec) return Error{"cannot create '" + f.path + "': " + ec.message()};
-    if (auto s = write_file_atomic(f.path, f.content, 0600, false); !s) return s;
-  }
-  if (auto s = write_file_atomic(plan.job_dir + "/job.json", spec_text, 0600, false); !s) return s;
-
-  return write_file_atomic(plan.job_dir + "/job.sbatch", script, 0644, false);
-}
-
-}  // namespace
 
 Result<JobDraft> draft_job(Context& ctx, const args::Parsed& p, state::Store& store, bool slurm_optional) {
   auto in = read_flags(ctx, p, store);
@@ -258,6 +258,10 @@ Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const 
   // The store refuses a job in an experiment that does not exist.
   if (auto s = store.insert_job(job); !s) return s.error();
   if (auto s = write_job_dir(plan, draft.spec_text, script); !s) return discard_job(store, job, s.error());
+  // The record the state database can be rebuilt from (state_records.h).
+  const auto order = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto s = write_job_record(job, order); !s) return discard_job(store, job, s.error());
   return job;
 }
 

@@ -462,8 +462,13 @@ TEST(StoreFiles, UnreadableDatabasesAreReportedWithTheirPath) {
   std::ofstream(tmp.file("s/state.db")) << std::string(4096, 'x');
   auto store = Store::open(tmp.file("s"));
   ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().message,
-            "cannot open state database '" + tmp.file("s/state.db") + "': file is not a database");
+  // Damage names the way out, never a silently empty database.
+  EXPECT_EQ(store.error().message, "the state database " + tmp.file("s/state.db") +
+                                       " is damaged (file is not a database); 'batchai state rebuild' makes it "
+                                       "again from the job directories");
+  auto health = state::health(tmp.file("s"));
+  ASSERT_TRUE(health) << health.error().message;
+  EXPECT_EQ(*health, state::Health::damaged);
 
   std::ofstream(tmp.file("file")) << "x";
   auto not_dir = Store::open(tmp.file("file"));

@@ -1004,6 +1004,10 @@ Result<std::string> install_rebuilt(const std::string& dir, const std::string& r
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     kept = path + ".damaged-" + file_time(now);
+    // Two rebuilds in one second must not lose the first one's copy.
+    for (int n = 2; ::lstat(kept.c_str(), &st) == 0; ++n) {
+      kept = path + ".damaged-" + file_time(now) + "-" + std::to_string(n);
+    }
     // A WAL or journal left beside the old file belongs to it: beside the
     // new one, SQLite would replay it into a database it never saw.
     for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {

@@ -194,8 +194,8 @@ Error damaged_database(const std::string& path, const std::string& why);
 
 // Puts the database that open_new() made at `rebuilt` in place of
 // <dir>/state.db. A database already there is kept, with its journal files,
-// as state.db.damaged-<UTC time>; returns that name, or "" when there was
-// none.
+// as state.db.damaged-<UTC time> (with -2, -3, ... when that name is taken);
+// returns that name, or "" when there was none.
 Result<std::string> install_rebuilt(const std::string& dir, const std::string& rebuilt, std::int64_t now);
 
 // Whether a statfs(2) f_type names a network or cluster filesystem (NFS,

@@ -22,6 +22,25 @@ Result<std::string> jobs_root(const Context& ctx) {
   return site->jobs_root;
 }
 
+namespace {
+
+// Adds what `get` does not find. Another batchai that found the same
+// missing database may add it first; that is not an error.
+template <class Get, class Add>
+Result<bool> add_missing(Get&& get, Add&& add) {
+  auto found = get();
+  if (!found) return found.error();
+  if (*found) return false;
+  if (auto s = add(); !s) {
+    auto again = get();
+    if (again && *again) return false;
+    return s.error();
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::string& root) {
   auto records = read_records(root);
   if (!records) return records.error();
@@ -30,32 +49,25 @@ Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::stri
   // What the store holds already (another CLI's work, in the automatic
   // case) is kept.
   for (const auto& w : records->workspaces) {
-    auto found = store.workspace(w.key);
-    if (!found) return found.error();
-    if (*found) continue;
-    if (auto s = store.create_workspace(w); !s) return s.error();
-    ++r.workspaces;
+    auto added = add_missing([&] { return store.workspace(w.key); }, [&] { return store.create_workspace(w); });
+    if (!added) return added.error();
+    r.workspaces += *added;
   }
   for (const auto& e : records->experiments) {
-    auto found = store.experiment(e.key);
-    if (!found) return found.error();
-    if (*found) continue;
-    if (auto s = store.create_experiment(e); !s) return s.error();
-    ++r.experiments;
+    auto added = add_missing([&] { return store.experiment(e.key); }, [&] { return store.create_experiment(e); });
+    if (!added) return added.error();
+    r.experiments += *added;
   }
   for (const auto& c : records->clusters) {
-    auto found = store.cluster(c.key);
-    if (!found) return found.error();
-    if (*found) continue;
-    if (auto s = store.create_cluster(c); !s) return s.error();
-    ++r.clusters;
+    auto added = add_missing([&] { return store.cluster(c.key); }, [&] { return store.create_cluster(c); });
+    if (!added) return added.error();
+    r.clusters += *added;
   }
   std::vector<state::Job> unfinished;
   for (const auto& j : records->jobs) {
-    auto found = store.job(j.key);
-    if (!found) return found.error();
-    if (*found) continue;
-    if (auto s = store.insert_job(j); !s) return s.error();
+    auto added = add_missing([&] { return store.job(j.key); }, [&] { return store.insert_job(j); });
+    if (!added) return added.error();
+    if (!*added) continue;
     ++r.jobs;
     if (!is_final(j)) unfinished.push_back(j);
   }

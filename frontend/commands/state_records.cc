@@ -3,6 +3,7 @@
 #include "frontend/commands/state_records.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -136,6 +137,13 @@ std::vector<fs::path> subdirectories(const fs::path& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// A site may give all its users one jobsRoot; each rebuilds only what is
+// theirs, as each job directory belongs to the user whose job it is.
+bool mine(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 && st.st_uid == ::geteuid();
 }
 
 std::int64_t mtime_of(const fs::path& p) {
@@ -358,7 +366,7 @@ Result<Records> read_records(const std::string& jobs_root) {
       const state::WorkspaceKey wk{g.filename().string(), ws.filename().string()};
       if (!is_name(wk.workspace)) continue;
       std::optional<state::Workspace> workspace;
-      if (fs::exists(ws / "workspace.json")) {
+      if (mine(ws / "workspace.json")) {
         auto o = read_object(ws / "workspace.json");
         if (!o) {
           out.skipped.push_back(o.error().message);
@@ -378,7 +386,7 @@ Result<Records> read_records(const std::string& jobs_root) {
         const state::ExperimentKey ek{wk.group, wk.workspace, e.filename().string()};
         if (!is_name(ek.experiment)) continue;
         std::optional<state::Experiment> experiment;
-        if (fs::exists(e / "experiment.json")) {
+        if (mine(e / "experiment.json")) {
           auto o = read_object(e / "experiment.json");
           if (!o) {
             out.skipped.push_back(o.error().message);
@@ -400,7 +408,7 @@ Result<Records> read_records(const std::string& jobs_root) {
           const state::JobKey jk{ek.group, ek.workspace, ek.experiment, name.filename().string()};
           if (!is_name(jk.job)) continue;
           for (const auto& dir : subdirectories(name)) {
-            if (fs::exists(dir / "deleted")) continue;
+            if (!mine(dir) || fs::exists(dir / "deleted")) continue;
             Found f;
             if (fs::exists(dir / "batchai.json")) {
               auto j = job_from_record(jk, dir, jobs_root, &f.order);
@@ -452,7 +460,7 @@ Result<Records> read_records(const std::string& jobs_root) {
       out.experiments.insert(out.experiments.end(), experiments.begin(), experiments.end());
       for (const auto& c : subdirectories(ws / "clusters")) {
         const fs::path file = c / "cluster.json";
-        if (!fs::exists(file)) continue;
+        if (!mine(file)) continue;
         auto o = read_object(file);
         if (!o) {
           out.skipped.push_back(o.error().message);

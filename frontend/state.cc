@@ -968,6 +968,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Waiting
 }
 
 Result<std::unique_ptr<Store>> Store::open_new(const std::string& path, const Waiting& waiting) {
+  if (const auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+    if (auto s = make_private_dir(path.substr(0, slash)); !s) return s.error();
+  }
   // Left by a rebuild that was stopped part way: never half of one.
   for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
     if (::unlink((path + suffix).c_str()) != 0 && errno != ENOENT) {

@@ -272,6 +272,8 @@ TEST(StateRecords, AJobRecordRoundTripsThroughItsDirectory) {
   EXPECT_EQ(r.state, state::ExecutionState::failed);
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.errors_json, j.errors_json);
+  EXPECT_EQ(std::tuple(r.created, r.state_time, r.start_time, r.end_time), std::tuple(900, 2000, 1000, 2000));
+  EXPECT_EQ(std::tuple(r.tool_type, r.node_count, r.exported), std::tuple("horovod", 2, false));
   EXPECT_EQ(r.spec_json.find("\"x\""), std::string::npos) << "secret values stay out: " << r.spec_json;
   // The experiment has no record, but a live job: it comes back.
   ASSERT_EQ(records->experiments.size(), 1u);

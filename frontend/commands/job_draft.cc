@@ -167,25 +167,6 @@ Result<Binding> bind_cluster(Context& ctx, state::Store& store, const site::Site
                "\", which Slurm does not have"};
 }
 
-// The job directory holds what the job needs and what it records: the
-// job.json as given (0600: it may hold keys), the script, private files.
-// Not fsynced: Slurm keeps its own copy of the script, the job reads the
-// files within seconds, and on NFS close() already flushes to the server;
-// the fsyncs were a third of job create's time.
-Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, const std::string& script) {
-  std::error_code ec;
-  std::filesystem::create_directories(plan.job_dir, ec);
-  if (ec) return Error{"cannot create job directory '" + plan.job_dir + "': " + ec.message()};
-  for (const auto& f : plan.private_files) {
-    std::filesystem::create_directories(std::filesystem::path(f.path).parent_path(), ec);
-    if (ec) return Error{"cannot create '" + f.path + "': " + ec.message()};
-    if (auto s = write_file_atomic(f.path, f.content, 0600, false); !s) return s;
-  }
-  if (auto s = write_file_atomic(plan.job_dir + "/job.json", spec_text, 0600, false); !s) return s;
-
-  return write_file_atomic(plan.job_dir + "/job.sbatch", script, 0644, false);
-}
-
 }  // namespace
 
 std::string redacted_properties(const std::string& text) {
@@ -216,6 +197,29 @@ std::string redacted_properties(const std::string& text) {
   }
   return boost::json::serialize(props);
 }
+
+namespace {
+
+// The job directory holds what the job needs and what it records: the
+// job.json as given (0600: it may hold keys), the script, private files.
+// Not fsynced: Slurm keeps its own copy of the script, the job reads the
+// files within seconds, and on NFS close() already flushes to the server;
+// the fsyncs were a third of job create's time.
+Status write_job_dir(const slurm::JobPlan& plan, const std::string& spec_text, const std::string& script) {
+  std::error_code ec;
+  std::filesystem::create_directories(plan.job_dir, ec);
+  if (ec) return Error{"cannot create job directory '" + plan.job_dir + "': " + ec.message()};
+  for (const auto& f : plan.private_files) {
+    std::filesystem::create_directories(std::filesystem::path(f.path).parent_path(), ec);
+    if (ec) return Error{"cannot create '" + f.path + "': " + ec.message()};
+    if (auto s = write_file_atomic(f.path, f.content, 0600, false); !s) return s;
+  }
+  if (auto s = write_file_atomic(plan.job_dir + "/job.json", spec_text, 0600, false); !s) return s;
+
+  return write_file_atomic(plan.job_dir + "/job.sbatch", script, 0644, false);
+}
+
+}  // namespace
 
 Result<JobDraft> draft_job(Context& ctx, const args::Parsed& p, state::Store& store, bool slurm_optional) {
   auto in = read_flags(ctx, p, store);

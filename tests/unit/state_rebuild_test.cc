@@ -98,6 +98,16 @@ class StateRebuild : public ::testing::Test {
     ASSERT_EQ(run({"experiment", "delete", "-g", "rg", "-w", "ws", "-n", "old", "-y"}), 0) << err;
     ASSERT_EQ(run({"cluster", "delete", "-g", "rg", "-w", "ws", "-n", "c2", "-y"}), 0) << err;
     ASSERT_EQ(run({"cluster", "resize", "-g", "rg", "-w", "ws", "-n", "c", "-t", "3"}), 0) << err;
+    // A whole workspace deleted, with what it held.
+    ASSERT_EQ(run({"workspace", "create", "-g", "rg", "-n", "ws2"}), 0) << err;
+    ASSERT_EQ(run({"experiment", "create", "-g", "rg", "-w", "ws2", "-n", "x"}), 0) << err;
+    ASSERT_EQ(run({"cluster", "create", "-g", "rg", "-w", "ws2", "-n", "cx", "-s", "STANDARD_NC6", "-t", "1"}), 0)
+        << err;
+    ASSERT_EQ(run({"job", "create", "-g", "rg", "-w", "ws2", "-e", "x", "-n", "j", "-c", "cx", "-f", job}), 0) << err;
+    fake.job_answers[107] = {job_in(107, JobState::running)};
+    ASSERT_EQ(run({"workspace", "delete", "-g", "rg", "-n", "ws2", "-y"}), 0) << err;
+    ASSERT_FALSE(fake.cancelled.empty());
+    EXPECT_EQ(fake.cancelled.back(), 107u) << "its running job terminated first";
   }
 
   // What a user sees of everything the database holds.
@@ -118,6 +128,7 @@ TEST_F(StateRebuild, AMissingDatabaseIsRebuiltFromJobDirectories) {
   const std::string before = everything();
   ASSERT_NE(before.find("\"executionState\": \"running\""), std::string::npos) << before;
   ASSERT_EQ(before.find("gone"), std::string::npos);
+  ASSERT_EQ(before.find("ws2"), std::string::npos);
   remove_database();
   ASSERT_EQ(run({"job", "list", "-g", "rg", "-w", "ws", "-e", "e"}), 0) << err;
   EXPECT_EQ(err, "batchai: the state database " + database() + " was missing; rebuilt it from the job directories " +

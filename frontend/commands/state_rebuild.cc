@@ -7,6 +7,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
+#include <system_error>
 
 #include "base/diag.h"
 #include "frontend/commands/job_common.h"
@@ -134,12 +136,22 @@ std::function<Result<state::Store*>()> state_opener(Context& ctx) {
     const bool created = (*opened)->created();
     auto store = recording_store(std::move(*opened), [&ctx] { return jobs_root(ctx); });
     if (created) {
+      // A rebuild that fails leaves no database: the next command, finding
+      // it missing again, tries again, rather than finding it empty.
+      auto discard = [&](const Error& e) -> Error {
+        store.reset();
+        std::error_code ec;
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+          std::filesystem::remove(state::database_path(ctx.state_dir) + suffix, ec);
+        }
+        return e;
+      };
       auto root = jobs_root(ctx);
-      if (!root) return root.error();
+      if (!root) return discard(root.error());
       auto rebuilt = rebuild_state(ctx, *store, *root);
       if (!rebuilt) {
-        return Error{rebuilt.error().message + " (rebuilding the missing state database " +
-                     state::database_path(ctx.state_dir) + "; 'batchai state rebuild --force' tries again)"};
+        return discard(Error{rebuilt.error().message + " (rebuilding the missing state database " +
+                             state::database_path(ctx.state_dir) + " from the job directories)"});
       }
       if (rebuilt->workspaces + rebuilt->experiments + rebuilt->clusters + rebuilt->jobs > 0) {
         diag::note("the state database " + state::database_path(ctx.state_dir) +

@@ -142,6 +142,22 @@ TEST_F(StateRebuild, AMissingDatabaseIsRebuiltFromJobDirectories) {
   EXPECT_EQ(run({"cluster", "show", "-g", "rg", "-w", "ws", "-n", "c2"}), 1);
 }
 
+// A rebuild that cannot run leaves no empty database behind, so the next
+// command tries again instead of listing nothing.
+TEST_F(StateRebuild, AFailedRebuildIsTriedAgainByTheNextCommand) {
+  populate();
+  if (HasFatalFailure()) return;
+  const std::string before = everything();
+  remove_database();
+  const std::string conf = (dir / "site.json").string();
+  fs::rename(conf, conf + ".away");
+  EXPECT_EQ(run({"workspace", "list"}), 1);
+  EXPECT_TRUE(err.starts_with("batchai: error: ")) << err;
+  EXPECT_FALSE(fs::exists(database()));
+  fs::rename(conf + ".away", conf);
+  EXPECT_EQ(everything(), before);
+}
+
 // An empty file, as a full disk leaves it, is a missing database too.
 TEST_F(StateRebuild, AnEmptyDatabaseFileIsRebuiltToo) {
   populate();

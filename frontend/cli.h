@@ -33,6 +33,9 @@ struct Context {
   // The state database (workspaces, experiments, jobs, defaults), opened on
   // first use, so commands that keep no state never create one.
   std::function<Result<state::Store*>()> store;
+  // The directory of that database (state.db), which `batchai state
+  // rebuild` replaces; empty where the context has none.
+  std::string state_dir;
   std::ostream* out = nullptr;
   OutputFormat format = OutputFormat::json;
   // The global --query, parsed before the command runs; emit() applies it.

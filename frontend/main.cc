@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "frontend/cli.h"
+#include "frontend/commands/state_records.h"
 #include "base/diag.h"
 
 extern char** environ;
@@ -28,20 +29,11 @@ batchai::frontend::Context make_context() {
     }
     return client->get();
   };
-  auto store = std::make_shared<std::unique_ptr<batchai::frontend::state::Store>>();
-  ctx.store = [store]() -> batchai::Result<batchai::frontend::state::Store*> {
-    if (!*store) {
-      auto dir = batchai::frontend::state::default_state_dir([](const char* name) -> std::optional<std::string> {
-        const char* v = std::getenv(name);
-        if (!v) return std::nullopt;
-        return std::string(v);
-      });
-      auto made = batchai::frontend::state::Store::open(dir);
-      if (!made) return made.error();
-      *store = std::move(*made);
-    }
-    return store->get();
-  };
+  ctx.state_dir = batchai::frontend::state::default_state_dir([](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    if (!v) return std::nullopt;
+    return std::string(v);
+  });
   return ctx;
 }
 
@@ -51,5 +43,8 @@ int main(int argc, char** argv) {
   batchai::diag::set_program("batchai");
   std::vector<std::string> args(argv + 1, argv + argc);
   auto ctx = make_context();
+  // Opened on first use, with its records kept beside the job directories
+  // and rebuilt from them when it is missing.
+  ctx.store = batchai::frontend::state_opener(ctx);
   return batchai::frontend::run(args, ctx, std::cout);
 }

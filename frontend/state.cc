@@ -164,15 +164,17 @@ Status make_private_dir(const std::string& dir) {
 
 // SQLite would create the file 0644 less the umask, so it is made here
 // first, 0600 whatever the umask. SQLite gives its journal, WAL and shared
-// memory files the database file's mode.
-Status make_private_file(const std::string& path) {
+// memory files the database file's mode. Returns whether the database is
+// new: made here, or found empty, as a full disk or a quota may leave it
+// (SQLite takes an empty file for an empty database).
+Result<bool> make_private_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd >= 0) {
     const bool ok = ::fchmod(fd, 0600) == 0;
     const std::string why = ok ? "" : errno_text();
     ::close(fd);
     if (!ok) return Error{"cannot set mode 0600 on state database '" + path + "': " + why};
-    return {};
+    return true;
   }
   if (errno != EEXIST) return Error{"cannot create state database '" + path + "': " + errno_text()};
   // A database copied in or left by a careless tool may be readable by
@@ -183,7 +185,7 @@ Status make_private_file(const std::string& path) {
       return Error{"cannot set mode 0600 on state database '" + path + "': " + errno_text()};
     }
   }
-  return {};
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
 Result<std::string> journal_for(const std::string& dir) {
@@ -269,8 +271,12 @@ Cluster cluster_of(const Row& r) {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(sqlite3* db, std::string path, const Waiting& waiting)
-      : db_(db), path_(std::move(path)), waiting_(waiting), prefix_("cannot open state database '" + path_ + "': ") {}
+  SqliteStore(sqlite3* db, std::string path, const Waiting& waiting, bool created)
+      : db_(db),
+        path_(std::move(path)),
+        waiting_(waiting),
+        prefix_("cannot open state database '" + path_ + "': "),
+        created_(created) {}
   ~SqliteStore() override {
     for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
@@ -307,6 +313,8 @@ class SqliteStore final : public Store {
 
   std::string journal_mode() const override { return journal_; }
   int schema_version() const override { return version_; }
+  bool created() const override { return created_; }
+  bool damaged() const { return damaged_; }
 
   Status create_workspace(const Workspace& w) override {
     return transact(Tx::write, [&]() -> Status {
@@ -591,9 +599,15 @@ class SqliteStore final : public Store {
 
   // Notes whether SQLite's failure was a lock held by another process, so
   // that transact() knows the whole transaction may simply be tried again.
+  // A damaged file gets the one message that names the way out, whichever
+  // statement met the damage first.
   Error db_error() {
     const int code = sqlite3_extended_errcode(db_) & 0xff;
     busy_ = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT) {
+      damaged_ = true;
+      return damaged_database(path_, sqlite3_errmsg(db_));
+    }
     return Error{prefix_ + sqlite3_errmsg(db_)};
   }
 
@@ -839,7 +853,41 @@ class SqliteStore final : public Store {
   std::string journal_;
   int version_ = 0;
   bool busy_ = false;
+  bool created_ = false;
+  bool damaged_ = false;
 };
+
+// Opens the file at `path`, which exists, and brings its schema up to date.
+// `damaged` tells the caller whether a failure was SQLite finding the file
+// damaged.
+Result<std::unique_ptr<SqliteStore>> open_file(const std::string& path, const std::string& journal,
+                                               const Waiting& waiting, bool created, bool* damaged = nullptr) {
+  sqlite3* db = nullptr;
+  // No SQLITE_OPEN_CREATE: the file exists, made 0600 by the caller, and
+  // must not be made again by SQLite with its own mode.
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Error{"cannot open state database '" + path + "': " + why};
+  }
+  auto store = std::make_unique<SqliteStore>(db, path, waiting, created);
+  if (auto s = store->init(journal); !s) {
+    if (damaged) *damaged = store->damaged();
+    return s.error();
+  }
+  return store;
+}
+
+// The UTC time in a file name: 20261206T190312Z.
+std::string file_time(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
 
 }  // namespace
 
@@ -900,25 +948,81 @@ bool network_filesystem(std::int64_t f_type) {
   return false;
 }
 
+std::string database_path(const std::string& dir) { return dir + "/state.db"; }
+
+Error damaged_database(const std::string& path, const std::string& why) {
+  return Error{"the state database " + path + " is damaged (" + why +
+               "); 'batchai state rebuild' makes it again from the job directories"};
+}
+
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Waiting& waiting) {
   if (auto s = make_private_dir(dir); !s) return s.error();
-  const std::string path = dir + "/state.db";
-  if (auto s = make_private_file(path); !s) return s.error();
+  const std::string path = database_path(dir);
+  auto created = make_private_file(path);
+  if (!created) return created.error();
   auto journal = journal_for(dir);
   if (!journal) return journal.error();
+  auto store = open_file(path, *journal, waiting, *created);
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
 
-  sqlite3* db = nullptr;
-  // No SQLITE_OPEN_CREATE: the file exists, made 0600 above, and must not
-  // be made again by SQLite with its own mode.
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close_v2(db);
-    return Error{"cannot open state database '" + path + "': " + why};
+Result<std::unique_ptr<Store>> Store::open_new(const std::string& path, const Waiting& waiting) {
+  if (const auto slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+    if (auto s = make_private_dir(path.substr(0, slash)); !s) return s.error();
   }
-  auto store = std::make_unique<SqliteStore>(db, path, waiting);
-  if (auto s = store->init(*journal); !s) return s.error();
-  return std::unique_ptr<Store>(std::move(store));
+  // Left by a rebuild that was stopped part way: never half of one.
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+    if (::unlink((path + suffix).c_str()) != 0 && errno != ENOENT) {
+      return Error{"cannot remove '" + path + suffix + "': " + errno_text()};
+    }
+  }
+  auto created = make_private_file(path);
+  if (!created) return created.error();
+  auto store = open_file(path, "delete", waiting, true);
+  if (!store) return store.error();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+Result<Health> health(const std::string& dir, const Waiting& waiting) {
+  const std::string path = database_path(dir);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Health::missing;
+    return Error{"state database '" + path + "': " + errno_text()};
+  }
+  if (S_ISREG(st.st_mode) && st.st_size == 0) return Health::missing;
+  auto journal = journal_for(dir);
+  if (!journal) return journal.error();
+  bool damaged = false;
+  auto store = open_file(path, *journal, waiting, false, &damaged);
+  if (store) return Health::healthy;
+  if (damaged) return Health::damaged;
+  return store.error();
+}
+
+Result<std::string> install_rebuilt(const std::string& dir, const std::string& rebuilt, std::int64_t now) {
+  const std::string path = database_path(dir);
+  std::string kept;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    kept = path + ".damaged-" + file_time(now);
+    // Two rebuilds in one second must not lose the first one's copy.
+    for (int n = 2; ::lstat(kept.c_str(), &st) == 0; ++n) {
+      kept = path + ".damaged-" + file_time(now) + "-" + std::to_string(n);
+    }
+    // A WAL or journal left beside the old file belongs to it: beside the
+    // new one, SQLite would replay it into a database it never saw.
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+      if (::rename((path + suffix).c_str(), (kept + suffix).c_str()) != 0 && errno != ENOENT) {
+        return Error{"cannot keep '" + path + suffix + "' as '" + kept + suffix + "': " + errno_text()};
+      }
+    }
+  }
+  if (::rename(rebuilt.c_str(), path.c_str()) != 0) {
+    return Error{"cannot rename '" + rebuilt + "' to '" + path + "': " + errno_text()};
+  }
+  return kept;
 }
 
 std::string default_state_dir(const std::function<std::optional<std::string>(const char*)>& getenv) {

@@ -113,11 +113,23 @@ class Store {
   // private. The journal is WAL, or DELETE where network_filesystem() says
   // so; BATCHAI_STATE_JOURNAL=wal|delete in the process environment forces
   // one (tests use both on local disk).
+  // A database SQLite finds damaged (not a database, or corrupt) gives
+  // damaged_database()'s error, which names the rebuild.
   static Result<std::unique_ptr<Store>> open(const std::string& dir, const Waiting& waiting = {});
+
+  // A new, empty database at `path`, replacing any file there, for `batchai
+  // state rebuild` to fill and rename into place. Its journal is DELETE, so
+  // once it is closed the one file holds everything (a WAL would be left
+  // beside the name it was built under).
+  static Result<std::unique_ptr<Store>> open_new(const std::string& path, const Waiting& waiting = {});
   virtual ~Store() = default;
 
   virtual std::string journal_mode() const = 0;  // "wal" or "delete"
   virtual int schema_version() const = 0;
+  // Whether this open made the database: the file was missing, or empty (as
+  // a full disk or a quota can leave it). Such a database may be rebuilt
+  // from the job directories.
+  virtual bool created() const = 0;
 
   // Create fails when the name exists, with a message naming it
   // ("workspace 'ws' already exists in resource group 'rg'"). Get returns
@@ -165,6 +177,26 @@ Error not_found(const WorkspaceKey& k);
 Error not_found(const ExperimentKey& k);
 Error not_found(const ClusterKey& k);
 Error not_found(const JobKey& k);
+
+// <dir>/state.db.
+std::string database_path(const std::string& dir);
+
+// What `batchai state rebuild` finds in `dir` before replacing anything.
+enum class Health { missing, healthy, damaged };
+// Opens the database to look (migrating an old one, as any command would);
+// an error other than damage (a newer schema, a lock held too long) is
+// returned as it is.
+Result<Health> health(const std::string& dir, const Waiting& waiting = {});
+
+// "the state database PATH is damaged (WHY); 'batchai state rebuild' makes
+// it again from the job directories": never an empty list in its place.
+Error damaged_database(const std::string& path, const std::string& why);
+
+// Puts the database that open_new() made at `rebuilt` in place of
+// <dir>/state.db. A database already there is kept, with its journal files,
+// as state.db.damaged-<UTC time> (with -2, -3, ... when that name is taken);
+// returns that name, or "" when there was none.
+Result<std::string> install_rebuilt(const std::string& dir, const std::string& rebuilt, std::int64_t now);
 
 // Whether a statfs(2) f_type names a network or cluster filesystem (NFS,
 // SMB/CIFS, Lustre, GPFS, CephFS, FUSE, BeeGFS, Panasas), where SQLite's WAL

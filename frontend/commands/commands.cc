@@ -13,6 +13,7 @@ extern const Command kJobCreate, kJobExport, kJobShow, kJobList, kJobTerminate, 
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
 extern const Command kWorkspaceCreate, kWorkspaceShow, kWorkspaceList, kWorkspaceDelete;
 extern const Command kGroupCreate, kGroupDelete;
+extern const Command kStateRebuild;
 extern const Command kStorageAccountCreate, kStorageShareCreate, kStorageShareList, kStorageShareDelete,
     kStorageDirectoryCreate, kStorageFileUpload, kStorageFileUploadBatch, kStorageFileDownload, kStorageFileList;
 
@@ -29,6 +30,7 @@ constexpr const Command* kCommands[] = {
     &kStorageAccountCreate, &kStorageShareCreate, &kStorageShareList, &kStorageShareDelete, &kStorageDirectoryCreate,
     &kStorageFileUpload, &kStorageFileUploadBatch, &kStorageFileDownload, &kStorageFileList,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,
+    &kStateRebuild,
 };
 
 constexpr Group kGroups[] = {
@@ -46,6 +48,7 @@ constexpr Group kGroups[] = {
     {"storage directory", "Directories in a file share."},
     {"storage file", "Files in a file share: upload, download, list."},
     {"slurm", "Talk to Slurm directly through libslurm: plumbing for checking a site's setup."},
+    {"state", "The state database: made again from the job directories when it is lost or damaged."},
 };
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <array>
+#include <chrono>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "frontend/commands/resource_args.h"
 #include "frontend/commands/site.h"
+#include "frontend/commands/state_records.h"
 #include "frontend/commands/storage_common.h"
 #include "base/diag.h"
 #include "base/files.h"
@@ -165,8 +167,8 @@ Result<Binding> bind_cluster(Context& ctx, state::Store& store, const site::Site
                "\", which Slurm does not have"};
 }
 
-// job.json's properties as `job show` echoes them: secret values and keys
-// are removed, as Batch AI's GET nulled them.
+}  // namespace
+
 std::string redacted_properties(const std::string& text) {
   boost::system::error_code ec;
   boost::json::parse_options options;
@@ -195,6 +197,8 @@ std::string redacted_properties(const std::string& text) {
   }
   return boost::json::serialize(props);
 }
+
+namespace {
 
 // The job directory holds what the job needs and what it records: the
 // job.json as given (0600: it may hold keys), the script, private files.
@@ -258,6 +262,10 @@ Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const 
   // The store refuses a job in an experiment that does not exist.
   if (auto s = store.insert_job(job); !s) return s.error();
   if (auto s = write_job_dir(plan, draft.spec_text, script); !s) return discard_job(store, job, s.error());
+  // The record the state database can be rebuilt from (state_records.h).
+  const auto order = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto s = write_job_record(job, order); !s) return discard_job(store, job, s.error());
   return job;
 }
 

@@ -45,6 +45,10 @@ Result<JobDraft> draft_job(Context& ctx, const args::Parsed& p, state::Store& st
 // the directory cannot be written, neither it nor the record is left.
 Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const std::string& script, bool exported);
 
+// job.json's properties as `job show` echoes them: secret values and keys
+// removed, as Batch AI's GET nulled them ("{}" for text that is not a job).
+std::string redacted_properties(const std::string& text);
+
 // Undoes record_job, for a job that could not be submitted, and returns
 // `why`. The job's uuid is new, so nothing else is in its directory.
 Error discard_job(state::Store& store, const state::Job& job, Error why);

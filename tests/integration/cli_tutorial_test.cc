@@ -273,6 +273,67 @@ TEST_F(CliTutorial, TwentyConcurrentCreatesAreEachRecordedOnce) {
   for (auto id : slurm_ids) std::system(("scancel " + std::to_string(id)).c_str());
 }
 
+// The state database deleted, then overwritten with garbage: the same
+// `job list` each time, rebuilt from the job directories (by itself when
+// the file is missing, by `state rebuild` when it is damaged), with jobs
+// that ended succeeded and failed, one running, and one deleted that stays
+// deleted.
+TEST_F(CliTutorial, JobListIsTheSameAfterTheDatabaseIsDeletedOrOverwritten) {
+  ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
+  ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
+  ASSERT_EQ(batchai("cluster create -g rg -w ws -n c -s STANDARD_NC6 -t 2").status, 0);
+  auto job = [&](const std::string& name, const std::string& command) {
+    return write_job(name, R"({"nodeCount": 1, "customToolkitSettings": {"commandLine": ")" + command +
+                               R"("}, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  };
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n ok -c c -f " + job("ok", "true")).status, 0);
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n bad -c c -f " + job("bad", "exit 4")).status, 0);
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n gone -c c -f " + job("gone", "true")).status, 0);
+  EXPECT_EQ(batchai("job wait -g rg -w ws -e e -n ok --interval 1").status, 0);
+  EXPECT_EQ(batchai("job wait -g rg -w ws -e e -n bad --interval 1").status, 4);
+  ASSERT_EQ(batchai("job delete -g rg -w ws -e e -n gone -y").status, 0);
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -n long -c c -f " + job("long", "sleep 600")).status, 0);
+  ASSERT_TRUE(wait_for("job show -g rg -w ws -e e -n long --query executionState", "running"));
+
+  const std::string list = "job list -g rg -w ws -e e";
+  const Outcome before = batchai(list);
+  ASSERT_EQ(before.status, 0) << before.err;
+  const Outcome before_table = batchai(list + " -o table");
+  ASSERT_EQ(before_table.status, 0) << before_table.err;
+  const fs::path db = dir / "state/state.db";
+  auto remove_db = [&] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(db.string() + suffix);
+  };
+
+  remove_db();
+  const Outcome rebuilt = batchai(list);
+  EXPECT_EQ(rebuilt.status, 0) << rebuilt.err;
+  EXPECT_NE(rebuilt.err.find("batchai: the state database " + db.string() + " was missing; rebuilt it"),
+            std::string::npos)
+      << rebuilt.err;
+  EXPECT_EQ(rebuilt.out, before.out);
+  EXPECT_EQ(batchai(list + " -o table").out, before_table.out);
+  EXPECT_EQ(batchai("job show -g rg -w ws -e e -n gone").status, 1) << "deleted stays deleted";
+
+  remove_db();
+  std::ofstream(db) << std::string(4096, '#');
+  const Outcome damaged = batchai(list);
+  EXPECT_EQ(damaged.status, 1);
+  EXPECT_EQ(damaged.out, "") << "never a silent empty list";
+  EXPECT_EQ(damaged.err, "batchai: error: the state database " + db.string() +
+                             " is damaged (file is not a database); 'batchai state rebuild' makes it again from "
+                             "the job directories\n");
+  const Outcome rebuild = batchai("state rebuild");
+  EXPECT_EQ(rebuild.status, 0) << rebuild.err;
+  const Outcome after = batchai(list);
+  EXPECT_EQ(after.status, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_EQ(batchai(list + " -o table").out, before_table.out);
+  EXPECT_EQ(batchai("state rebuild").status, 1) << "a healthy database needs --force";
+
+  EXPECT_EQ(batchai("job terminate -g rg -w ws -e e -n long -y").status, 0);
+}
+
 // With slurmctld stopped, commands fail within seconds with a clear
 // message and lose nothing; after a restart, job show catches up.
 TEST_F(CliTutorial, AStoppedControllerFailsFastAndLosesNothing) {

@@ -410,6 +410,63 @@ TEST(StoreFiles, AnExistingDatabaseReadableByOthersIsNarrowed) {
   EXPECT_EQ(st.st_mode & 07777, 0600u);
 }
 
+// A database is new when its file was missing or empty; a rebuilt one
+// takes the place of the old, which is kept with its WAL under a new name.
+TEST(StoreFiles, ARebuiltDatabaseReplacesTheOldOneWhichIsKept) {
+  TempDir tmp;
+  const std::string dir = tmp.file("s");
+  EXPECT_EQ(*health(dir), Health::missing);
+  {
+    auto first = open_store(dir);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->created());
+    ASSERT_TRUE(first->create_workspace({{"rg", "old"}, "", 0}));
+  }
+  {
+    auto again = open_store(dir);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->created());
+  }
+  EXPECT_EQ(*health(dir), Health::healthy);
+  const std::string rebuilt = dir + "/state.db.rebuild";
+  {
+    auto fresh = Store::open_new(rebuilt);
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    EXPECT_EQ((*fresh)->journal_mode(), "delete");
+    ASSERT_TRUE((*fresh)->create_workspace({{"rg", "new"}, "", 0}));
+  }
+  EXPECT_FALSE(std::filesystem::exists(rebuilt + "-journal"));
+  const bool had_wal = std::filesystem::exists(dir + "/state.db-wal");
+  auto kept = install_rebuilt(dir, rebuilt, 1796583600);  // 2026-12-06 19:00:00 UTC
+  ASSERT_TRUE(kept) << kept.error().message;
+  EXPECT_EQ(*kept, dir + "/state.db.damaged-20261206T190000Z");
+  EXPECT_FALSE(std::filesystem::exists(rebuilt));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/state.db-wal")) << "the old WAL must not meet the new file";
+  EXPECT_EQ(std::filesystem::exists(*kept + "-wal"), had_wal);
+  auto store = open_store(dir);
+  ASSERT_TRUE(store);
+  auto all = store->workspaces(std::nullopt);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].key.workspace, "new");
+  store.reset();
+  // A second rebuild in the same second keeps both copies.
+  ASSERT_TRUE(Store::open_new(rebuilt));
+  auto second = install_rebuilt(dir, rebuilt, 1796583600);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(*second, dir + "/state.db.damaged-20261206T190000Z-2");
+  EXPECT_TRUE(std::filesystem::exists(*kept));
+
+  // An empty file, as a full disk leaves it, is a new database too.
+  const std::string other = tmp.file("t");
+  std::filesystem::create_directories(other);
+  std::ofstream{other + "/state.db"};
+  EXPECT_EQ(*health(other), Health::missing);
+  auto empty = open_store(other);
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->created());
+}
+
 TEST(StoreFiles, JournalIsWalOnLocalDiskAndDeleteWhenAsked) {
   TempDir tmp;
   {
@@ -462,8 +519,13 @@ TEST(StoreFiles, UnreadableDatabasesAreReportedWithTheirPath) {
   std::ofstream(tmp.file("s/state.db")) << std::string(4096, 'x');
   auto store = Store::open(tmp.file("s"));
   ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().message,
-            "cannot open state database '" + tmp.file("s/state.db") + "': file is not a database");
+  // Damage names the way out, never a silently empty database.
+  EXPECT_EQ(store.error().message, "the state database " + tmp.file("s/state.db") +
+                                       " is damaged (file is not a database); 'batchai state rebuild' makes it "
+                                       "again from the job directories");
+  auto health = state::health(tmp.file("s"));
+  ASSERT_TRUE(health) << health.error().message;
+  EXPECT_EQ(*health, state::Health::damaged);
 
   std::ofstream(tmp.file("file")) << "x";
   auto not_dir = Store::open(tmp.file("file"));

@@ -1,0 +1,86 @@
+// The durable records beside the job directories, from which the state
+// database can be made again (`batchai state rebuild`): the database is an
+// index, and these files are what it indexes.
+//
+// Under the site's jobsRoot, in the layout of Batch AI's
+// jobOutputDirectoryPathSegment:
+//   <g>/workspaces/<ws>/workspace.json
+//   <g>/workspaces/<ws>/experiments/<e>/experiment.json
+//   <g>/workspaces/<ws>/clusters/<c>/cluster.json
+//   <g>/workspaces/<ws>/experiments/<e>/jobs/<j>/<uuid>/batchai.json
+// A deleted job's directory stays (it holds the user's outputs) and gets a
+// file `deleted`; a deleted workspace, experiment or cluster loses its
+// record. Job directories written before batchai.json existed come back
+// from their path, job.json, job.sbatch and the execution record.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/cli.h"
+#include "frontend/state.h"
+
+namespace batchai::frontend {
+
+// Each written whole (temporary file and rename). batchai.json is 0600, as
+// job.json beside it; the others 0644, as the directories they describe.
+Status write_workspace_record(const std::string& jobs_root, const state::Workspace& w);
+Status write_experiment_record(const std::string& jobs_root, const state::Experiment& e);
+Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c);
+// <job_dir>/batchai.json: the job's identity, its cluster and its last
+// known state. `order` (nanoseconds since the epoch when it was created)
+// keeps the jobs of one second in the order they were created; nullopt
+// keeps the order the record already has.
+Status write_job_record(const state::Job& j, std::optional<std::int64_t> order);
+
+// Removing a record that is not there is not an error.
+Status remove_workspace_records(const std::string& jobs_root, const state::WorkspaceKey& k);
+Status remove_experiment_record(const std::string& jobs_root, const state::ExperimentKey& k);
+Status remove_cluster_record(const std::string& jobs_root, const state::ClusterKey& k);
+// Writes <job_dir>/deleted; a directory that is gone needs no mark.
+Status mark_job_deleted(const std::string& job_dir);
+
+// Everything the records under `jobs_root` describe, ready for the store.
+struct Records {
+  std::vector<state::Workspace> workspaces;
+  std::vector<state::Experiment> experiments;
+  std::vector<state::Cluster> clusters;
+  std::vector<state::Job> jobs;  // in the order they were created
+  // One line per record that could not be read, naming its file.
+  std::vector<std::string> skipped;
+};
+// A missing jobs_root holds no records.
+Result<Records> read_records(const std::string& jobs_root);
+
+// The store, with every write also written to the records (and deletes
+// marked there). `jobs_root` is asked for on the first workspace,
+// experiment or cluster write; job records go to the job's own directory.
+std::unique_ptr<state::Store> recording_store(std::unique_ptr<state::Store> inner,
+                                              std::function<Result<std::string>()> jobs_root);
+
+// What a rebuild did.
+struct Rebuilt {
+  std::size_t workspaces = 0, experiments = 0, clusters = 0, jobs = 0;
+  bool slurm_answered = false;  // the jobs' states were brought up to date
+  std::string slurm_error;      // why not, when there were jobs to ask about
+  std::vector<std::string> skipped;
+};
+// Puts the records under `jobs_root` into `store` (what it already holds is
+// kept), then brings the unfinished jobs up to date from Slurm when it
+// answers; when it does not, they keep the states recorded.
+Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::string& jobs_root);
+
+// The site's jobsRoot, from the site configuration.
+Result<std::string> jobs_root(const Context& ctx);
+
+// ctx.store as `batchai` wires it: the database in ctx.state_dir opened on
+// first use and wrapped by recording_store(); a database just created, when
+// records exist, is rebuilt from them, with one line on stderr saying so.
+// `ctx` must outlive the function.
+std::function<Result<state::Store*>()> state_opener(Context& ctx);
+
+}  // namespace batchai::frontend

@@ -442,8 +442,20 @@ batchai_terminated() {
 }
 
 # Why Slurm requeued the job: it was preempted, one of its nodes failed,
-# or someone asked (scontrol requeue).
+# or someone asked (scontrol requeue). Slurm says why in the line it writes
+# to the batch shell's log as it stops the job ("... DUE TO NODE
+# FAILURE"), which outlasts the node's state: a node whose slurmd answers
+# again is back in service within the second.
 batchai_requeue_reason() {
+  local said
+  # Only what this attempt's shell wrote: the log holds the earlier ones too.
+  said=$(tail -c 8192 "${batchai_batch_log:-/proc/$$/fd/2}" 2>/dev/null |
+    awk '/ batchai: job [0-9]+ started/ { text = "" } { text = text $0 "\n" } END { printf "%s", text }' |
+    grep -o 'CANCELLED AT [^ ]* DUE TO [A-Z ]*' | tail -n 1)
+  case $said in
+    *"NODE FAILURE"*) echo nodeFailure; return ;;
+    *PREEMPTION*) echo preemption; return ;;
+  esac
   if [[ $1 == *" PreemptTime="[0-9]* ]]; then echo preemption; return; fi
   if sinfo -h -N -n "$SLURM_JOB_NODELIST" -o '%t' 2>/dev/null | grep -qE 'down|fail|drain|\*'; then
     echo nodeFailure

@@ -328,6 +328,19 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   grep -qx 'end_reason=nodeFailure' "$BATCHAI_JOB_DIR/attempts/0"
   ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
   [ -e "$T/secrets.env" ]
+  # A node whose slurmd answers again is back in service at once; Slurm's
+  # line in the batch log still says why it stopped this attempt.
+  printf '#!/bin/bash\nprintf "%%s\\n" idle idle\n' >"$T/bin/sinfo"
+  batchai_batch_log=$T/batch.log
+  printf '%s\n' "2026-12-06T10:00:00Z batchai: job 42 started on node[1-2]" \
+    "slurmstepd-node1: error: *** JOB 42 ON node1 CANCELLED AT 2026-12-06T10:01:00 DUE TO NODE FAILURE ***" \
+    "2026-12-06T10:02:00Z batchai: job 42 started again (restart 1) on node[1-2]" >"$batchai_batch_log"
+  run batchai_requeue_reason "JobId=42 JobState=COMPLETING PreemptTime=None Restarts=2"
+  [ "$output" = requeued ]  # the node failure was the attempt before
+  echo "slurmstepd-node1: error: *** JOB 42 ON node1 CANCELLED AT 2026-12-06T10:03:00 DUE TO NODE FAILURE ***" \
+    >>"$batchai_batch_log"
+  run batchai_requeue_reason "JobId=42 JobState=COMPLETING PreemptTime=None Restarts=2"
+  [ "$output" = nodeFailure ]
   # scancel: no new restart.
   echo "JobId=42 JobState=CANCELLED Reason=None PreemptTime=None Restarts=0" >"$T/jobline"
   run batchai_terminated

@@ -163,7 +163,8 @@ TEST_F(ClusterPriority, ASiteWithNeitherRefusesItAndWritesNothing) {
   EXPECT_EQ(run({"cluster", "create", "-n", "low", "-s", "STANDARD_D4_v3", "-t", "2", "--vm-priority",
                  "lowpriority"}), 1);
   EXPECT_EQ(err, "batchai: error: --vm-priority: lowpriority needs a partition or QOS that Slurm may preempt, and " +
-                     conf + " gives VM size STANDARD_D4_v3 neither (vmSizes[].lowPriorityPartition, lowPriority.qos)\n");
+                     conf + " gives VM size STANDARD_D4_v3 neither (vmSizes[].lowPriorityPartition, " +
+                     "lowPriority.qos)\n");
   EXPECT_EQ(run({"cluster", "show", "-n", "low"}), 1);
   EXPECT_FALSE(fs::exists(dir / "jobs/rg/workspaces/ws/clusters/low"));
   // Dedicated needs neither.

@@ -108,6 +108,11 @@ ALTER TABLE clusters ADD COLUMN max_time_seconds INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE jobs ADD COLUMN exported INTEGER NOT NULL DEFAULT 0 CHECK (exported IN (0, 1));
 )sql",
+    // 4: Batch AI's vmPriority; clusters made before it were dedicated.
+    R"sql(
+ALTER TABLE clusters ADD COLUMN vm_priority TEXT NOT NULL DEFAULT 'dedicated'
+  CHECK (vm_priority IN ('dedicated', 'lowpriority'));
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -250,7 +255,7 @@ Result<Job> job_of(const Row& r) {
 
 constexpr std::string_view kClusterColumns =
     "w.grp, w.name, c.name, c.vm_size, c.partition, c.gpus_per_node, c.gpu_type, c.auto_scale, c.target_nodes, "
-    "c.min_nodes, c.max_nodes, c.created, c.max_time_seconds FROM clusters c JOIN workspaces w "
+    "c.min_nodes, c.max_nodes, c.created, c.max_time_seconds, c.vm_priority FROM clusters c JOIN workspaces w "
     "ON c.workspace_id = w.id ";
 
 Cluster cluster_of(const Row& r) {
@@ -266,6 +271,8 @@ Cluster cluster_of(const Row& r) {
   c.max_nodes = r.int64(10);
   c.created = r.int64(11);
   c.max_time_seconds = r.int64(12);
+  // The column's CHECK admits only the two names.
+  c.vm_priority = parse_vm_priority(r.text(13)).value_or(VmPriority::dedicated);
   return c;
 }
 
@@ -420,11 +427,11 @@ class SqliteStore final : public Store {
       }
       return query(
           "INSERT INTO clusters (workspace_id, name, vm_size, partition, gpus_per_node, gpu_type, auto_scale, "
-          "target_nodes, min_nodes, max_nodes, created, max_time_seconds) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "target_nodes, min_nodes, max_nodes, created, max_time_seconds, vm_priority) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {*ws, c.key.cluster, c.vm_size, c.partition, std::int64_t{c.gpus_per_node}, c.gpu_type,
            std::int64_t{c.auto_scale ? 1 : 0}, c.target_nodes, c.min_nodes, c.max_nodes,
-           c.created ? c.created : now(), c.max_time_seconds});
+           c.created ? c.created : now(), c.max_time_seconds, std::string_view(to_string(c.vm_priority))});
     });
   }
 
@@ -906,6 +913,15 @@ std::optional<ExecutionState> parse_execution_state(std::string_view text) {
   using S = ExecutionState;
   for (S s : {S::queued, S::running, S::terminating, S::succeeded, S::failed}) {
     if (text == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+const char* to_string(VmPriority p) { return p == VmPriority::lowpriority ? "lowpriority" : "dedicated"; }
+
+std::optional<VmPriority> parse_vm_priority(std::string_view text) {
+  for (VmPriority p : {VmPriority::dedicated, VmPriority::lowpriority}) {
+    if (text == to_string(p)) return p;
   }
   return std::nullopt;
 }

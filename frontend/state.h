@@ -50,6 +50,17 @@ struct Experiment {
   std::int64_t created = 0;
 };
 
+// Batch AI's vmPriority of a cluster (`cluster create --vm-priority`). A
+// low-priority cluster's jobs go to the site's preemptible partition or QOS
+// (site.json lowPriorityPartition, lowPriority.qos), so Slurm may requeue
+// them for normal ones, as Azure took low-priority VMs back.
+enum class VmPriority { dedicated, lowpriority };
+
+// "dedicated" or "lowpriority", as az printed them.
+const char* to_string(VmPriority p);
+// The inverse of to_string; nullopt for any other text.
+std::optional<VmPriority> parse_vm_priority(std::string_view text);
+
 struct Cluster {
   ClusterKey key;
   std::string vm_size;    // as given to --vm-size
@@ -62,6 +73,7 @@ struct Cluster {
   std::int64_t min_nodes = 0, max_nodes = 0;
   std::int64_t created = 0;
   std::int64_t max_time_seconds = 0;  // the partition's MaxTime; 0: unlimited
+  VmPriority vm_priority = VmPriority::dedicated;
 };
 
 // Batch AI's executionState of a job. The names are az's, printed in every

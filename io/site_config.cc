@@ -111,7 +111,11 @@ std::vector<Cluster> parse_clusters(JsonReader& r, const json::object& top, cons
   std::vector<Cluster> clusters;
   std::map<std::string, std::string> seen;  // name -> where it was first given
   r.objects(top, "", key, [&](const json::object& o, const std::string& at) {
-    r.check_keys(o, at, {"name", "partition", "gpusPerNode", "gpuType", "maxWallClockTime"});
+    if (vm_sizes) {
+      r.check_keys(o, at, {"name", "partition", "lowPriorityPartition", "gpusPerNode", "gpuType", "maxWallClockTime"});
+    } else {
+      r.check_keys(o, at, {"name", "partition", "gpusPerNode", "gpuType", "maxWallClockTime"});
+    }
     Cluster c;
     if (auto name = r.str(o, at, "name", true)) {
       const std::string name_at = at + ".name";
@@ -126,6 +130,7 @@ std::vector<Cluster> parse_clusters(JsonReader& r, const json::object& top, cons
     }
     c.partition = slurm_name(r, o, at, "partition").value_or("");
     if (c.partition.empty() && !vm_sizes) c.partition = c.name;
+    if (vm_sizes) c.low_priority_partition = slurm_name(r, o, at, "lowPriorityPartition").value_or("");
     auto gpus = r.integer(o, at, "gpusPerNode", 0, INT32_MAX, "an integer >= 0");
     if (gpus) c.gpus_per_node = static_cast<int>(*gpus);
     c.gpu_type = slurm_name(r, o, at, "gpuType").value_or("");
@@ -234,7 +239,7 @@ std::vector<Share> parse_shares(JsonReader& r, const json::object& top, std::str
 SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view home) {
   r.check_keys(top, "", {"jobsRoot", "mountRoot", "nodeTempRoot", "python", "mpi", "mpiLauncher",
                          "tensorFlowPortBase", "tensorFlowGraceSeconds", "defaultProcessCount", "requeue",
-                         "checkpointSignalSeconds", "clusters", "vmSizes",
+                         "checkpointSignalSeconds", "clusters", "vmSizes", "lowPriority",
                          "schedulingPriority", "containers", "shares", "prologProgram", "jobRuntimeDir", "storageRoot"});
   SiteConfig site;
   path_field(r, top, "jobsRoot", site.jobs_root, home);
@@ -287,6 +292,10 @@ SiteConfig parse_top(JsonReader& r, const json::object& top, std::string_view ho
     parse_priority(r, *p, at, "low", site.low);
     parse_priority(r, *p, at, "normal", site.normal);
     parse_priority(r, *p, at, "high", site.high);
+  }
+  if (const json::object* low = r.object(top, "", "lowPriority")) {
+    r.check_keys(*low, "lowPriority", {"qos"});
+    site.low_priority.qos = slurm_name(r, *low, "lowPriority", "qos").value_or("");
   }
   parse_containers(r, top, site);
   site.shares = parse_shares(r, top, home);

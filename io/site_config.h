@@ -26,6 +26,19 @@ struct Cluster {
   // The site's own cap on a job's run time, if tighter than the partition's
   // MaxTime (which the CLI reads from Slurm).
   std::optional<std::int64_t> max_wall_clock_seconds;
+  // vmSizes only: the partition of the clusters made of this size with
+  // `--vm-priority lowpriority`, one that Slurm lets `partition`'s jobs
+  // preempt. Empty: not given, and such clusters use `partition`.
+  std::string low_priority_partition;
+};
+
+// What makes a job on a low-priority cluster preemptible besides its
+// partition (Cluster::low_priority_partition).
+struct LowPriority {
+  // The QOS every job of a low-priority cluster gets, in place of its
+  // schedulingPriority's QOS; one that normal jobs' QOS may preempt
+  // (PreemptType=preempt/qos). Empty: none.
+  std::string qos;
 };
 
 // How one schedulingPriority maps to Slurm. Raising priority needs a QOS:
@@ -100,6 +113,7 @@ struct SiteConfig {
   // Slurm default) and its nodes' GPUs. Matched case-insensitively.
   std::vector<Cluster> vm_sizes;
   PriorityMapping low{{}, 100}, normal{}, high{};
+  LowPriority low_priority;
 
   ContainerRuntime container_runtime = ContainerRuntime::none;
   // With no runtime, run containerSettings jobs on the host with a warning

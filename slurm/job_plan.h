@@ -42,6 +42,10 @@ struct JobIdentity {
 struct ClusterBinding {
   site::Cluster cluster;
   std::optional<std::int64_t> partition_max_seconds;  // Slurm MaxTime; none: unlimited
+  // The QOS of every job of the cluster, whatever its schedulingPriority
+  // asks: a low-priority cluster's (site lowPriority.qos), which keeps its
+  // jobs preemptible. Empty: the schedulingPriority's QOS.
+  std::string qos;
 };
 
 // One process of the main step, for toolkits that start their processes

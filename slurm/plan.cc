@@ -49,8 +49,8 @@ class Planner {
  public:
   Planner(const JobSpec& spec, const JobIdentity& id, const ClusterBinding& cluster, const site::SiteConfig& site,
           const std::string& file, bool any_site = false)
-      : spec_(spec), id_(id), cluster_(cluster.cluster), partition_max_(cluster.partition_max_seconds), site_(site),
-        file_(file), any_site_(any_site) {}
+      : spec_(spec), id_(id), cluster_(cluster.cluster), partition_max_(cluster.partition_max_seconds),
+        cluster_qos_(cluster.qos), site_(site), file_(file), any_site_(any_site) {}
 
   Result<JobPlan> run() {
     plan_.id = id_;
@@ -109,8 +109,15 @@ class Planner {
     const site::PriorityMapping& p = spec_.scheduling_priority == Priority::low    ? site_.low
                                      : spec_.scheduling_priority == Priority::high ? site_.high
                                                                                    : site_.normal;
-    plan_.qos = p.qos;
+    // A cluster's own QOS wins: a job on a low-priority cluster must stay
+    // preemptible, whatever priority it asks for. Its nice still applies.
+    plan_.qos = cluster_qos_.empty() ? p.qos : cluster_qos_;
     plan_.nice = p.nice;
+    if (!cluster_qos_.empty() && !p.qos.empty() && p.qos != cluster_qos_) {
+      plan_.warnings.push_back(diag::one_line(
+          file_ + ": properties.schedulingPriority: cluster " + cluster_.name + " is low-priority, so the job gets " +
+          "its QOS \"" + cluster_qos_ + "\", not \"" + p.qos + "\""));
+    }
     if (spec_.scheduling_priority == Priority::high && p.qos.empty() && !p.nice) {
       plan_.warnings.push_back(diag::one_line(file_ + ": properties.schedulingPriority: \"high\" maps to nothing on "
                                               "this site (no QOS configured in " + site_.source +
@@ -396,6 +403,7 @@ class Planner {
   const JobIdentity& id_;
   const site::Cluster& cluster_;
   std::optional<std::int64_t> partition_max_;
+  std::string cluster_qos_;
   const site::SiteConfig& site_;
   const std::string& file_;
   bool any_site_ = false;  // check_job_anywhere: every share exists

@@ -86,7 +86,7 @@ json::object cluster_to_json(const state::Cluster& c, const std::vector<slurm::N
       {"resourceGroup", c.key.group},
       {"workspace", c.key.workspace},
       {"vmSize", c.vm_size},
-      {"vmPriority", "dedicated"},
+      {"vmPriority", state::to_string(c.vm_priority)},
       {"scaleSettings", std::move(scale)},
       {"allocationState", "steady"},
       {"allocationStateTransitionTime", iso_time(c.created)},

@@ -1,7 +1,10 @@
 // batchai cluster create: bind a name to a Slurm partition and a node size.
 // Batch AI allocated VMs; here the nodes exist already, so creating is
 // checking that the VM size maps to a partition Slurm has, and recording.
+// A low-priority cluster (--vm-priority lowpriority) is made preemptible by
+// the site: its VM size's lowPriorityPartition, its lowPriority.qos, or both.
 #include <boost/json.hpp>
+#include <cctype>
 #include <ctime>
 
 #include "frontend/commands/cluster_common.h"
@@ -15,6 +18,11 @@ namespace batchai::frontend {
 
 namespace {
 
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
@@ -23,6 +31,8 @@ constexpr args::Option kOptions[] = {
     {"target", 't', "N", "nodes the cluster may use (manual scale; with --min/--max, the initial count)"},
     {"min", 0, "N", "auto-scale: fewest nodes"},
     {"max", 0, "N", "auto-scale: most nodes"},
+    {"vm-priority", 0, "PRIORITY",
+     "dedicated (default) or lowpriority: jobs Slurm may preempt (the site's low-priority partition or QOS)"},
     {"image", 'i', "IMAGE", "accepted for compatibility; the nodes run the site's OS image"},
     {"user-name", 'u', "NAME", "accepted for compatibility; jobs run as you"},
     {"ssh-key", 'k', "KEY", "accepted for compatibility"},
@@ -38,6 +48,12 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto name = p.get("name");  // required, as --vm-size is
   if (auto ok = jobspec::validate_resource_name(*name, "--name"); !ok) return ok.error();
   auto size = p.get("vm-size");
+  // az matched its enum values case-insensitively.
+  const std::string priority_text = lower(p.get("vm-priority").value_or("dedicated"));
+  const auto priority = state::parse_vm_priority(priority_text);
+  if (!priority) {
+    return Error{"--vm-priority: expected dedicated or lowpriority, got '" + *p.get("vm-priority") + "'"};
+  }
   for (const char* ignored : {"image", "user-name", "ssh-key", "password", "generate-ssh-keys"}) {
     if (p.has(ignored)) diag::note(std::string("--") + ignored + " is ignored on Slurm");
   }
@@ -52,9 +68,23 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                  (known.empty() ? std::string("none (add vmSizes to ") + site->source + ")" : known)};
   }
 
+  // A low-priority cluster is a binding to the size's low-priority
+  // partition, or to its own partition with the site's low-priority QOS
+  // (which job create adds): one of the two must make its jobs preemptible.
+  std::string partition = vm->partition;
+  const bool low = *priority == state::VmPriority::lowpriority;
+  if (low) {
+    if (vm->low_priority_partition.empty() && site->low_priority.qos.empty()) {
+      return Error{"--vm-priority: lowpriority needs a partition or QOS that Slurm may preempt, and " + site->source +
+                   " gives VM size " + vm->name + " neither (vmSizes[].lowPriorityPartition, lowPriority.qos)"};
+    }
+    if (!vm->low_priority_partition.empty()) partition = vm->low_priority_partition;
+  }
+
   state::Cluster c;
   c.key = {ws->group, ws->workspace, *name};
   c.vm_size = vm->name;
+  c.vm_priority = *priority;
   c.gpus_per_node = vm->gpus_per_node;
   c.gpu_type = vm->gpu_type;
   c.created = std::time(nullptr);
@@ -90,10 +120,14 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!partitions) return partitions.error();
   const slurm::PartitionInfo* part = nullptr;
   for (const auto& q : *partitions) {
-    if (vm->partition.empty() ? q.is_default : q.name == vm->partition) part = &q;
+    if (partition.empty() ? q.is_default : q.name == partition) part = &q;
   }
   if (!part) {
-    return Error{"--vm-size: " + vm->name + " is partition '" + vm->partition + "' in " + site->source +
+    if (low && !vm->low_priority_partition.empty()) {
+      return Error{"--vm-priority: " + vm->name + "'s lowPriorityPartition is '" + partition + "' in " +
+                   site->source + ", which Slurm does not have"};
+    }
+    return Error{"--vm-size: " + vm->name + " is partition '" + partition + "' in " + site->source +
                  ", which Slurm does not have"};
   }
   c.partition = part->name;

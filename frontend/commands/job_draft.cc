@@ -125,6 +125,9 @@ Result<Binding> bind_cluster(Context& ctx, state::Store& store, const site::Site
     b.slurm.cluster.gpus_per_node = c.gpus_per_node;
     b.slurm.cluster.gpu_type = c.gpu_type;
     if (c.max_time_seconds > 0) b.slurm.partition_max_seconds = c.max_time_seconds;
+    // Its partition is already the low-priority one; the QOS is the site's
+    // now, as the schedulingPriority QOS is.
+    if (c.vm_priority == state::VmPriority::lowpriority) b.slurm.qos = site.low_priority.qos;
     const std::int64_t size = c.auto_scale ? c.max_nodes : c.target_nodes;
     if (size == 0) {
       b.hold = true;

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/diag.h"
 #include "base/files.h"
 #include "frontend/commands/job_common.h"
 #include "frontend/commands/job_draft.h"
@@ -66,6 +67,12 @@ class Fields {
     if (v && v->is_string()) return std::string(v->as_string());
     fail(key, "a string");
     return "";
+  }
+  // A field later records added: absent or null reads as `fallback`.
+  std::string text_or(std::string_view key, std::string_view fallback) {
+    const json::value* v = o_.if_contains(key);
+    if (!v || v->is_null()) return std::string(fallback);
+    return text(key);
   }
   std::int64_t number(std::string_view key, std::int64_t fallback = 0) {
     const json::value* v = o_.if_contains(key);
@@ -288,7 +295,8 @@ Status write_cluster_record(const std::string& jobs_root, const state::Cluster& 
                                    {"minNodes", c.min_nodes},
                                    {"maxNodes", c.max_nodes},
                                    {"created", c.created},
-                                   {"maxTimeSeconds", c.max_time_seconds}},
+                                   {"maxTimeSeconds", c.max_time_seconds},
+                                   {"vmPriority", state::to_string(c.vm_priority)}},
                       0644);
 }
 
@@ -479,8 +487,17 @@ Result<Records> read_records(const std::string& jobs_root) {
         x.max_nodes = f.number("maxNodes");
         x.created = f.number("created");
         x.max_time_seconds = f.number("maxTimeSeconds");
+        // Records from before vmPriority are of dedicated clusters.
+        const std::string priority = f.text_or("vmPriority", "dedicated");
         if (auto s = f.status(); !s) {
           out.skipped.push_back(s.error().message);
+          continue;
+        }
+        if (auto p = state::parse_vm_priority(priority)) {
+          x.vm_priority = *p;
+        } else {
+          out.skipped.push_back(file.string() + ": vmPriority: expected \"dedicated\" or \"lowpriority\", got \"" +
+                                diag::one_line(priority) + "\"");
           continue;
         }
         out.clusters.push_back(std::move(x));

@@ -47,7 +47,7 @@ class CliFixture : public ::testing::Test {
     const std::string d = dir.string();
     std::ofstream(dir / "site.json") << R"({
   "jobsRoot": ")" << d << R"(/jobs", "nodeTempRoot": ")" << d << R"(/tmp",
-  "vmSizes": [{"name": "STANDARD_NC6", "partition": "batch"}],
+  "vmSizes": [{"name": "STANDARD_NC6", "partition": "batch", "lowPriorityPartition": "lowpri"}],
   "containers": {"runtime": "none", "allowHostWithoutContainer": true},
   "shares": [{"type": "azureFileShare", "name": "myshare", "path": ")" << d << R"(/shares/myshare"}]
 })";

@@ -49,6 +49,7 @@ TEST(SiteConfig, EmptyFileGivesTheDefaultsWithHomeExpanded) {
   EXPECT_FALSE(site->normal.nice);
   EXPECT_EQ(site->high.qos, "");
   EXPECT_FALSE(site->high.nice);
+  EXPECT_EQ(site->low_priority.qos, "");
   EXPECT_EQ(site->container_runtime, ContainerRuntime::none);
   EXPECT_FALSE(site->allow_host_without_container);
   EXPECT_TRUE(site->shares.empty());
@@ -74,6 +75,10 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
       {"name": "gpu", "partition": "gpu-part", "gpusPerNode": 4, "gpuType": "h100", "maxWallClockTime": "P2D"},
       {"name": "batch"}
     ],
+    "vmSizes": [
+      {"name": "STANDARD_NC6", "partition": "gpu-part", "lowPriorityPartition": "gpu-lowpri", "gpusPerNode": 1}
+    ],
+    "lowPriority": {"qos": "scavenger"},
     "schedulingPriority": {
       "low": {"qos": "scavenger"},
       "normal": {"nice": 10},
@@ -116,6 +121,11 @@ TEST(SiteConfig, EveryKeyLandsInItsField) {
   EXPECT_EQ(batch->gpu_type, "");
   EXPECT_FALSE(batch->max_wall_clock_seconds);
   EXPECT_EQ(site->find_cluster("Batch"), nullptr);
+  EXPECT_EQ(gpu->low_priority_partition, "");  // a vmSizes key only
+  ASSERT_EQ(site->vm_sizes.size(), 1u);
+  EXPECT_EQ(site->vm_sizes[0].partition, "gpu-part");
+  EXPECT_EQ(site->vm_sizes[0].low_priority_partition, "gpu-lowpri");
+  EXPECT_EQ(site->low_priority.qos, "scavenger");
 
   // A mapping given replaces the default as a whole: low loses its nice.
   EXPECT_EQ(site->low.qos, "scavenger");
@@ -254,6 +264,16 @@ TEST(SiteConfig, EachMistakeHasItsMessage) {
       {R"({"clusters": [{"name": "gpu", "maxWallClockTime": 3600}]})",
        "site.json: clusters[0].maxWallClockTime: expected a duration string such as \"P2D\" or \"2.00:00:00\", "
        "got 3600"},
+      {R"({"clusters": [{"name": "gpu", "lowPriorityPartition": "lowpri"}]})",
+       "site.json: clusters[0].lowPriorityPartition: unknown key"},
+      {R"({"vmSizes": [{"name": "STANDARD_NC6", "lowPriorityPartition": "low pri"}]})",
+       "site.json: vmSizes[0].lowPriorityPartition: expected letters, digits, '-', '_' or '.', got \"low pri\""},
+      {R"({"vmSizes": [{"name": "STANDARD_NC6", "lowPriorityPartition": 1}]})",
+       "site.json: vmSizes[0].lowPriorityPartition: expected a string, got 1"},
+      {R"({"lowPriority": "scavenger"})", "site.json: lowPriority: expected an object, got \"scavenger\""},
+      {R"({"lowPriority": {"qos": "a,b"}})",
+       "site.json: lowPriority.qos: expected letters, digits, '-', '_' or '.', got \"a,b\""},
+      {R"({"lowPriority": {"partition": "lowpri"}})", "site.json: lowPriority.partition: unknown key"},
       {R"({"schedulingPriority": {"urgent": {}}})",
        "site.json: schedulingPriority.urgent: unknown key"},
       {R"({"schedulingPriority": {"high": "top"}})",
@@ -374,6 +394,10 @@ TEST(SiteConfig, TheExampleFileIsValid) {
   ASSERT_NE(batch, nullptr);
   EXPECT_EQ(batch->gpus_per_node, 0);
   EXPECT_EQ(site->high.qos, "high");
+  const Cluster* nc6 = site->find_vm_size("STANDARD_NC6");
+  ASSERT_NE(nc6, nullptr);
+  EXPECT_EQ(nc6->low_priority_partition, "gpu-lowpri");
+  EXPECT_EQ(site->low_priority.qos, "scavenger");
   EXPECT_FALSE(site->shares.empty());
 }
 
@@ -387,6 +411,7 @@ TEST(SiteConfig, VmSizesMatchCaseInsensitivelyAndDefaultToSlurmsPartition) {
   EXPECT_EQ(nc->gpus_per_node, 4);
   ASSERT_NE(site->find_vm_size("STANDARD_D2_V2"), nullptr);
   EXPECT_EQ(site->find_vm_size("STANDARD_D2_V2")->partition, "");
+  EXPECT_EQ(nc->low_priority_partition, "") << "not given: the same partition, which cluster create decides";
   EXPECT_EQ(site->find_vm_size("STANDARD_NC6"), nullptr);
   auto dup = parse(R"({"vmSizes": [{"name": "A"}, {"name": "a"}]})");
   ASSERT_FALSE(dup);

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -313,6 +314,44 @@ TEST(StateRecords, AJobRecordRoundTripsThroughItsDirectory) {
   EXPECT_TRUE(records->jobs.empty());
   ASSERT_EQ(records->skipped.size(), 1u);
   EXPECT_EQ(records->skipped[0], j.job_dir + "/batchai.json: version 99 is newer than this batchai's (1)");
+}
+
+TEST(StateRecords, AClusterRecordKeepsItsVmPriority) {
+  batchai::testing::TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string root = tmp.file("jobs");
+  ASSERT_TRUE(write_workspace_record(root, {{"rg", "ws"}, "", 800}));
+  state::Cluster c;
+  c.key = {"rg", "ws", "low"};
+  c.vm_size = "STANDARD_NC6";
+  c.partition = "lowpri";
+  c.target_nodes = 2;
+  c.created = 900;
+  c.vm_priority = state::VmPriority::lowpriority;
+  ASSERT_TRUE(write_cluster_record(root, c));
+  c.key.cluster = "dedicated";
+  c.partition = "batch";
+  c.vm_priority = state::VmPriority::dedicated;
+  ASSERT_TRUE(write_cluster_record(root, c));
+  // A record written before vmPriority existed, and one with a name az never had.
+  const std::string clusters = root + "/rg/workspaces/ws/clusters/";
+  for (const char* name : {"old", "odd"}) fs::create_directories(clusters + name);
+  const std::string fields = R"("version": 1, "group": "rg", "workspace": "ws", "vmSize": "STANDARD_NC6",
+      "partition": "batch", "gpusPerNode": 0, "gpuType": "", "autoScale": false, "targetNodes": 1, "minNodes": 0,
+      "maxNodes": 0, "created": 900, "maxTimeSeconds": 0)";
+  std::ofstream(clusters + "old/cluster.json") << "{" << fields << R"(, "cluster": "old"})";
+  std::ofstream(clusters + "odd/cluster.json") << "{" << fields << R"(, "cluster": "odd", "vmPriority": "spot"})";
+
+  auto records = read_records(root);
+  ASSERT_TRUE(records) << records.error().message;
+  std::map<std::string, state::VmPriority> found;
+  for (const auto& x : records->clusters) found[x.key.cluster] = x.vm_priority;
+  EXPECT_EQ(found, (std::map<std::string, state::VmPriority>{{"dedicated", state::VmPriority::dedicated},
+                                                            {"low", state::VmPriority::lowpriority},
+                                                            {"old", state::VmPriority::dedicated}}));
+  EXPECT_EQ(records->skipped,
+            std::vector<std::string>{clusters + "odd/cluster.json: vmPriority: expected \"dedicated\" or "
+                                     "\"lowpriority\", got \"spot\""});
 }
 
 }  // namespace

@@ -227,6 +227,25 @@ TEST_F(StoreTest, ClustersKeepTheirScaleSettings) {
   EXPECT_EQ(missing.error().message, "cluster 'gpu' not found in workspace 'ws' (resource group 'rg')");
 }
 
+TEST_F(StoreTest, ClustersKeepTheirVmPriority) {
+  ASSERT_TRUE(store->create_cluster(cluster_named("dedicated")));
+  Cluster low = cluster_named("low");
+  low.vm_priority = VmPriority::lowpriority;
+  ASSERT_TRUE(store->create_cluster(low));
+  auto list = store->clusters({"rg", "ws"});
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].vm_priority, VmPriority::dedicated);
+  EXPECT_EQ((*list)[1].vm_priority, VmPriority::lowpriority);
+  EXPECT_EQ(sql_value(db, "SELECT group_concat(vm_priority, ' ') FROM (SELECT vm_priority FROM clusters ORDER BY name)"),
+            "dedicated lowpriority");
+  // Only az's two names get in, whoever writes.
+  EXPECT_EQ(sql_value(db, "UPDATE clusters SET vm_priority = 'spot' RETURNING vm_priority"), "<error>");
+  EXPECT_EQ(parse_vm_priority("lowpriority"), VmPriority::lowpriority);
+  EXPECT_EQ(parse_vm_priority("dedicated"), VmPriority::dedicated);
+  EXPECT_EQ(parse_vm_priority("LowPriority"), std::nullopt);
+}
+
 TEST_F(StoreTest, JobsRoundTripAndRefuseDuplicates) {
   Job j = job_named("j1");
   j.created = 3000;
@@ -367,7 +386,7 @@ TEST_F(StoreTest, ReopeningKeepsEverything) {
   store.reset();
   store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 3);
+  EXPECT_EQ(store->schema_version(), 4);
   auto j = store->job({"rg", "ws", "e", "j"});
   ASSERT_TRUE(j && *j);
   EXPECT_FALSE((*j)->exported);
@@ -549,11 +568,34 @@ TEST(StoreSchema, AVersionZeroDatabaseIsMigrated) {
   }
   auto store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 3);
-  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "3");
+  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "4");
   ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
   ASSERT_TRUE(store->create_experiment({{"rg", "ws", "e"}, 0}));
   EXPECT_TRUE(store->insert_job(job_named("j")));
+}
+
+TEST(StoreSchema, AVersionThreeDatabaseKeepsItsClustersAsDedicated) {
+  TempDir tmp;
+  const std::string dir = tmp.file("s");
+  const std::string db = dir + "/state.db";
+  {
+    auto store = open_store(dir);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
+    ASSERT_TRUE(store->create_cluster(cluster_named("old")));
+  }
+  // Back to version 3, which had no vm_priority.
+  sql_value(db, "ALTER TABLE clusters DROP COLUMN vm_priority");
+  ASSERT_EQ(sql_value(db, "SELECT count(*) FROM pragma_table_info('clusters') WHERE name = 'vm_priority'"), "0");
+  ASSERT_EQ(sql_value(db, "UPDATE schema_version SET version = 3 RETURNING version"), "3");
+  auto store = open_store(dir);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), 4);
+  auto c = store->cluster({"rg", "ws", "old"});
+  ASSERT_TRUE(c && *c);
+  EXPECT_EQ((*c)->vm_priority, VmPriority::dedicated);
+  EXPECT_EQ((*c)->partition, "gpu");
 }
 
 TEST(StoreSchema, ANewerDatabaseIsRefused) {
@@ -565,7 +607,7 @@ TEST(StoreSchema, ANewerDatabaseIsRefused) {
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().message,
             "cannot open state database '" + dir +
-                "/state.db': schema version 7 is newer than this batchai's (3); use a newer batchai");
+                "/state.db': schema version 7 is newer than this batchai's (4); use a newer batchai");
 }
 
 TEST(StoreDir, DefaultStateDirFollowsXdg) {

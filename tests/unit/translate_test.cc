@@ -595,6 +595,24 @@ TEST(Translate, PriorityMapsToTheSitesNiceOrQos) {
   EXPECT_NE(unmapped->warnings[0].find("\"high\" maps to nothing"), std::string::npos);
 }
 
+TEST(Translate, ALowPriorityClustersQosWinsOverThePrioritysAndKeepsItsNice) {
+  ClusterBinding low = gpu_cluster();
+  low.qos = "scavenger";
+  auto high = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "schedulingPriority": "high", "customToolkitSettings": {}}})", test_site(), low);
+  ASSERT_TRUE(high) << high.error().message;
+  EXPECT_EQ(high->qos, "scavenger");
+  ASSERT_EQ(high->warnings.size(), 1u);
+  EXPECT_NE(high->warnings[0].find("gets its QOS \"scavenger\", not \"high\""), std::string::npos)
+      << high->warnings[0];
+  auto low_job = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "schedulingPriority": "low", "customToolkitSettings": {}}})", test_site(), low);
+  ASSERT_TRUE(low_job) << low_job.error().message;
+  EXPECT_EQ(low_job->qos, "scavenger");
+  EXPECT_EQ(low_job->nice, 100);
+  EXPECT_TRUE(low_job->warnings.empty());
+}
+
 TEST(Translate, SubmissionAsksForWholeNodesAndTheirGpus) {
   auto p = must_plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
       "horovodSettings": {"pythonScriptFilePath": "t.py", "processCount": 8}}})");

@@ -59,6 +59,12 @@ class Planner {
     plan_.requeue = site_.requeue;
     plan_.checkpoint_signal_seconds = site_.checkpoint_signal_seconds;
     allocation();
+    // The warning comes at most halfway through the job's time: a short
+    // job would otherwise be told to stop as it starts.
+    if (plan_.time_limit_minutes) {
+      plan_.checkpoint_signal_seconds = static_cast<int>(
+          std::min<std::int64_t>(plan_.checkpoint_signal_seconds, std::int64_t{plan_.time_limit_minutes} * 30));
+    }
     paths_and_environment();
     mounts();
     container();

@@ -40,7 +40,9 @@ json::object read_attempt(const std::filesystem::path& file, long number) {
     auto n = whole_number(it->second);
     return n ? json::value(*n) : json::value(nullptr);
   };
-  json::object a{{"attempt", number},
+  // Counted from 1, as the line each log gets before a restart counts them
+  // ("attempt 2 (restart 1)"); the file is named by the restart count.
+  json::object a{{"attempt", number + 1},
                  {"slurmJobId", number_of("slurm_job_id")},
                  {"nodes", text("nodes")},
                  {"startTime", text("start_time")},

@@ -382,6 +382,9 @@ batchai_warned_end() {
     batchai_requeueing=
     batchai_log "preempted, and Slurm would not requeue the job (the site's requeue setting?)"
     batchai_end_reason=preemption
+    # Preempted before its program ran, or while it ran: never a success.
+    [ "$rc" -ne 0 ] || rc=1
+    batchai_finish "$rc"
   else
     batchai_time_limit "$line"
     [ "$rc" -ne 0 ] || rc=124

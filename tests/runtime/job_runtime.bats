@@ -24,7 +24,7 @@ setup() {
 case "$1 $2" in
   "show hostnames") printf '%s\n' node1 node2 ;;
   "-o show") cat "${BATS_TEST_TMPDIR}/jobline" 2>/dev/null ;;
-  "requeue $SLURM_JOB_ID") echo requeue >>"${BATS_TEST_TMPDIR}/scontrol.log" ;;
+  "requeue $SLURM_JOB_ID") echo requeue >>"${BATS_TEST_TMPDIR}/scontrol.log"; [ ! -e "${BATS_TEST_TMPDIR}/no-requeue" ] ;;
   "show node") [ "$4" = node2 ] && echo "NodeName=node2 Arch=x86_64 NodeAddr=10.0.0.2 NodeHostName=h2" ||
                  echo "NodeName=$4 Arch=x86_64" ;;
 esac
@@ -314,6 +314,18 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   # The job has not ended: no end in its record, and the secrets stay.
   ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
   [ -e "$T/secrets.env" ]
+}
+
+@test "a preempted job that Slurm will not requeue ends failed, even if its program never ran" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  echo "JobId=42 JobState=RUNNING Reason=None PreemptTime=2026-12-06T19:07:02 Restarts=0" >"$T/jobline"
+  touch "$T/no-requeue"
+  batchai_warned=1
+  run batchai_warned_end 0
+  [ "$status" -eq 1 ]
+  grep -qx 'end_reason=preemption' "$BATCHAI_JOB_DIR/attempts/0"
+  grep -qx 'exit_code=1' "$BATCHAI_JOB_DIR/execution"
 }
 
 @test "a requeue's TERM closes the attempt with its reason and keeps the record open; scancel's ends the job" {

@@ -28,16 +28,16 @@ TEST(JobAttempts, ComeFromTheJobDirectoryInAttemptOrder) {
   std::ofstream(dir.path() / "attempts/.2.123") << "attempt=2\n";  // a record being written
   const json::array a = job_attempts(dir.path().string());
   ASSERT_EQ(a.size(), 3u);
-  EXPECT_EQ(a[0].at("attempt"), 0);
+  EXPECT_EQ(a[0].at("attempt"), 1);
   EXPECT_EQ(a[0].at("slurmJobId"), 42);
   EXPECT_EQ(a[0].at("nodes"), "node[1-2]");
   EXPECT_EQ(a[0].at("endReason"), "nodeFailure");
   EXPECT_EQ(a[0].at("exitCode"), 143);
   EXPECT_EQ(a[0].at("checkpoint"), "/r/checkpoint-1.h5");
-  EXPECT_EQ(a[1].at("attempt"), 2);
+  EXPECT_EQ(a[1].at("attempt"), 3);
   EXPECT_TRUE(a[1].at("exitCode").is_null()) << "written by the job: only whole numbers are numbers";
   EXPECT_FALSE(a[1].as_object().contains("checkpoint"));
-  EXPECT_EQ(a[2].at("attempt"), 10);
+  EXPECT_EQ(a[2].at("attempt"), 11);
   EXPECT_TRUE(a[2].at("endTime").is_null());
   EXPECT_TRUE(a[2].at("endReason").is_null());
 }

@@ -344,6 +344,13 @@ TEST(Translate, RequeueAndTheCheckpointSignalFollowTheSite) {
       "customToolkitSettings": {"commandLine": "hostname"}}})", site, gpu_cluster());
   ASSERT_TRUE(p) << p.error().message;
   EXPECT_NE(render_script(*p).find("\n#SBATCH --requeue\n#SBATCH --signal=B:USR1@600\n"), std::string::npos);
+
+  // Never more than half the job's time.
+  p = plan(R"({"properties": {"nodeCount": 1, "stdOutErrPathPrefix": "/o",
+      "constraints": {"maxWallClockTime": "00:03:00"}, "customToolkitSettings": {"commandLine": "hostname"}}})",
+           site, gpu_cluster());
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(submission(*p, "", {}).warn_seconds, 90);
 }
 
 TEST(Translate, WithoutGpusMpiDefaultsToOneRankPerNode) {

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
@@ -31,7 +32,7 @@ namespace json = boost::json;
 using batchai::testing::run_command;
 using Clock = std::chrono::steady_clock;
 
-[[maybe_unused]] std::string slurp(const fs::path& p) {
+std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream s;
   s << in.rdbuf();
@@ -188,6 +189,118 @@ TEST_F(FaultsOnTheCluster, ANodeSetDownMidRunRequeuesAndResumesToTheSameWeights)
   run_command("scontrol update nodename=" + nodes[1] + " state=resume");
   ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n faulted --interval 1").status, 0);
   expect_resumed("faulted", "nodeFailure", before);
+}
+
+// A low-priority job is preempted by a normal one: warned (USR1) first,
+// it writes a checkpoint inside the epoch, goes back to the queue, and
+// resumes once the preemptor is done.
+TEST_F(FaultsOnTheCluster, APreemptedLowPriorityJobCheckpointsInTheEpochAndResumesToTheSameWeights) {
+  ASSERT_EQ(batchai("cluster create -g rg -w ws -n low -s STANDARD_NC6 -t 4 --vm-priority lowpriority").status, 0);
+  run_straight(kTraining);
+  const auto created = batchai("job create -g rg -w ws -e cifar -n faulted -c low -f " +
+                               training_job("faulted", kTraining));
+  ASSERT_EQ(created.status, 0) << created.err;
+  ASSERT_TRUE(wait_for_file(out("faulted") / "checkpoint-1.h5", 180));
+  struct stat before {};
+  ASSERT_EQ(::stat((out("faulted") / "checkpoint-1.h5").c_str(), &before), 0);
+  // Every node, at normal priority: Slurm must take the low job's.
+  const std::string preemptor = write_job("preemptor", R"({"nodeCount": 4,
+      "customToolkitSettings": {"commandLine": "sleep 10"}, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  const auto fault = Clock::now();
+  ASSERT_EQ(batchai("job create -g rg -w ws -e cifar -n preemptor -c nc6 -f " + preemptor).status, 0);
+  const fs::path job_dir = json::value_to<std::string>(show("faulted").at("jobDirectory"));
+  ASSERT_TRUE(wait_for_file(job_dir / "attempts/1", 240)) << "the job did not start again";
+  std::cout << "[ figure ] preemptor submitted to the low job's restart: " << seconds_since(fault) << " s\n";
+  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n faulted --interval 1").status, 0);
+  expect_resumed("faulted", "preemption", before);
+  auto shown = show("faulted");
+  const std::string checkpoint = json::value_to<std::string>(shown.at("attempts").at(0).at("checkpoint"));
+  EXPECT_NE(checkpoint.find("-step-"), std::string::npos) << "a checkpoint inside the epoch: " << checkpoint;
+  auto preempting = show("preemptor");
+  EXPECT_EQ(preempting.at("executionState"), "succeeded");
+  EXPECT_LT(json::value_to<std::string>(preempting.at("executionInfo").at("startTime")),
+            json::value_to<std::string>(shown.at("attempts").at(1).at("startTime")))
+      << "the preemptor ran first";
+}
+
+// The time limit warns the job, which writes a checkpoint and ends failed
+// with Batch AI's error naming it; batchai-train --resume continues from
+// it to the weights of a run that had all the time it needed.
+TEST_F(FaultsOnTheCluster, ATimeLimitEndsFailedNamingTheCheckpointAndResumeFinishesIt) {
+  // A one-minute limit warns between 30 and 60 s in (Slurm checks limits
+  // every 30 s); the training takes longer than the minute.
+  const std::string site = slurp(dir / "site.json");
+  std::ofstream(dir / "site.json") << site.substr(0, site.rfind('}')) << R"(, "checkpointSignalSeconds": 30})";
+  const std::string training = "--epochs 3 --train-images 10240 --test-images 64 --seed 7";
+  const auto created = batchai("job create -g rg -w ws -e cifar -n limited -c nc6 -f " +
+                               training_job("limited", training, R"(, "constraints": {"maxWallClockTime": "00:01:00"})"));
+  ASSERT_EQ(created.status, 0) << created.err;
+  const auto waited = batchai("job wait -g rg -w ws -e cifar -n limited --interval 1");
+  EXPECT_NE(waited.status, 0);
+  auto shown = show("limited");
+  ASSERT_EQ(shown.at("executionState"), "failed") << shown;
+  const auto& error = shown.at("executionInfo").at("errors").at(0);
+  EXPECT_EQ(error.at("code"), "JobMaxWallClockTimeReached") << shown;
+  std::string checkpoint;
+  for (const auto& d : error.at("details").as_array()) {
+    if (d.at("name") == "checkpoint") checkpoint = json::value_to<std::string>(d.at("value"));
+  }
+  ASSERT_FALSE(checkpoint.empty()) << shown;
+  EXPECT_NE(json::value_to<std::string>(error.at("message")).find(checkpoint), std::string::npos) << shown;
+  const fs::path saved = out("limited") / fs::path(checkpoint).filename();
+  EXPECT_TRUE(fs::exists(saved)) << saved;
+  EXPECT_EQ(shown.at("attempts").at(0).at("endReason"), "timeLimit") << shown;
+  EXPECT_NE(waited.out.find("JobMaxWallClockTimeReached"), std::string::npos) << waited.out;
+
+  // Continued here, as a user would in a new job, and run straight through.
+  const std::string local = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe " +
+                            std::string(BATCHAI_TRAIN_EXE) + " --data " BATCHAI_TEST_DATA " --threads 1 " + training;
+  const auto resumed = run_command(local + " --resume --dir " + out("limited").string() + " >/dev/null");
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+  fs::create_directories(out("straight"));
+  const auto straight = run_command(local + " --dir " + out("straight").string() + " >/dev/null");
+  ASSERT_EQ(straight.status, 0) << straight.out;
+  const auto model = [&](const std::string& n) { return weights(out(n) / "saved_models/keras_cifar10_trained_model.h5"); };
+  EXPECT_EQ(model("limited"), model("straight"));
+}
+
+// The controller is killed (kill -9) while a job runs, and started again:
+// the job goes on and succeeds, once; the CLI says clearly what is wrong
+// while the controller is away.
+TEST_F(FaultsOnTheCluster, AKilledControllerRestartsAndTheRunningJobSucceeds) {
+  const std::string job = write_job("sleeper", R"({"nodeCount": 2,
+      "customToolkitSettings": {"commandLine": "sleep 25; echo slept"}, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR"})");
+  ASSERT_EQ(batchai("job create -g rg -w ws -e cifar -n sleeper -c nc6 -f " + job).status, 0);
+  ASSERT_TRUE(wait_for("job show -g rg -w ws -e cifar -n sleeper --query executionState", "running"));
+  // Killed once it has saved the job as running (within a second or two):
+  // a controller killed before that restarts with the job pending, and
+  // Slurm then drains the node that still runs it (a duplicate job id).
+  const auto seen_running = fs::file_time_type::clock::now();
+  for (int i = 0; i < 150 && fs::last_write_time(cluster_dir / "state/ctld/job_state") <= seen_running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_GT(fs::last_write_time(cluster_dir / "state/ctld/job_state"), seen_running);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::ifstream pidfile(cluster_dir / "run/slurmctld.pid");
+  pid_t ctld = 0;
+  pidfile >> ctld;
+  ASSERT_GT(ctld, 0);
+  ASSERT_EQ(::kill(ctld, SIGKILL), 0);
+  for (int i = 0; i < 50 && ::kill(ctld, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  const auto start = Clock::now();
+  const auto away = batchai("job show -g rg -w ws -e cifar -n sleeper");
+  EXPECT_LT(seconds_since(start), 15);
+  EXPECT_EQ(away.status, 1);
+  EXPECT_TRUE(away.err.starts_with("batchai: error: ")) << away.err;
+  EXPECT_EQ(std::count(away.err.begin(), away.err.end(), '\n'), 1) << away.err;
+
+  ASSERT_EQ(run_command(std::string(BATCHAI_LOCALCLUSTER) + " up --dir " + cluster_dir.string()).status, 0);
+  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n sleeper --interval 1").status, 0);
+  auto shown = show("sleeper");
+  EXPECT_EQ(shown.at("executionState"), "succeeded") << shown;
+  EXPECT_EQ(shown.at("restartCount"), 0) << shown;
+  EXPECT_EQ(shown.at("attempts").as_array().size(), 1u) << shown;
 }
 
 }  // namespace

@@ -348,6 +348,7 @@ batchai_main_step() {
     if [ "$rc" -ne 0 ] && [ -s "$BATCHAI_JOB_DIR/first_failure" ]; then
       rc=$(cat "$BATCHAI_JOB_DIR/first_failure")
     fi
+    if [ "$rc" -ne 0 ] && [ -z "$batchai_warned" ] && ! batchai_nodes_answer; then batchai_await_requeue; fi
   fi
   batchai_each_node --output=/dev/null rm -rf "$AZ_BATCHAI_JOB_TEMP" || true
   # A program that ended well despite the warning has done its work.
@@ -355,6 +356,28 @@ batchai_main_step() {
     batchai_warned_end "$rc"
   fi
   batchai_finish "$rc"
+}
+
+# A node that crashes takes its processes with it, and the other nodes'
+# processes then fail on their broken connections, seconds before Slurm
+# notices the node (SlurmdTimeout). That failure is the node's, which Slurm
+# answers with a requeue, not the job's: so when the main step fails, every
+# node is asked to run a trivial step, and if one cannot, the job waits for
+# Slurm's verdict instead of ending.
+batchai_nodes_answer() {
+  timeout 30 srun --nodes="$batchai_node_count" --ntasks="$batchai_node_count" --ntasks-per-node=1 --time=1 \
+    --output=/dev/null --error=/dev/null true
+}
+
+# Waits (the TERM of a requeue ends the wait, in batchai_terminated) for
+# as long as Slurm takes to declare a node down, and a minute more.
+batchai_await_requeue() {
+  local limit i
+  limit=$(scontrol show config 2>/dev/null | sed -n 's/^SlurmdTimeout *= *\([0-9]*\).*/\1/p')
+  limit=$((${limit:-300} + 60))
+  batchai_log "the main step failed and a node does not answer; waiting up to $limit s for Slurm to requeue the job"
+  for ((i = 0; i < limit; i++)); do sleep 1; done
+  batchai_log "Slurm did not requeue the job; it ends as its processes did"
 }
 
 # Slurm's job record, one line, for the runtime's questions below; empty

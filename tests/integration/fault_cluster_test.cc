@@ -191,6 +191,42 @@ TEST_F(FaultsOnTheCluster, ANodeSetDownMidRunRequeuesAndResumesToTheSameWeights)
   expect_resumed("faulted", "nodeFailure", before);
 }
 
+// A crash, as the node's own processes see it: its slurmd, its step
+// daemons and the job's processes there are killed at once (kill -9).
+// Slurm declares the node down after SlurmdTimeout and requeues the job,
+// which resumes on the nodes left.
+TEST_F(FaultsOnTheCluster, ANodeWhoseSlurmdDiesWithItsStepsRequeuesAndResumes) {
+  run_straight(kTraining);
+  const auto created = batchai("job create -g rg -w ws -e cifar -n faulted -c nc6 -f " +
+                               training_job("faulted", kTraining));
+  ASSERT_EQ(created.status, 0) << created.err;
+  ASSERT_TRUE(wait_for_file(out("faulted") / "checkpoint-1.h5", 180));
+  struct stat before {};
+  ASSERT_EQ(::stat((out("faulted") / "checkpoint-1.h5").c_str(), &before), 0);
+  const auto nodes = nodes_of(slurm_id("faulted"));
+  ASSERT_EQ(nodes.size(), 2u);
+  const std::string& node = nodes[1];
+  downed.push_back(node);
+  // The node's daemons write its log; the job's processes there carry its
+  // name. (Every emulated node is a process tree on this one host.)
+  const auto fault = Clock::now();
+  const auto killed = run_command(
+      "for p in $(ls /proc | grep -E '^[0-9]+$'); do "
+      "  if ls -l /proc/$p/fd 2>/dev/null | grep -q 'slurmd-" + node + "\\.log' || "
+      "     tr '\\0' '\\n' </proc/$p/environ 2>/dev/null | grep -qx 'SLURMD_NODENAME=" + node + "'; then "
+      "    kill -9 $p && echo $p; "
+      "  fi; "
+      "done");
+  ASSERT_EQ(killed.status, 0) << killed.out;
+  ASSERT_FALSE(killed.out.empty()) << "nothing of " << node << " to kill";
+  const fs::path job_dir = json::value_to<std::string>(show("faulted").at("jobDirectory"));
+  ASSERT_TRUE(wait_for_file(job_dir / "attempts/1", 240)) << "the job did not start again";
+  std::cout << "[ figure ] slurmd killed to the job's restart: " << seconds_since(fault) << " s\n";
+  ASSERT_EQ(run_command(std::string(BATCHAI_LOCALCLUSTER) + " up --dir " + cluster_dir.string()).status, 0);
+  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n faulted --interval 1").status, 0);
+  expect_resumed("faulted", "nodeFailure", before);
+}
+
 // A low-priority job is preempted by a normal one: warned (USR1) first,
 // it writes a checkpoint inside the epoch, goes back to the queue, and
 // resumes once the preemptor is done.
@@ -250,7 +286,7 @@ TEST_F(FaultsOnTheCluster, ATimeLimitEndsFailedNamingTheCheckpointAndResumeFinis
   const fs::path saved = out("limited") / fs::path(checkpoint).filename();
   EXPECT_TRUE(fs::exists(saved)) << saved;
   EXPECT_EQ(shown.at("attempts").at(0).at("endReason"), "timeLimit") << shown;
-  EXPECT_NE(waited.out.find("JobMaxWallClockTimeReached"), std::string::npos) << waited.out;
+  EXPECT_NE((waited.out + waited.err).find("JobMaxWallClockTimeReached"), std::string::npos) << waited.out << waited.err;
 
   // Continued here, as a user would in a new job, and run straight through.
   const std::string local = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 --oversubscribe " +

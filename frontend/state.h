@@ -142,6 +142,9 @@ class Store {
   // a full disk or a quota can leave it). Such a database may be rebuilt
   // from the job directories.
   virtual bool created() const = 0;
+  // Whose records (state_records.h) this store's writes leave, and a
+  // rebuild of it takes: its state directory. Empty: records name none.
+  virtual std::string records_owner() const { return {}; }
 
   // Create fails when the name exists, with a message naming it
   // ("workspace 'ws' already exists in resource group 'rg'"). Get returns

@@ -268,7 +268,7 @@ Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const 
   // The record the state database can be rebuilt from (state_records.h).
   const auto order = std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::system_clock::now().time_since_epoch()).count();
-  if (auto s = write_job_record(job, order); !s) return discard_job(store, job, s.error());
+  if (auto s = write_job_record(job, order, store.records_owner()); !s) return discard_job(store, job, s.error());
   return job;
 }
 

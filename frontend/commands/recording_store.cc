@@ -13,8 +13,11 @@ namespace {
 
 class RecordingStore final : public state::Store {
  public:
-  RecordingStore(std::unique_ptr<state::Store> inner, std::function<Result<std::string>()> jobs_root)
-      : inner_(std::move(inner)), jobs_root_(std::move(jobs_root)) {}
+  RecordingStore(std::unique_ptr<state::Store> inner, std::function<Result<std::string>()> jobs_root,
+                 std::string owner)
+      : inner_(std::move(inner)), jobs_root_(std::move(jobs_root)), owner_(std::move(owner)) {}
+
+  std::string records_owner() const override { return owner_; }
 
   std::string journal_mode() const override { return inner_->journal_mode(); }
   int schema_version() const override { return inner_->schema_version(); }
@@ -25,7 +28,7 @@ class RecordingStore final : public state::Store {
   Status create_workspace(const state::Workspace& w) override {
     if (auto s = inner_->create_workspace(w); !s) return s;
     auto root = root_dir();
-    Status s = root ? write_workspace_record(*root, with_created(w)) : Status(root.error());
+    Status s = root ? write_workspace_record(*root, with_created(w), owner_) : Status(root.error());
     if (!s) (void)inner_->delete_workspace(w.key);
     return s;
   }
@@ -56,7 +59,7 @@ class RecordingStore final : public state::Store {
   Status create_experiment(const state::Experiment& e) override {
     if (auto s = inner_->create_experiment(e); !s) return s;
     auto root = root_dir();
-    Status s = root ? write_experiment_record(*root, with_created(e)) : Status(root.error());
+    Status s = root ? write_experiment_record(*root, with_created(e), owner_) : Status(root.error());
     if (!s) (void)inner_->delete_experiment(e.key);
     return s;
   }
@@ -81,7 +84,7 @@ class RecordingStore final : public state::Store {
   Status create_cluster(const state::Cluster& c) override {
     if (auto s = inner_->create_cluster(c); !s) return s;
     auto root = root_dir();
-    Status s = root ? write_cluster_record(*root, with_created(c)) : Status(root.error());
+    Status s = root ? write_cluster_record(*root, with_created(c), owner_) : Status(root.error());
     if (!s) (void)inner_->delete_cluster(c.key);
     return s;
   }
@@ -97,7 +100,7 @@ class RecordingStore final : public state::Store {
     if (!*stored) return {};
     auto root = root_dir();
     if (!root) return root.error();
-    return write_cluster_record(*root, **stored);
+    return write_cluster_record(*root, **stored, owner_);
   }
   Status delete_cluster(const state::ClusterKey& k) override {
     if (auto s = inner_->delete_cluster(k); !s) return s;
@@ -117,7 +120,7 @@ class RecordingStore final : public state::Store {
     // job's files are gone, and a rebuild could not bring it back anyway.
     std::error_code ec;
     if (!std::filesystem::is_directory(j.job_dir, ec)) return {};
-    return write_job_record(j, std::nullopt);
+    return write_job_record(j, std::nullopt, owner_);
   }
   Status delete_job(const state::JobKey& k) override {
     auto found = inner_->job(k);
@@ -171,13 +174,14 @@ class RecordingStore final : public state::Store {
   std::unique_ptr<state::Store> inner_;
   std::function<Result<std::string>()> jobs_root_;
   std::optional<std::string> root_;
+  std::string owner_;
 };
 
 }  // namespace
 
 std::unique_ptr<state::Store> recording_store(std::unique_ptr<state::Store> inner,
-                                              std::function<Result<std::string>()> jobs_root) {
-  return std::make_unique<RecordingStore>(std::move(inner), std::move(jobs_root));
+                                              std::function<Result<std::string>()> jobs_root, std::string owner) {
+  return std::make_unique<RecordingStore>(std::move(inner), std::move(jobs_root), std::move(owner));
 }
 
 }  // namespace batchai::frontend

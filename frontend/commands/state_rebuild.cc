@@ -43,8 +43,8 @@ Result<bool> add_missing(Get&& get, Add&& add) {
 
 }  // namespace
 
-Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::string& root) {
-  auto records = read_records(root);
+Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::string& root, bool take_unowned) {
+  auto records = read_records(root, {store.records_owner(), take_unowned});
   if (!records) return records.error();
   Rebuilt r;
   r.skipped = records->skipped;
@@ -126,6 +126,12 @@ void report_skipped(const Rebuilt& r) {
 
 }  // namespace
 
+std::string records_owner(const Context& ctx) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(ctx.state_dir, ec);
+  return ec ? ctx.state_dir : canonical.string();
+}
+
 std::function<Result<state::Store*>()> state_opener(Context& ctx) {
   auto held = std::make_shared<std::unique_ptr<state::Store>>();
   return [&ctx, held]() -> Result<state::Store*> {
@@ -134,7 +140,7 @@ std::function<Result<state::Store*>()> state_opener(Context& ctx) {
     auto opened = state::Store::open(ctx.state_dir);
     if (!opened) return opened.error();
     const bool created = (*opened)->created();
-    auto store = recording_store(std::move(*opened), [&ctx] { return jobs_root(ctx); });
+    auto store = recording_store(std::move(*opened), [&ctx] { return jobs_root(ctx); }, records_owner(ctx));
     if (created) {
       // A rebuild that fails leaves no database: the next command, finding
       // it missing again, tries again, rather than finding it empty.
@@ -148,7 +154,9 @@ std::function<Result<state::Store*>()> state_opener(Context& ctx) {
       };
       auto root = jobs_root(ctx);
       if (!root) return discard(root.error());
-      auto rebuilt = rebuild_state(ctx, *store, *root);
+      // Only this state directory's own records: a new state directory
+      // beside others on a shared jobsRoot starts empty, as it should.
+      auto rebuilt = rebuild_state(ctx, *store, *root, false);
       if (!rebuilt) {
         return discard(Error{rebuilt.error().message + " (rebuilding the missing state database " +
                              state::database_path(ctx.state_dir) + " from the job directories)"});
@@ -187,8 +195,10 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   {
     auto fresh = state::Store::open_new(building);
     if (!fresh) return fresh.error();
-    auto store = recording_store(std::move(*fresh), [r = *root]() -> Result<std::string> { return r; });
-    auto made = rebuild_state(ctx, *store, *root);
+    auto store = recording_store(std::move(*fresh), [r = *root]() -> Result<std::string> { return r; },
+                                 records_owner(ctx));
+    // Asked for: job directories from before records named an owner too.
+    auto made = rebuild_state(ctx, *store, *root, true);
     if (!made) return made.error();
     rebuilt = std::move(*made);
   }  // closed: the file is whole before it is renamed

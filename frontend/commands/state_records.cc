@@ -258,9 +258,10 @@ Result<state::Job> job_from_record(const state::JobKey& key, const fs::path& dir
 
 }  // namespace
 
-Status write_workspace_record(const std::string& jobs_root, const state::Workspace& w) {
+Status write_workspace_record(const std::string& jobs_root, const state::Workspace& w, const std::string& owner) {
   return write_record(workspace_dir(jobs_root, w.key), "workspace.json",
                       json::object{{"version", kRecordVersion},
+                                   {"stateDir", owner},
                                    {"group", w.key.group},
                                    {"workspace", w.key.workspace},
                                    {"location", w.location},
@@ -268,10 +269,12 @@ Status write_workspace_record(const std::string& jobs_root, const state::Workspa
                       0644);
 }
 
-Status write_experiment_record(const std::string& jobs_root, const state::Experiment& e) {
+Status write_experiment_record(const std::string& jobs_root, const state::Experiment& e,
+                               const std::string& owner) {
   return write_record(workspace_dir(jobs_root, {e.key.group, e.key.workspace}) + "/experiments/" + e.key.experiment,
                       "experiment.json",
                       json::object{{"version", kRecordVersion},
+                                   {"stateDir", owner},
                                    {"group", e.key.group},
                                    {"workspace", e.key.workspace},
                                    {"experiment", e.key.experiment},
@@ -279,10 +282,11 @@ Status write_experiment_record(const std::string& jobs_root, const state::Experi
                       0644);
 }
 
-Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c) {
+Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c, const std::string& owner) {
   return write_record(workspace_dir(jobs_root, {c.key.group, c.key.workspace}) + "/clusters/" + c.key.cluster,
                       "cluster.json",
                       json::object{{"version", kRecordVersion},
+                                   {"stateDir", owner},
                                    {"group", c.key.group},
                                    {"workspace", c.key.workspace},
                                    {"cluster", c.key.cluster},
@@ -300,7 +304,7 @@ Status write_cluster_record(const std::string& jobs_root, const state::Cluster& 
                       0644);
 }
 
-Status write_job_record(const state::Job& j, std::optional<std::int64_t> order) {
+Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, const std::string& owner) {
   if (!order) {
     order = j.created * 1'000'000'000;
     if (auto o = read_object(fs::path(j.job_dir) / "batchai.json")) {
@@ -312,6 +316,7 @@ Status write_job_record(const state::Job& j, std::optional<std::int64_t> order) 
   json::value errors = json::parse(j.errors_json, ec);
   if (ec) errors = json::array{};
   json::object o{{"version", kRecordVersion},
+                 {"stateDir", owner},
                  {"group", j.key.group},
                  {"workspace", j.key.workspace},
                  {"experiment", j.key.experiment},
@@ -362,8 +367,13 @@ Status mark_job_deleted(const std::string& job_dir) {
   return write_file_atomic(job_dir + "/deleted", "", 0644, false);
 }
 
-Result<Records> read_records(const std::string& jobs_root) {
+Result<Records> read_records(const std::string& jobs_root, const RecordFilter& filter) {
   Records out;
+  auto taken = [&](const json::object& o) {
+    auto it = o.find("stateDir");
+    const std::string owner = it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : "";
+    return owner.empty() ? filter.take_unowned : owner == filter.owner;
+  };
   struct Found {
     state::Job job;
     std::int64_t order = 0;
@@ -378,7 +388,7 @@ Result<Records> read_records(const std::string& jobs_root) {
         auto o = read_object(ws / "workspace.json");
         if (!o) {
           out.skipped.push_back(o.error().message);
-        } else {
+        } else if (taken(*o)) {
           Fields f(*o, (ws / "workspace.json").string());
           state::Workspace w{wk, f.text("location"), f.number("created")};
           if (auto s = f.status(); !s) {
@@ -398,7 +408,7 @@ Result<Records> read_records(const std::string& jobs_root) {
           auto o = read_object(e / "experiment.json");
           if (!o) {
             out.skipped.push_back(o.error().message);
-          } else {
+          } else if (taken(*o)) {
             Fields f(*o, (e / "experiment.json").string());
             state::Experiment x{ek, f.number("created")};
             if (auto s = f.status(); !s) {
@@ -419,13 +429,15 @@ Result<Records> read_records(const std::string& jobs_root) {
             if (!mine(dir) || fs::exists(dir / "deleted")) continue;
             Found f;
             if (fs::exists(dir / "batchai.json")) {
+              auto o = read_object(dir / "batchai.json");
+              if (o && !taken(*o)) continue;
               auto j = job_from_record(jk, dir, jobs_root, &f.order);
               if (!j) {
                 out.skipped.push_back(j.error().message);
                 continue;
               }
               f.job = std::move(*j);
-            } else if (fs::exists(dir / "job.json")) {
+            } else if (fs::exists(dir / "job.json") && filter.take_unowned) {
               auto j = job_from_old_directory(jk, dir, jobs_root);
               if (!j) {
                 out.skipped.push_back(j.error().message);
@@ -474,6 +486,7 @@ Result<Records> read_records(const std::string& jobs_root) {
           out.skipped.push_back(o.error().message);
           continue;
         }
+        if (!taken(*o)) continue;
         Fields f(*o, file.string());
         state::Cluster x;
         x.key = {wk.group, wk.workspace, c.filename().string()};

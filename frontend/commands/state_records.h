@@ -28,14 +28,17 @@ namespace batchai::frontend {
 
 // Each written whole (temporary file and rename). batchai.json is 0600, as
 // job.json beside it; the others 0644, as the directories they describe.
-Status write_workspace_record(const std::string& jobs_root, const state::Workspace& w);
-Status write_experiment_record(const std::string& jobs_root, const state::Experiment& e);
-Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c);
+// Each names its owner, the state directory of the store that wrote it
+// (state::Store::records_owner): users and test runs that share a jobsRoot
+// with other state directories rebuild only their own.
+Status write_workspace_record(const std::string& jobs_root, const state::Workspace& w, const std::string& owner);
+Status write_experiment_record(const std::string& jobs_root, const state::Experiment& e, const std::string& owner);
+Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c, const std::string& owner);
 // <job_dir>/batchai.json: the job's identity, its cluster and its last
 // known state. `order` (nanoseconds since the epoch when it was created)
 // keeps the jobs of one second in the order they were created; nullopt
 // keeps the order the record already has.
-Status write_job_record(const state::Job& j, std::optional<std::int64_t> order);
+Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, const std::string& owner);
 
 // Removing a record that is not there is not an error.
 Status remove_workspace_records(const std::string& jobs_root, const state::WorkspaceKey& k);
@@ -53,14 +56,22 @@ struct Records {
   // One line per record that could not be read, naming its file.
   std::vector<std::string> skipped;
 };
+// Which records a rebuild takes: those of `owner`, and, with
+// `take_unowned`, those that name no owner (written before records did,
+// and job directories from before batchai.json). A record of another
+// owner is never taken.
+struct RecordFilter {
+  std::string owner;
+  bool take_unowned = false;
+};
 // A missing jobs_root holds no records.
-Result<Records> read_records(const std::string& jobs_root);
+Result<Records> read_records(const std::string& jobs_root, const RecordFilter& filter);
 
 // The store, with every write also written to the records (and deletes
 // marked there). `jobs_root` is asked for on the first workspace,
 // experiment or cluster write; job records go to the job's own directory.
 std::unique_ptr<state::Store> recording_store(std::unique_ptr<state::Store> inner,
-                                              std::function<Result<std::string>()> jobs_root);
+                                              std::function<Result<std::string>()> jobs_root, std::string owner);
 
 // What a rebuild did.
 struct Rebuilt {
@@ -72,7 +83,11 @@ struct Rebuilt {
 // Puts the records under `jobs_root` into `store` (what it already holds is
 // kept), then brings the unfinished jobs up to date from Slurm when it
 // answers; when it does not, they keep the states recorded.
-Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::string& jobs_root);
+// `take_unowned`: also the records and job directories that name no owner
+// (RecordFilter); the automatic rebuild of a missing database leaves them.
+Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::string& jobs_root, bool take_unowned);
+// The owner this context's records name: its state directory, canonical.
+std::string records_owner(const Context& ctx);
 
 // The site's jobsRoot, from the site configuration.
 Result<std::string> jobs_root(const Context& ctx);

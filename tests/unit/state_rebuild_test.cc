@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -253,14 +254,45 @@ TEST_F(StateRebuild, OlderJobDirectoriesComeBackFromWhatTheyHold) {
   std::ofstream(busy_dir + "/execution") << "slurm_job_id=103\nstart_time=2026-12-01T10:00:00Z\n";
   remove_database();
   fake.job_answers[103] = {job_in(103, JobState::running)};
+  // They name no owner, so the automatic rebuild of a missing database
+  // leaves them (they may be another state directory's); asked for, a
+  // rebuild takes them.
+  ASSERT_EQ(run({"job", "list", "-g", "rg", "-w", "ws", "-e", "e", "-o", "tsv"}), 1) << err;
+  EXPECT_NE(err.find("workspace 'ws'"), std::string::npos) << err;
+  ASSERT_EQ(run({"state", "rebuild", "--force"}), 0) << err;
+  out.str("");
   ASSERT_EQ(run({"job", "list", "-g", "rg", "-w", "ws", "-e", "e", "-o", "tsv", "--query",
                  "[].[name, executionState, toolType, nodeCount, slurmJobId]"}), 0) << err;
-  EXPECT_NE(err.find("1 workspace, 1 experiment"), std::string::npos) << err;
   // Only the job that recorded its Slurm id is known to Slurm again; the
   // others are told by their records or wait to be told (exported).
   EXPECT_NE(out.str().find("busy\trunning\tcustom\t1\t103\n"), std::string::npos) << out.str();
   EXPECT_EQ(out.str().find("gone"), std::string::npos) << out.str();
   EXPECT_EQ(out.str().find("\nj\t"), std::string::npos) << "deleted with its experiment";
+}
+
+// Two state directories on one jobsRoot (two test runs, or one user's two
+// BATCHAI_STATE_DIRs): each rebuild takes its own records, never the
+// other's; those that name no owner only when asked.
+TEST(StateRecords, ARebuildTakesOnlyItsOwnersRecords) {
+  batchai::testing::TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  const std::string root = tmp.file("jobs");
+  ASSERT_TRUE(write_workspace_record(root, {{"rg", "mine"}, "", 800}, "/home/u/.batchai"));
+  ASSERT_TRUE(write_workspace_record(root, {{"rg", "theirs"}, "", 800}, "/tmp/other-state"));
+  ASSERT_TRUE(write_workspace_record(root, {{"rg", "old"}, "", 800}, ""));
+  auto names = [&](const RecordFilter& filter) {
+    auto records = read_records(root, filter);
+    EXPECT_TRUE(records) << records.error().message;
+    std::vector<std::string> all;
+    if (records) {
+      for (const auto& w : records->workspaces) all.push_back(w.key.workspace);
+    }
+    std::sort(all.begin(), all.end());
+    return all;
+  };
+  EXPECT_EQ(names({"/home/u/.batchai", false}), (std::vector<std::string>{"mine"}));
+  EXPECT_EQ(names({"/home/u/.batchai", true}), (std::vector<std::string>{"mine", "old"}));
+  EXPECT_EQ(names({"/tmp/other-state", false}), (std::vector<std::string>{"theirs"}));
 }
 
 TEST(StateRecords, AJobRecordRoundTripsThroughItsDirectory) {
@@ -284,11 +316,11 @@ TEST(StateRecords, AJobRecordRoundTripsThroughItsDirectory) {
   j.errors_json = R"([{"code":"JobFailed","message":"m","details":[]}])";
   fs::create_directories(j.job_dir);
   std::ofstream(j.job_dir + "/job.json") << R"({"properties": {"nodeCount": 2, "secrets": [{"name": "S", "value": "x"}]}})";
-  ASSERT_TRUE(write_job_record(j, 5));
+  ASSERT_TRUE(write_job_record(j, 5, ""));
   EXPECT_EQ(fs::status(j.job_dir + "/batchai.json").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
-  ASSERT_TRUE(write_workspace_record(root, {{"rg", "ws"}, "", 800}));
-  auto records = read_records(root);
+  ASSERT_TRUE(write_workspace_record(root, {{"rg", "ws"}, "", 800}, ""));
+  auto records = read_records(root, {"", true});
   ASSERT_TRUE(records) << records.error().message;
   EXPECT_EQ(records->skipped, std::vector<std::string>{});
   ASSERT_EQ(records->jobs.size(), 1u);
@@ -309,7 +341,7 @@ TEST(StateRecords, AJobRecordRoundTripsThroughItsDirectory) {
 
   // A record from a newer batchai is left out, named.
   std::ofstream(j.job_dir + "/batchai.json") << R"({"version": 99})";
-  records = read_records(root);
+  records = read_records(root, {"", true});
   ASSERT_TRUE(records);
   EXPECT_TRUE(records->jobs.empty());
   ASSERT_EQ(records->skipped.size(), 1u);
@@ -320,7 +352,7 @@ TEST(StateRecords, AClusterRecordKeepsItsVmPriority) {
   batchai::testing::TempDir tmp;
   ASSERT_TRUE(tmp.ok());
   const std::string root = tmp.file("jobs");
-  ASSERT_TRUE(write_workspace_record(root, {{"rg", "ws"}, "", 800}));
+  ASSERT_TRUE(write_workspace_record(root, {{"rg", "ws"}, "", 800}, ""));
   state::Cluster c;
   c.key = {"rg", "ws", "low"};
   c.vm_size = "STANDARD_NC6";
@@ -328,11 +360,11 @@ TEST(StateRecords, AClusterRecordKeepsItsVmPriority) {
   c.target_nodes = 2;
   c.created = 900;
   c.vm_priority = state::VmPriority::lowpriority;
-  ASSERT_TRUE(write_cluster_record(root, c));
+  ASSERT_TRUE(write_cluster_record(root, c, ""));
   c.key.cluster = "dedicated";
   c.partition = "batch";
   c.vm_priority = state::VmPriority::dedicated;
-  ASSERT_TRUE(write_cluster_record(root, c));
+  ASSERT_TRUE(write_cluster_record(root, c, ""));
   // A record written before vmPriority existed, and one with a name az never had.
   const std::string clusters = root + "/rg/workspaces/ws/clusters/";
   for (const char* name : {"old", "odd"}) fs::create_directories(clusters + name);
@@ -342,7 +374,7 @@ TEST(StateRecords, AClusterRecordKeepsItsVmPriority) {
   std::ofstream(clusters + "old/cluster.json") << "{" << fields << R"(, "cluster": "old"})";
   std::ofstream(clusters + "odd/cluster.json") << "{" << fields << R"(, "cluster": "odd", "vmPriority": "spot"})";
 
-  auto records = read_records(root);
+  auto records = read_records(root, {"", true});
   ASSERT_TRUE(records) << records.error().message;
   std::map<std::string, state::VmPriority> found;
   for (const auto& x : records->clusters) found[x.key.cluster] = x.vm_priority;

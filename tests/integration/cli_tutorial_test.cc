@@ -289,10 +289,17 @@ TEST_F(CliTutorial, TwoHundredConcurrentCreatesAreEachRecordedOnceInSqliteAndSlu
                                   "squeue -h -o %j -j " + id_list + " | wc -l");
   EXPECT_EQ(queued.out, "0\n" + std::to_string(kJobs) + "\n") << "names not once, then jobs queued";
   if (run_command("scontrol show config | grep -q 'accounting_storage/slurmdbd'").status == 0) {
-    std::this_thread::sleep_for(std::chrono::seconds(3));  // accounting hears of a job shortly after
-    const auto accounted = run_command("sacct -X -n -P -o JobID -j " + id_list + " | sort | uniq -d | wc -l; "
-                                       "sacct -X -n -P -o JobID -j " + id_list + " | wc -l");
-    EXPECT_EQ(accounted.out, "0\n" + std::to_string(kJobs) + "\n") << "ids twice, then ids accounted";
+    // The controller tells accounting of each job after it has taken it,
+    // in its own time (seconds, under load): ask until all are there.
+    const std::string count = "sacct -X -n -P -o JobID -j " + id_list + " | sort | uniq -d | wc -l; "
+                              "sacct -X -n -P -o JobID -j " + id_list + " | wc -l";
+    const std::string want = "0\n" + std::to_string(kJobs) + "\n";
+    auto accounted = run_command(count);
+    for (int i = 0; i < 60 && accounted.out != want; ++i) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      accounted = run_command(count);
+    }
+    EXPECT_EQ(accounted.out, want) << "ids twice, then ids accounted";
   }
   // Held jobs are not left in the queue after the test.
   std::string ids;

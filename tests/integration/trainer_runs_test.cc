@@ -389,8 +389,10 @@ std::string without_timings(const std::string& metrics) {
 TEST_F(TrainerRuns, USR1MidEpochCheckpointsAtAStepAndResumesToTheSameWeights) {
 #if defined(__SANITIZE_ADDRESS__)
   const std::string args = "--epochs 3 --seed 13 --train-images 256";
+  const std::string steps_per_epoch = "8";  // 256 images, 32 a step
 #else
   const std::string args = "--epochs 3 --seed 13 --train-images 1024";
+  const std::string steps_per_epoch = "32";
 #endif
   ASSERT_EQ(train(2, "straight", args).status, 0);
   for (const char* target : {"mpirun", "rank1"}) {
@@ -435,7 +437,7 @@ TEST_F(TrainerRuns, USR1MidEpochCheckpointsAtAStepAndResumesToTheSameWeights) {
     EXPECT_FALSE(fs::exists(out / "saved_models"));
     EXPECT_EQ(slurp(record), steps[0].string() + "\n");
     const std::string step = steps[0].stem().string().substr(std::string("checkpoint-2-step-").size());
-    EXPECT_NE(err.find("batchai-train: stopped by SIGUSR1 at epoch 2, step " + step + " of 32; checkpoint " +
+    EXPECT_NE(err.find("batchai-train: stopped by SIGUSR1 at epoch 2, step " + step + " of " + steps_per_epoch + "; checkpoint " +
                        steps[0].string() + "; continue with --resume\n"),
               std::string::npos)
         << err;

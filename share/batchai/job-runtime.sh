@@ -94,7 +94,7 @@ batchai_finish() {
     batchai_each_node --time=1 --output=/dev/null "$batchai_prolog" cleanup ||
       batchai_log "removing node scratch failed"
   fi
-  [ -z "${batchai_secrets:-}" ] || rm -f "$batchai_secrets"
+  [ -z "${batchai_secrets:-}" ] || [ -n "${batchai_keep_secrets:-}" ] || rm -f "$batchai_secrets"
   [ -n "$reason" ] || { [ "$1" -eq 0 ] && reason=completed || reason=failed; }
   batchai_attempt "end_time=$(batchai_now)" "exit_code=$1" "end_reason=$reason"
   batchai_record "end_time=$(batchai_now)" "exit_code=$1"
@@ -332,13 +332,20 @@ batchai_first_failure() {
 # The main step runs in the background so that the shell can act on
 # signals while it waits: scancel's or a requeue's TERM (batchai_terminated)
 # and Slurm's warning, USR1, which it passes on to the job's processes.
-# A warning that came while the nodes were being set up skips the step.
+# A preemption's warning that came while the nodes were being set up skips
+# the step; a time limit's does not (Slurm may send it early, and the
+# program may well finish in time), and is passed on once it starts.
 batchai_main_step() {
   local rc=0
-  if [ -z "$batchai_warned" ]; then
+  if [ -z "$batchai_warned" ] || ! batchai_preempted; then
     if [ -n "${batchai_mpi_command+set}" ]; then batchai_mpi_launch; else batchai_process_launch; fi
     batchai_step=$!
     trap 'batchai_warned=1; batchai_log "warned (USR1): passing it on to the job'"'"'s processes"; kill -USR1 "$batchai_step" 2>/dev/null' USR1
+    # Once srun (or mpirun) has had time to set up its own handlers.
+    if [ -n "$batchai_warned" ]; then
+      sleep 2
+      kill -USR1 "$batchai_step" 2>/dev/null
+    fi
     # A trapped signal ends wait early: wait again while the step runs.
     while :; do
       wait "$batchai_step"
@@ -365,8 +372,8 @@ batchai_main_step() {
 # node is asked to run a trivial step, and if one cannot, the job waits for
 # Slurm's verdict instead of ending.
 batchai_nodes_answer() {
-  timeout 30 srun --nodes="$batchai_node_count" --ntasks="$batchai_node_count" --ntasks-per-node=1 --time=1 \
-    --output=/dev/null --error=/dev/null true
+  timeout 30 srun --overlap --nodes="$batchai_node_count" --ntasks="$batchai_node_count" --ntasks-per-node=1 \
+    --time=1 --output=/dev/null --error=/dev/null true
 }
 
 # Waits (the TERM of a requeue ends the wait, in batchai_terminated) for
@@ -376,7 +383,15 @@ batchai_await_requeue() {
   limit=$(scontrol show config 2>/dev/null | sed -n 's/^SlurmdTimeout *= *\([0-9]*\).*/\1/p')
   limit=$((${limit:-300} + 60))
   batchai_log "the main step failed and a node does not answer; waiting up to $limit s for Slurm to requeue the job"
-  for ((i = 0; i < limit; i++)); do sleep 1; done
+  # Asked again every 10 s: a node that was only slow to answer (its step
+  # still being cleaned up) ends the wait, and the job ends as it failed.
+  for ((i = 1; i <= limit; i++)); do
+    sleep 1
+    if [ $((i % 10)) -eq 0 ] && batchai_nodes_answer; then
+      batchai_log "every node answers again"
+      return
+    fi
+  done
   batchai_log "Slurm did not requeue the job; it ends as its processes did"
 }
 
@@ -387,20 +402,34 @@ batchai_job_line() {
   timeout 4 scontrol -o show job "$SLURM_JOB_ID" 2>/dev/null
 }
 
+# Whether Slurm picked the job for preemption. After a warning there is
+# time to ask again (the warning's lead, or the preemption's GraceTime):
+# an unanswered question must not make a preemption a time limit.
+batchai_preempted() {
+  local line i
+  for i in 1 2 3 4 5; do
+    line=$(batchai_job_line)
+    [ -z "$line" ] || break
+    sleep 2
+  done
+  [[ $line == *" PreemptTime="[0-9]* ]]
+}
+
 # After a warning: a preemption sends the job back to the queue to resume
 # (PreemptMode=REQUEUE would requeue it only once its grace time ran out,
 # and a job that ends by itself is not requeued); a time limit ends it
 # failed, naming the checkpoint to continue from.
 batchai_warned_end() {
-  local rc=$1 line
-  line=$(batchai_job_line)
-  if [[ $line == *" PreemptTime="[0-9]* ]]; then
+  local rc=$1
+  if batchai_preempted; then
     batchai_attempt "end_time=$(batchai_now)" "exit_code=$rc" "end_reason=preemption"
     batchai_requeueing=1
     if scontrol requeue "$SLURM_JOB_ID"; then
       batchai_log "preempted: the job goes back to the queue and resumes from its checkpoint"
-      # Slurm stops this shell now (batchai_terminated).
-      while :; do sleep 1; done
+      # Slurm stops this shell now (batchai_terminated); if it never
+      # does, the attempt ends here and the requeued job runs again.
+      sleep 300
+      exit 143
     fi
     batchai_requeueing=
     batchai_log "preempted, and Slurm would not requeue the job (the site's requeue setting?)"
@@ -409,7 +438,7 @@ batchai_warned_end() {
     [ "$rc" -ne 0 ] || rc=1
     batchai_finish "$rc"
   else
-    batchai_time_limit "$line"
+    batchai_time_limit "$(batchai_job_line)"
     [ "$rc" -ne 0 ] || rc=124
     batchai_finish "$rc"
   fi
@@ -437,6 +466,9 @@ batchai_json_string() {
   s=${s//\"/\\\"}
   s=${s//$'\n'/\\n}
   s=${s//$'\t'/\\t}
+  # Any other control character (a path is the user's) goes: JSON has no
+  # place for it unescaped.
+  s=${s//[$'\001'-$'\037']/}
   printf '"%s"' "$s"
 }
 
@@ -457,13 +489,18 @@ batchai_terminated() {
     exit 143
   fi
   batchai_cleanup=
+  # Unanswered, this may yet be a requeue: the secrets stay for the rerun
+  # (the CLI removes them once Slurm says the job is over).
+  [ -n "$line" ] || batchai_keep_secrets=1
+  # The step first: the program writes its checkpoint as it stops, and the
+  # time limit's error names that one.
+  [ -z "${batchai_step:-}" ] || { kill -TERM "$batchai_step" 2>/dev/null; wait "$batchai_step"; }
   if [[ $line == *" JobState=TIMEOUT"* ]] || { [ -n "$batchai_warned" ] && [[ $line == *" Reason=TimeLimit"* ]]; }; then
     batchai_time_limit "$line"
   else
     batchai_end_reason=terminated
     batchai_log "terminated"
   fi
-  [ -z "${batchai_step:-}" ] || { kill -TERM "$batchai_step" 2>/dev/null; wait "$batchai_step"; }
   batchai_finish 143
 }
 
@@ -541,7 +578,9 @@ batchai_rank() {
   # Slurm's checkpoint warning is for the program, which gets it too; this
   # wrapper must outlive it to report the program's exit code.
   trap : USR1
-  bash -c "$batchai_mpi_command"
+  # The command line's own shell too: a compound one (`cd d && python
+  # t.py`) would die of the warning; what it starts gets it as it comes.
+  bash -c "trap : USR1; $batchai_mpi_command"
   r=$?
   batchai_first_failure "$r"
   exit "$r"
@@ -711,7 +750,8 @@ batchai_process() {
     else type=worker; tf_index=$((index - 1)); fi
     export TF_CONFIG="{\"cluster\":$BATCHAI_TF_CLUSTER,\"task\":{\"type\":\"$type\",\"index\":$tf_index},\"environment\":\"cloud\"}"
   fi
-  bash -c "${batchai_commands[$cmd]}" >>"$AZ_BATCHAI_STDOUTERR_DIR/$out" 2>>"$AZ_BATCHAI_STDOUTERR_DIR/$err"
+  bash -c "trap : USR1; ${batchai_commands[$cmd]}" >>"$AZ_BATCHAI_STDOUTERR_DIR/$out" \
+    2>>"$AZ_BATCHAI_STDOUTERR_DIR/$err"
   r=$?
   if [ "${batchai_tensorflow:-}" = 1 ] && [ "$role" = worker ]; then batchai_tf_ended "$index" "$r"; fi
   if [ "$r" -ne 0 ]; then

@@ -76,8 +76,19 @@ class FaultsOnTheCluster : public batchai::testing::CliFixture {
     if (!cluster_dir.empty()) {
       run_command(std::string(BATCHAI_LOCALCLUSTER) + " up --dir " + cluster_dir.string() + " >/dev/null");
       for (const auto& n : downed) run_command("scontrol update nodename=" + n + " state=resume");
+      // A test that stopped early leaves no job of its own to hold nodes
+      // from the next one: every job whose directory is under this test's.
+      run_command("squeue -h -o '%i %Z' | awk -v d=" + dir.string() +
+                  " 'index($2, d) == 1 {print $1}' | xargs -r scancel");
     }
     CliFixture::TearDown();
+  }
+
+  // `job wait`, bounded below ctest's limit, so that TearDown still runs
+  // (and resumes the nodes) if a job never ends.
+  int wait_job(const std::string& name) {
+    return run_command("timeout 420 env " + env + BATCHAI_EXE + " job wait -g rg -w ws -e cifar -n " + name +
+                       " --interval 1 >/dev/null").status;
   }
 
   // A 2-node, 2-rank training into myshare/<name>, one thread per rank.
@@ -99,7 +110,7 @@ class FaultsOnTheCluster : public batchai::testing::CliFixture {
   int run_to_end(const std::string& name, const std::string& file, const std::string& cluster = "nc6") {
     const auto created = batchai("job create -g rg -w ws -e cifar -n " + name + " -c " + cluster + " -f " + file);
     EXPECT_EQ(created.status, 0) << created.err;
-    return batchai("job wait -g rg -w ws -e cifar -n " + name + " --interval 1").status;
+    return wait_job(name);
   }
 
   bool wait_for_file(const fs::path& p, int seconds) {
@@ -187,7 +198,7 @@ TEST_F(FaultsOnTheCluster, ANodeSetDownMidRunRequeuesAndResumesToTheSameWeights)
   ASSERT_TRUE(wait_for_file(job_dir / "attempts/1", 180)) << "the job did not start again";
   std::cout << "[ figure ] node down to the job's restart: " << seconds_since(fault) << " s\n";
   run_command("scontrol update nodename=" + nodes[1] + " state=resume");
-  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n faulted --interval 1").status, 0);
+  ASSERT_EQ(wait_job("faulted"), 0);
   expect_resumed("faulted", "nodeFailure", before);
 }
 
@@ -223,7 +234,7 @@ TEST_F(FaultsOnTheCluster, ANodeWhoseSlurmdDiesWithItsStepsRequeuesAndResumes) {
   ASSERT_TRUE(wait_for_file(job_dir / "attempts/1", 240)) << "the job did not start again";
   std::cout << "[ figure ] slurmd killed to the job's restart: " << seconds_since(fault) << " s\n";
   ASSERT_EQ(run_command(std::string(BATCHAI_LOCALCLUSTER) + " up --dir " + cluster_dir.string()).status, 0);
-  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n faulted --interval 1").status, 0);
+  ASSERT_EQ(wait_job("faulted"), 0);
   expect_resumed("faulted", "nodeFailure", before);
 }
 
@@ -247,7 +258,7 @@ TEST_F(FaultsOnTheCluster, APreemptedLowPriorityJobCheckpointsInTheEpochAndResum
   const fs::path job_dir = json::value_to<std::string>(show("faulted").at("jobDirectory"));
   ASSERT_TRUE(wait_for_file(job_dir / "attempts/1", 240)) << "the job did not start again";
   std::cout << "[ figure ] preemptor submitted to the low job's restart: " << seconds_since(fault) << " s\n";
-  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n faulted --interval 1").status, 0);
+  ASSERT_EQ(wait_job("faulted"), 0);
   expect_resumed("faulted", "preemption", before);
   auto shown = show("faulted");
   const std::string checkpoint = json::value_to<std::string>(shown.at("attempts").at(0).at("checkpoint"));
@@ -332,7 +343,7 @@ TEST_F(FaultsOnTheCluster, AKilledControllerRestartsAndTheRunningJobSucceeds) {
   EXPECT_EQ(std::count(away.err.begin(), away.err.end(), '\n'), 1) << away.err;
 
   ASSERT_EQ(run_command(std::string(BATCHAI_LOCALCLUSTER) + " up --dir " + cluster_dir.string()).status, 0);
-  ASSERT_EQ(batchai("job wait -g rg -w ws -e cifar -n sleeper --interval 1").status, 0);
+  ASSERT_EQ(wait_job("sleeper"), 0);
   auto shown = show("sleeper");
   EXPECT_EQ(shown.at("executionState"), "succeeded") << shown;
   EXPECT_EQ(shown.at("restartCount"), 0) << shown;

@@ -17,7 +17,7 @@ shebang='^#![[:space:]]*[^[:space:]]*/(env[[:space:]]+)?(ba|da|k)?sh([[:space:]]
 files=()
 while IFS= read -r -d '' f; do
   case $f in
-    *.sh|*.sbatch) files+=("${f#./}") ;;
+    *.sh|*.sbatch|*.bats) files+=("${f#./}") ;;
     *) if LC_ALL=C head -n 1 -- "$f" | LC_ALL=C grep -Eq "$shebang"; then files+=("${f#./}"); fi ;;
   esac
 done < <(find . \( -name .git -o -type d -name 'build*' \) -prune -o -type f -print0 | sort -z)

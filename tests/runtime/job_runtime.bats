@@ -11,6 +11,9 @@
 # lines over as strings, as job scripts do:
 # shellcheck disable=SC2034,SC2154,SC2089,SC2090
 
+# `run !` asserts that a command fails: a bare `!` fails no bats test.
+bats_require_minimum_version 1.5.0
+
 setup() {
   RUNTIME=${RUNTIME:-$BATS_TEST_DIRNAME/../../share/batchai/job-runtime.sh}
   GOLDENS=${GOLDENS:-$BATS_TEST_DIRNAME/../jobspec/valid}
@@ -177,7 +180,7 @@ tf_job() {
   [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-0")" = 0 ]
   [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-1")" = 0 ]
   [ ! -e "$BATCHAI_JOB_DIR/first_failure" ]
-  ! pgrep -x -f "sleep 619" >/dev/null
+  run ! pgrep -x -f "sleep 619" >/dev/null
 }
 
 @test "TensorFlow: once the chief has ended, serving workers are stopped after the grace period" {
@@ -193,7 +196,7 @@ tf_job() {
   [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-0")" = 0 ]
   [ "$(cat "$BATCHAI_JOB_DIR/tensorflow/worker-1")" = stopped ]
   [ ! -e "$BATCHAI_JOB_DIR/first_failure" ]
-  ! pgrep -x -f "sleep 621" >/dev/null
+  run ! pgrep -x -f "sleep 621" >/dev/null
 }
 
 @test "TensorFlow: a worker that fails fails the job with its exit code, and the servers go" {
@@ -206,7 +209,7 @@ tf_job() {
   [ "$status" -ne 0 ] && [ "$status" -ne 124 ]
   [ "$SECONDS" -lt 10 ]
   [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 3 ]
-  ! pgrep -x -f "sleep 623" >/dev/null
+  run ! pgrep -x -f "sleep 623" >/dev/null
 }
 
 # A signal to a process and all it started, as Slurm's proctrack sends one
@@ -234,15 +237,16 @@ signal_tree() {
   grep -qx 'restart_count=1' "$BATCHAI_JOB_DIR/execution"
   grep -qx 'end_reason=nodeFailure' "$BATCHAI_JOB_DIR/attempts/0"
   grep -qx 'attempt=1' "$BATCHAI_JOB_DIR/attempts/1"
-  ! grep -qx "start_time=$first" "$BATCHAI_JOB_DIR/attempts/1"
-  ! grep -q '^end_reason=' "$BATCHAI_JOB_DIR/attempts/1"
+  run ! grep -qx "start_time=$first" "$BATCHAI_JOB_DIR/attempts/1"
+  run ! grep -q '^end_reason=' "$BATCHAI_JOB_DIR/attempts/1"
   batchai_mark_logs
   [ "$(sed -n 1p "$AZ_BATCHAI_STDOUTERR_DIR/stdout.txt")" = "attempt one's line" ]
   [[ "$(sed -n 2p "$AZ_BATCHAI_STDOUTERR_DIR/stdout.txt")" == "==== batchai: attempt 2 (restart 1) of job 42 on node[1-2] at "* ]]
 }
 
 @test "Slurm's warning reaches a rank's program; the rank's wrapper survives it and reports the program's code" {
-  batchai_mpi_command='trap "echo checkpointed; exit 75" USR1; sleep 30 & wait'
+  # A compound command line, whose own shell must outlive the warning too.
+  batchai_mpi_command='cd / && bash -c '"'"'trap "echo checkpointed; exit 75" USR1; sleep 30 & wait'"'"'; r=$?; exit $r'
   SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 bash -c "$(batchai_rank_text)" >"$T/rank.out" &
   local rank=$!
   sleep 0.5
@@ -254,7 +258,7 @@ signal_tree() {
 
 @test "a launcher and its process wrappers survive Slurm's warning, which the programs get" {
   batchai_processes=('0 0 0 0 - 0 o0 e0 0')
-  batchai_commands=('trap "echo warned; exit 0" USR1; sleep 30 & wait')
+  batchai_commands=('cd / && bash -c '"'"'trap "echo warned; exit 0" USR1; sleep 30 & wait'"'"'; r=$?; exit $r')
   export BATCHAI_NODES="node1"
   (
     SLURMD_NODENAME=node1 bash -c "$(batchai_launcher_text)" &
@@ -312,8 +316,39 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   grep -qx 'end_reason=preemption' "$BATCHAI_JOB_DIR/attempts/0"
   grep -qx 'checkpoint=/shared/run/checkpoint-1-step-3.h5' "$BATCHAI_JOB_DIR/attempts/0"
   # The job has not ended: no end in its record, and the secrets stay.
-  ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
+  run ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
   [ -e "$T/secrets.env" ]
+}
+
+@test "a time limit's warning during set-up still runs the main step, and passes the warning on" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  echo "JobId=42 JobState=RUNNING Reason=None TimeLimit=00:01:00 PreemptTime=None Restarts=0" >"$T/jobline"
+  batchai_mpi_step=(--nodes=2) batchai_mpi_out=o batchai_mpi_err=e batchai_mpi_command=true
+  # srun as it is here: it passes the warning on.
+  printf '#!/bin/bash\ntrap "echo USR1 >>%s/usr1" USR1\nprintf "%%s\\n" "$*" >>"%s/srun.log"\nsleep 3 & wait; wait\n' \
+    "$T" "$T" >"$T/bin/srun"
+  batchai_warned=1
+  run batchai_main_step
+  [ "$status" -eq 0 ]
+  grep -q -- '--kill-on-bad-exit=1' "$T/srun.log"
+  [ "$(cat "$T/usr1")" = USR1 ]
+}
+
+@test "a preemption's warning during set-up skips the main step" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  echo "JobId=42 JobState=RUNNING Reason=None PreemptTime=2026-12-06T19:07:02 Restarts=0" >"$T/jobline"
+  batchai_mpi_step=(--nodes=2) batchai_mpi_out=o batchai_mpi_err=e batchai_mpi_command=true
+  batchai_warned=1
+  (batchai_main_step >"$T/log") &
+  local shell=$!
+  sleep 1.5
+  kill -TERM "$shell"
+  wait "$shell" || true
+  [ "$(cat "$T/scontrol.log")" = requeue ]
+  run ! grep -q -- '--kill-on-bad-exit=1' "$T/srun.log"
+  grep -qx 'end_reason=preemption' "$BATCHAI_JOB_DIR/attempts/0"
 }
 
 @test "a preempted job that Slurm will not requeue ends failed, even if its program never ran" {
@@ -338,7 +373,7 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   run batchai_terminated
   [ "$status" -eq 143 ]
   grep -qx 'end_reason=nodeFailure' "$BATCHAI_JOB_DIR/attempts/0"
-  ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
+  run ! grep -q '^end_time=' "$BATCHAI_JOB_DIR/execution"
   [ -e "$T/secrets.env" ]
   # A node whose slurmd answers again is back in service at once; Slurm's
   # line in the batch log still says why it stopped this attempt.
@@ -389,7 +424,7 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   [ "$SECONDS" -lt 30 ]
   [ "$(cat "$BATCHAI_JOB_DIR/first_failure")" = 9 ]
   sleep 0.2
-  ! pgrep -x -f "sleep 617" >/dev/null  # what the processes started went with them
+  run ! pgrep -x -f "sleep 617" >/dev/null  # what the processes started went with them
 }
 
 @test "TF_CONFIG names each process's type and index" {

@@ -426,9 +426,12 @@ batchai_warned_end() {
     batchai_requeueing=1
     if scontrol requeue "$SLURM_JOB_ID"; then
       batchai_log "preempted: the job goes back to the queue and resumes from its checkpoint"
-      # Slurm stops this shell now (batchai_terminated); if it never
-      # does, the attempt ends here and the requeued job runs again.
-      sleep 300
+      # Slurm stops this shell now (batchai_terminated, which a wait lets
+      # run at once); if it never does, the attempt ends here and the
+      # requeued job runs again.
+      sleep 300 &
+      batchai_sleeper=$!
+      wait "$batchai_sleeper"
       exit 143
     fi
     batchai_requeueing=
@@ -479,6 +482,7 @@ batchai_terminated() {
   local line restarts reason
   line=$(batchai_job_line)
   restarts=$(sed -n 's/.* Restarts=\([0-9]*\).*/\1/p' <<<"$line")
+  [ -z "${batchai_sleeper:-}" ] || kill "$batchai_sleeper" 2>/dev/null
   if [ -n "${batchai_requeueing:-}" ] || [ "${restarts:-0}" -gt "$batchai_restart" ]; then
     if [ -z "${batchai_requeueing:-}" ]; then
       reason=$(batchai_requeue_reason "$line")

@@ -304,6 +304,7 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   # The stand-in scontrol does not stop the shell after a requeue as
   # Slurm does: the test sends that TERM.
   (
+    trap batchai_terminated TERM
     batchai_warned_end 75 >"$T/log"
   ) &
   local shell=$!
@@ -341,7 +342,7 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   echo "JobId=42 JobState=RUNNING Reason=None PreemptTime=2026-12-06T19:07:02 Restarts=0" >"$T/jobline"
   batchai_mpi_step=(--nodes=2) batchai_mpi_out=o batchai_mpi_err=e batchai_mpi_command=true
   batchai_warned=1
-  (batchai_main_step >"$T/log") &
+  (trap batchai_terminated TERM; batchai_main_step >"$T/log") &
   local shell=$!
   sleep 1.5
   kill -TERM "$shell"

@@ -113,6 +113,24 @@ ALTER TABLE jobs ADD COLUMN exported INTEGER NOT NULL DEFAULT 0 CHECK (exported 
 ALTER TABLE clusters ADD COLUMN vm_priority TEXT NOT NULL DEFAULT 'dedicated'
   CHECK (vm_priority IN ('dedicated', 'lowpriority'));
 )sql",
+    // 5: a cluster's node setup task (Batch AI's nodeSetup.setupTask as
+    // JSON, secret values left out; '' for none) with the uuid that names
+    // its output directory; and file servers, which jobs mount by name. One
+    // migration for both, so the two can be built side by side.
+    R"sql(
+ALTER TABLE clusters ADD COLUMN node_setup_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE clusters ADD COLUMN setup_uuid TEXT NOT NULL DEFAULT '';
+CREATE TABLE file_servers (
+  id INTEGER PRIMARY KEY,
+  workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  vm_size TEXT NOT NULL,
+  path TEXT NOT NULL,
+  site_mapped INTEGER NOT NULL CHECK (site_mapped IN (0, 1)),
+  properties_json TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  UNIQUE (workspace_id, name));
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

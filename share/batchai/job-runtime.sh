@@ -524,7 +524,7 @@ batchai_requeue_reason() {
     *PREEMPTION*) echo preemption; return ;;
   esac
   if [[ $1 == *" PreemptTime="[0-9]* ]]; then echo preemption; return; fi
-  if sinfo -h -N -n "$SLURM_JOB_NODELIST" -o '%t' 2>/dev/null | grep -qE 'down|fail|drain|\*'; then
+  if timeout 4 sinfo -h -N -n "$SLURM_JOB_NODELIST" -o '%t' 2>/dev/null | grep -qE 'down|fail|drain|\*'; then
     echo nodeFailure
   else
     echo requeued

@@ -441,10 +441,30 @@ batchai_warned_end() {
     [ "$rc" -ne 0 ] || rc=1
     batchai_finish "$rc"
   else
-    batchai_time_limit "$(batchai_job_line)"
-    [ "$rc" -ne 0 ] || rc=124
+    local line
+    line=$(batchai_job_line)
+    if batchai_near_limit "$line"; then
+      batchai_time_limit "$line"
+      [ "$rc" -ne 0 ] || rc=124
+    else
+      batchai_log "USR1 came long before the time limit, so not from Slurm (scancel --signal?): the job ends as its program did"
+    fi
     batchai_finish "$rc"
   fi
+}
+
+# Whether the job is within its warning's lead of the time limit. Slurm
+# sends the warning up to a minute early; a USR1 from anyone else (a user's
+# scancel --signal) comes at any time, and is not a time limit. Unknown
+# (the controller did not answer) counts as near, as a warning is the
+# likelier sender.
+batchai_near_limit() {
+  local end lead now
+  end=$(sed -n 's/.* EndTime=\([0-9][-0-9T:]*\).*/\1/p' <<<"$1")
+  [ -n "$end" ] && end=$(date -d "$end" +%s 2>/dev/null) || return 0
+  lead=$(sed -n 's/^#SBATCH --signal=B:USR1@\([0-9]*\)$/\1/p' "$BATCHAI_JOB_DIR/job.sbatch" 2>/dev/null)
+  now=$(date +%s)
+  [ $((end - now)) -le $((${lead:-0} + 90)) ]
 }
 
 # The Batch AI error of a job stopped by its maxWallClockTime, in

@@ -294,6 +294,24 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   [ ! -e "$T/scontrol.log" ]
 }
 
+@test "a USR1 long before the time limit is a user's, not a time limit: the job ends as its program did" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog
+  batchai_begin >/dev/null
+  printf '#!/bin/bash\n#SBATCH --signal=B:USR1@30\n' >"$BATCHAI_JOB_DIR/job.sbatch"
+  echo "JobId=42 JobState=RUNNING Reason=None TimeLimit=01:00:00 EndTime=$(date -d '+50 minutes' +%Y-%m-%dT%H:%M:%S) PreemptTime=None Restarts=0" >"$T/jobline"
+  batchai_warned=1
+  run batchai_warned_end 75
+  [ "$status" -eq 75 ]
+  [ ! -e "$BATCHAI_JOB_DIR/errors/timeLimit.json" ]
+  run ! grep -q 'end_reason=timeLimit' "$BATCHAI_JOB_DIR/attempts/0"
+  # Within the lead (and Slurm's minute), the same warning is the limit's.
+  batchai_begin >/dev/null
+  echo "JobId=42 JobState=RUNNING Reason=None TimeLimit=01:00:00 EndTime=$(date -d '+70 seconds' +%Y-%m-%dT%H:%M:%S) PreemptTime=None Restarts=0" >"$T/jobline"
+  run batchai_warned_end 75
+  [ "$status" -eq 75 ]
+  [ -e "$BATCHAI_JOB_DIR/errors/timeLimit.json" ]
+}
+
 @test "a preemption's warning requeues the job; the TERM that follows ends only the attempt" {
   printf "export TOKEN=t\n" >"$T/secrets.env"
   batchai_secrets=$T/secrets.env batchai_node_count=2 batchai_prolog=batchai-prolog

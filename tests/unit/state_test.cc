@@ -386,7 +386,7 @@ TEST_F(StoreTest, ReopeningKeepsEverything) {
   store.reset();
   store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(store->schema_version(), 5);
   auto j = store->job({"rg", "ws", "e", "j"});
   ASSERT_TRUE(j && *j);
   EXPECT_FALSE((*j)->exported);
@@ -568,8 +568,8 @@ TEST(StoreSchema, AVersionZeroDatabaseIsMigrated) {
   }
   auto store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 4);
-  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "4");
+  EXPECT_EQ(store->schema_version(), 5);
+  EXPECT_EQ(sql_value(dir + "/state.db", "SELECT group_concat(version) FROM schema_version"), "5");
   ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
   ASSERT_TRUE(store->create_experiment({{"rg", "ws", "e"}, 0}));
   EXPECT_TRUE(store->insert_job(job_named("j")));
@@ -585,13 +585,17 @@ TEST(StoreSchema, AVersionThreeDatabaseKeepsItsClustersAsDedicated) {
     ASSERT_TRUE(store->create_workspace({{"rg", "ws"}, "", 0}));
     ASSERT_TRUE(store->create_cluster(cluster_named("old")));
   }
-  // Back to version 3, which had no vm_priority.
+  // Back to version 3, which had no vm_priority, nor version 5's setup
+  // task columns and file servers.
+  sql_value(db, "ALTER TABLE clusters DROP COLUMN node_setup_json");
+  sql_value(db, "ALTER TABLE clusters DROP COLUMN setup_uuid");
+  sql_value(db, "DROP TABLE file_servers");
   sql_value(db, "ALTER TABLE clusters DROP COLUMN vm_priority");
   ASSERT_EQ(sql_value(db, "SELECT count(*) FROM pragma_table_info('clusters') WHERE name = 'vm_priority'"), "0");
   ASSERT_EQ(sql_value(db, "UPDATE schema_version SET version = 3 RETURNING version"), "3");
   auto store = open_store(dir);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 4);
+  EXPECT_EQ(store->schema_version(), 5);
   auto c = store->cluster({"rg", "ws", "old"});
   ASSERT_TRUE(c && *c);
   EXPECT_EQ((*c)->vm_priority, VmPriority::dedicated);
@@ -607,7 +611,7 @@ TEST(StoreSchema, ANewerDatabaseIsRefused) {
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().message,
             "cannot open state database '" + dir +
-                "/state.db': schema version 7 is newer than this batchai's (4); use a newer batchai");
+                "/state.db': schema version 7 is newer than this batchai's (5); use a newer batchai");
 }
 
 TEST(StoreDir, DefaultStateDirFollowsXdg) {

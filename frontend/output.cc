@@ -182,7 +182,7 @@ void print_queried(const Context& ctx, const boost::json::value& input, const bo
         for (const auto& e : items) {
           const boost::json::value* v = e.get_object().if_contains(k);
           if (!v || v->is_null()) continue;
-          (v->is_object() || v->is_array() ? nested : scalar) = true;
+          (pynum::is_object(*v) || v->is_array() ? nested : scalar) = true;
         }
         if (scalar || !nested) flat.push_back(k);
       }

@@ -217,6 +217,15 @@ TEST(Pynum, CellsUsePythonsStr) {
   ctx.query = std::make_shared<const Query>(*q);
   ASSERT_TRUE(emit(ctx, json::object{}, {}).ok());
   EXPECT_EQ(out.str(), "1e-05\tinf\t-inf\t18446744073709551616\t1000000000000000.0\t-0.0\n");
+
+  // A big int is a scalar column of a table, not a nested object it leaves out.
+  out.str("");
+  ctx.format = OutputFormat::table;
+  q = parse_query("[{n: 'x', v: sum(`[9223372036854775807, 1]`)}]");
+  ASSERT_TRUE(q.ok());
+  ctx.query = std::make_shared<const Query>(*q);
+  ASSERT_TRUE(emit(ctx, json::object{}, {}).ok());
+  EXPECT_EQ(out.str(), "N  V\n-  -------------------\nx  9223372036854775808\n");
 }
 
 }  // namespace

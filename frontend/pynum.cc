@@ -261,6 +261,7 @@ int compare(const json::value& a, const json::value& b) {
   auto three_way = [](auto x, auto y) { return x < y ? -1 : (y < x ? 1 : 0); };
   if (a.is_double() && b.is_double()) return three_way(a.get_double(), b.get_double());
   if (a.is_int64() && b.is_int64()) return three_way(a.get_int64(), b.get_int64());
+  if (a.is_uint64() && b.is_uint64()) return three_way(a.get_uint64(), b.get_uint64());
   if (a.is_double()) return -compare_int_double(int_of(b), a.get_double());
   if (b.is_double()) return compare_int_double(int_of(a), b.get_double());
   return compare_ints(int_of(a), int_of(b));

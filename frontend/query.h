@@ -6,7 +6,9 @@
 // the form before JEP-12). Where the reference fails with a Python error
 // (comparing a string with a number), the specification's null stands, and
 // a slice after an index projects as every slice does (a[0][:2].b), where the
-// reference forgets to.
+// reference forgets to. Integers stay exact at any size and mixed int-float
+// comparisons are exact, as in Python (frontend/pynum.h); a literal may nest
+// 512 levels deep, and a deeper one is a parse error, not a string.
 //
 // Parsing is separate from applying so that a bad query is reported before
 // the command does anything. Unknown functions, wrong argument counts and a

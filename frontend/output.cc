@@ -5,6 +5,7 @@
 #include <ostream>
 #include <vector>
 
+#include "frontend/pynum.h"
 #include "frontend/query.h"
 
 namespace batchai::frontend {
@@ -12,6 +13,10 @@ namespace {
 
 void pretty(const boost::json::value& v, std::string& out, int indent) {
   const std::string pad(indent + 2, ' ');
+  if (pynum::is_bigint(v)) {  // an int past 64 bits, printed bare
+    out += compact_json(v);
+    return;
+  }
   switch (v.kind()) {
     case boost::json::kind::object: {
       const auto& obj = v.get_object();
@@ -50,11 +55,13 @@ void pretty(const boost::json::value& v, std::string& out, int indent) {
   }
 }
 
-// A cell's text: strings bare, null empty, anything else as JSON.
+// A cell's text: strings bare, null empty, numbers as Python's str() spells
+// them (inf, not Infinity), anything else as JSON.
 std::string cell(const boost::json::value* v) {
   if (!v || v->is_null()) return "";
   if (v->is_string()) return std::string(v->get_string());
   if (v->is_bool()) return v->get_bool() ? "True" : "False";  // az's spelling
+  if (pynum::is_number(*v)) return pynum::str(*v);
   return compact_json(*v);
 }
 
@@ -151,7 +158,7 @@ void print_queried(const Context& ctx, const boost::json::value& input, const bo
     print_objects(ctx, result, columns);  // nothing matched: the command's empty table
     return;
   }
-  if (all([](const boost::json::value& e) { return e.is_object(); })) {
+  if (all([](const boost::json::value& e) { return pynum::is_object(e); })) {
     auto emitted = rows_of(input);
     if (all([&](const boost::json::value& e) {
           return std::any_of(emitted.begin(), emitted.end(), [&](const auto* row) { return *row == e.get_object(); });
@@ -175,7 +182,7 @@ void print_queried(const Context& ctx, const boost::json::value& input, const bo
         for (const auto& e : items) {
           const boost::json::value* v = e.get_object().if_contains(k);
           if (!v || v->is_null()) continue;
-          (v->is_object() || v->is_array() ? nested : scalar) = true;
+          (pynum::is_object(*v) || v->is_array() ? nested : scalar) = true;
         }
         if (scalar || !nested) flat.push_back(k);
       }

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "frontend/pynum.h"
+
 namespace batchai::frontend {
 
 namespace json = boost::json;
@@ -64,6 +66,10 @@ using NodePtr = std::unique_ptr<Node>;
 // Deep enough for any query a person writes; shallow enough that parsing,
 // evaluating and destroying the tree cannot exhaust the stack.
 constexpr int kMaxNesting = 256;
+
+// Far deeper than any literal a person writes, as Python reads them (Boost's
+// default stops at 32); deeper ones are refused, never read as a string.
+constexpr std::size_t kMaxLiteralDepth = 512;
 
 // Thrown only inside this file and caught by parse_query() and apply(), so
 // the recursive parser and evaluator need not thread Results through every
@@ -226,7 +232,10 @@ class Lexer {
     std::size_t start = i_;
     std::string s = replace_all(until('`', "literal"), "\\`", "`");
     std::error_code ec;
-    json::value v = json::parse(s, ec);
+    json::value v = pynum::parse(s, kMaxLiteralDepth, ec);
+    if (ec == std::errc::value_too_large) {
+      fail(text_, start, "expected a literal nested at most " + std::to_string(kMaxLiteralDepth) + " levels deep");
+    }
     if (ec) {
       // Before JEP-12 a literal could be a bare string (`foo`); the reference
       // implementation, and so az, still reads it that way.
@@ -615,30 +624,19 @@ class Parser {
 
 // ---------------------------------------------------------------- values
 
-double as_double(const json::value& v) {
-  if (v.is_double()) return v.get_double();
-  if (v.is_int64()) return static_cast<double>(v.get_int64());
-  return static_cast<double>(v.get_uint64());
-}
-
 template <class T>
 int three_way(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
-// Numbers by value, whatever Boost's kinds (int64, uint64, double).
-int compare_numbers(const json::value& a, const json::value& b) {
-  if (a.is_double() || b.is_double()) return three_way(as_double(a), as_double(b));
-  if (a.is_int64() && b.is_int64()) return three_way(a.get_int64(), b.get_int64());
-  if (a.is_uint64() && b.is_uint64()) return three_way(a.get_uint64(), b.get_uint64());
-  if (a.is_int64()) return a.get_int64() < 0 ? -1 : three_way(static_cast<std::uint64_t>(a.get_int64()), b.get_uint64());
-  return b.get_int64() < 0 ? 1 : three_way(a.get_uint64(), static_cast<std::uint64_t>(b.get_int64()));
-}
+// Numbers by value, whatever their kinds (int64, uint64, double, big int),
+// exactly as Python compares an int with a float.
+int compare_numbers(const json::value& a, const json::value& b) { return pynum::compare(a, b); }
 
 // JSON equality: numbers by value, objects whatever their key order.
 bool equal(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) return compare_numbers(a, b) == 0;
-  if (a.kind() != b.kind()) return false;
+  if (pynum::is_number(a) && pynum::is_number(b)) return compare_numbers(a, b) == 0;
+  if (pynum::is_number(a) || pynum::is_number(b) || a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case json::kind::null: return true;
     case json::kind::bool_: return a.get_bool() == b.get_bool();
@@ -676,6 +674,7 @@ bool truthy(const json::value& v) {
 }
 
 std::string type_name(const json::value& v) {
+  if (pynum::is_number(v)) return "number";
   switch (v.kind()) {
     case json::kind::null: return "null";
     case json::kind::bool_: return "boolean";
@@ -697,12 +696,9 @@ std::size_t code_points(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-// An integral double as an integer where it fits, as Python's ceil() and
-// floor() return ints.
-json::value integral(double d) {
-  if (d >= -9.2e18 && d <= 9.2e18) return static_cast<std::int64_t>(d);
-  return d;
-}
+// An integral double as the int it is, as Python's ceil() and floor()
+// return ints (of any size).
+json::value integral(double d) { return std::isfinite(d) ? pynum::exact_int(d) : json::value(d); }
 
 // A string in the json-number grammar, or null (to_number()).
 json::value parse_number(std::string_view s) {
@@ -728,28 +724,14 @@ json::value parse_number(std::string_view s) {
     integer = false;
   }
   if (i != s.size()) return nullptr;
-  std::error_code ec;
-  json::value v = json::parse(s, ec);
-  if (ec) return nullptr;
-  if (!integer && !v.is_double()) return as_double(v);
-  return v;
+  return integer ? pynum::make_int(s) : json::value(pynum::parse_double(s));
 }
 
 void compact(const json::value& v, std::string& out) {
   switch (v.kind()) {
-    case json::kind::double_: {
-      double d = v.get_double();
-      if (!std::isfinite(d)) {
-        out += json::serialize(v);
-        return;
-      }
-      char buf[64];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
-      std::string s(buf, ec == std::errc() ? end : buf);
-      if (s.find_first_of(".en") == std::string::npos) s += ".0";  // still a float: 3.0, not 3
-      out += s;
-      return;
-    }
+    case json::kind::double_:
+    case json::kind::int64:
+    case json::kind::uint64: out += pynum::repr(v); return;
     case json::kind::array: {
       out += '[';
       bool first = true;
@@ -762,6 +744,10 @@ void compact(const json::value& v, std::string& out) {
       return;
     }
     case json::kind::object: {
+      if (pynum::is_bigint(v)) {
+        out += pynum::repr(v);
+        return;
+      }
       out += '{';
       bool first = true;
       for (const auto& [k, e] : v.get_object()) {
@@ -796,7 +782,7 @@ class Evaluator {
       case Kind::current: return v;
       case Kind::literal: return n.literal;
       case Kind::field: {
-        const json::value* f = v.is_object() ? v.get_object().if_contains(n.name) : nullptr;
+        const json::value* f = pynum::is_object(v) ? v.get_object().if_contains(n.name) : nullptr;
         return f ? *f : json::value(nullptr);
       }
       case Kind::subexpression:
@@ -821,7 +807,7 @@ class Evaluator {
       }
       case Kind::value_projection: {
         json::value base = eval(*n.children[0], v);
-        if (!base.is_object()) return nullptr;
+        if (!pynum::is_object(base)) return nullptr;
         json::array values;
         for (const auto& [_, e] : base.get_object()) values.push_back(e);
         return project(n, values);
@@ -917,7 +903,7 @@ class Evaluator {
     if (n.cmp == Cmp::eq) return equal(a, b);
     if (n.cmp == Cmp::ne) return !equal(a, b);
     int c;
-    if (a.is_number() && b.is_number()) {
+    if (pynum::is_number(a) && pynum::is_number(b)) {
       c = compare_numbers(a, b);
     } else if (a.is_string() && b.is_string()) {
       c = three_way(std::string_view(a.get_string()), std::string_view(b.get_string()));
@@ -947,9 +933,9 @@ class Evaluator {
     require(call, args, i, args[i].value.is_array(), expected);
     const auto& a = args[i].value.get_array();
     if (a.empty()) return a;
-    bool numbers = a[0].is_number();
+    bool numbers = pynum::is_number(a[0]);
     for (const auto& e : a) {
-      bool ok = numbers ? e.is_number() : (!numbers_only && e.is_string());
+      bool ok = numbers ? pynum::is_number(e) : (!numbers_only && e.is_string());
       if (!ok) type_error(call, i, expected, "an array holding " + a_type(e));
     }
     return a;
@@ -960,7 +946,7 @@ class Evaluator {
     std::vector<json::value> keys;
     for (const auto& e : a) {
       json::value k = eval(expr, e);
-      bool ok = keys.empty() ? (k.is_number() || k.is_string()) : (k.is_number() == keys[0].is_number() && (k.is_number() || k.is_string()));
+      bool ok = keys.empty() ? (pynum::is_number(k) || k.is_string()) : (pynum::is_number(k) == pynum::is_number(keys[0]) && (pynum::is_number(k) || k.is_string()));
       if (!ok) {
         fail(text_, call.pos, call.name + "() expected the expression to give all numbers or all strings, got " + a_type(k));
       }
@@ -969,8 +955,21 @@ class Evaluator {
     return keys;
   }
 
+  // Python's sum(): ints add exactly, at any size, until the first float;
+  // from there on each number is added as a float, in order (Python 3.11;
+  // 3.12 compensates the rounding of float additions).
+  static json::value python_sum(const json::array& a) {
+    json::value total = std::int64_t{0};
+    std::size_t i = 0;
+    for (; i < a.size() && !a[i].is_double(); ++i) total = pynum::add(total, a[i]);
+    if (i == a.size()) return total;
+    double sum = pynum::to_double(total);
+    for (; i < a.size(); ++i) sum += pynum::to_double(a[i]);
+    return sum;
+  }
+
   static int order(const json::value& a, const json::value& b) {
-    if (a.is_number()) return compare_numbers(a, b);
+    if (pynum::is_number(a)) return compare_numbers(a, b);
     return three_way(std::string_view(a.get_string()), std::string_view(b.get_string()));
   }
 
@@ -987,23 +986,19 @@ class Evaluator {
     const json::value& a0 = args[0].value;
     switch (f->fn) {
       case Fn::abs:
-        require(n, args, 0, a0.is_number(), "a number");
+        require(n, args, 0, pynum::is_number(a0), "a number");
         if (a0.is_double()) return std::fabs(a0.get_double());
-        if (a0.is_uint64()) return a0;
-        if (a0.get_int64() == std::numeric_limits<std::int64_t>::min()) return std::uint64_t{1} << 63;
-        return a0.get_int64() < 0 ? -a0.get_int64() : a0.get_int64();
+        return pynum::is_negative(a0) ? pynum::negate(a0) : a0;
       case Fn::avg: {
         const auto& a = homogeneous(n, args, 0, true);
         if (a.empty()) return nullptr;
-        double sum = 0;
-        for (const auto& e : a) sum += as_double(e);
-        return sum / static_cast<double>(a.size());
+        return pynum::to_double(python_sum(a)) / static_cast<double>(a.size());  // sum(a) / float(len(a))
       }
       case Fn::ceil:
-        require(n, args, 0, a0.is_number(), "a number");
+        require(n, args, 0, pynum::is_number(a0), "a number");
         return a0.is_double() ? integral(std::ceil(a0.get_double())) : a0;
       case Fn::floor:
-        require(n, args, 0, a0.is_number(), "a number");
+        require(n, args, 0, pynum::is_number(a0), "a number");
         return a0.is_double() ? integral(std::floor(a0.get_double())) : a0;
       case Fn::contains:
         require(n, args, 0, a0.is_array() || a0.is_string(), "an array or a string");
@@ -1036,7 +1031,7 @@ class Evaluator {
       }
       case Fn::keys:
       case Fn::values: {
-        require(n, args, 0, a0.is_object(), "an object");
+        require(n, args, 0, pynum::is_object(a0), "an object");
         json::array out;
         for (const auto& [k, e] : a0.get_object()) {
           if (f->fn == Fn::keys) {
@@ -1048,7 +1043,7 @@ class Evaluator {
         return out;
       }
       case Fn::length:
-        require(n, args, 0, a0.is_string() || a0.is_array() || a0.is_object(), "a string, an array or an object");
+        require(n, args, 0, a0.is_string() || a0.is_array() || pynum::is_object(a0), "a string, an array or an object");
         if (a0.is_string()) return static_cast<std::int64_t>(code_points(a0.get_string()));
         return static_cast<std::int64_t>(a0.is_array() ? a0.get_array().size() : a0.get_object().size());
       case Fn::map: {
@@ -1084,7 +1079,7 @@ class Evaluator {
       case Fn::merge: {
         json::object out;
         for (std::size_t i = 0; i < args.size(); ++i) {
-          require(n, args, i, args[i].value.is_object(), "an object");
+          require(n, args, i, pynum::is_object(args[i].value), "an object");
           for (const auto& [k, e] : args[i].value.get_object()) out[k] = e;
         }
         return out;
@@ -1127,25 +1122,13 @@ class Evaluator {
         return out;
       }
       case Fn::sum: {
-        const auto& a = homogeneous(n, args, 0, true);
-        std::int64_t total = 0;
-        bool exact = true;
-        for (const auto& e : a) {
-          if (!e.is_int64() || __builtin_add_overflow(total, e.get_int64(), &total)) {
-            exact = false;
-            break;
-          }
-        }
-        if (exact) return total;
-        double sum = 0;
-        for (const auto& e : a) sum += as_double(e);
-        return sum;
+        return python_sum(homogeneous(n, args, 0, true));
       }
       case Fn::to_array:
         if (a0.is_array()) return a0;
         return json::array{a0};
       case Fn::to_number:
-        if (a0.is_number()) return a0;
+        if (pynum::is_number(a0)) return a0;
         if (a0.is_string()) return parse_number(a0.get_string());
         return nullptr;
       case Fn::to_string:

@@ -6,7 +6,9 @@
 // the form before JEP-12). Where the reference fails with a Python error
 // (comparing a string with a number), the specification's null stands, and
 // a slice after an index projects as every slice does (a[0][:2].b), where the
-// reference forgets to.
+// reference forgets to. Integers stay exact at any size and mixed int-float
+// comparisons are exact, as in Python (frontend/pynum.h); a literal may nest
+// 512 levels deep, and a deeper one is a parse error, not a string.
 //
 // Parsing is separate from applying so that a bad query is reported before
 // the command does anything. Unknown functions, wrong argument counts and a
@@ -49,9 +51,10 @@ Result<Query> parse_query(std::string_view text);
 // an object as argument 1, got a number").
 Result<boost::json::value> apply(const Query& query, const boost::json::value& input);
 
-// One-line JSON with numbers spelled as az (Python) spells them: 2.5, 3.0,
-// 1e+20, where Boost writes 2.5E0, 3E0, 1E20. to_string() gives this; the
-// output formats print numbers with it too.
+// One-line JSON with numbers spelled as az's json.dumps spells them: 2.5,
+// 3.0, 0.0001, 1000000000000000.0, 1e+16, -0.0, NaN, and integers past 64
+// bits exact (frontend/pynum.h), where Boost writes 2.5E0, 3E0, 1E-4.
+// to_string() gives this; the output formats print numbers with it too.
 std::string compact_json(const boost::json::value& value);
 
 }  // namespace batchai::frontend

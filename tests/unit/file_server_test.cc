@@ -285,3 +285,46 @@ TEST_F(FileServerCli, ListUsagesCountsAllocatedAgainstPartitionTotals) {
 
 }  // namespace
 }  // namespace batchai::frontend
+
+namespace batchai::frontend {
+namespace {
+
+// The store's own rules, without the CLI: one name per workspace, a
+// workspace that must exist, and a workspace delete that takes its file
+// servers with it.
+TEST(FileServerStore, NamesAreUniquePerWorkspaceAndGoWithIt) {
+  batchai::testing::TempDir tmp;
+  ASSERT_TRUE(tmp.ok());
+  auto opened = state::Store::open(tmp.file("state"));
+  ASSERT_TRUE(opened) << opened.error().message;
+  state::Store& store = **opened;
+  state::FileServer f;
+  f.key = {"rg", "ws", "nfs1"};
+  f.vm_size = "S";
+  f.path = "/data/nfs1";
+  f.properties_json = R"({"directoryCreated":true})";
+  auto missing = store.create_file_server(f);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "workspace 'ws' not found in resource group 'rg'");
+  ASSERT_TRUE(store.create_workspace({{"rg", "ws"}, "", 0}));
+  ASSERT_TRUE(store.create_file_server(f));
+  auto dup = store.create_file_server(f);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().message, "file server 'nfs1' already exists in workspace 'ws' (resource group 'rg')");
+  auto got = store.file_server(f.key);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->path, "/data/nfs1");
+  EXPECT_EQ((*got)->properties_json, f.properties_json);
+  EXPECT_GT((*got)->created, 0) << "a creation time left 0 is the store's to fill in";
+  auto gone = store.delete_file_server({"rg", "ws", "other"});
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().message, "file server 'other' not found in workspace 'ws' (resource group 'rg')");
+  ASSERT_TRUE(store.delete_workspace({"rg", "ws"}));
+  ASSERT_TRUE(store.create_workspace({{"rg", "ws"}, "", 0}));
+  auto after = store.file_servers({"rg", "ws"});
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty()) << "the workspace's delete took its file servers";
+}
+
+}  // namespace
+}  // namespace batchai::frontend

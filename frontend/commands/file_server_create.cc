@@ -33,7 +33,7 @@ constexpr args::Option kOptions[] = {
     {"generate-ssh-keys", 0, "", "accepted for az scripts; no keys are made"},
     {"subnet", 0, "ID", "the VM's subnet; recorded"},
     {"config-file", 'f', "FILE", "a file server's JSON (nfs.json): properties.vmSize, dataDisks, ..."},
-    {"no-wait", 0, "", "do the same, print nothing (az's no-wait print)"},
+    {"no-wait", 0, "", "create the same and print nothing, as az did"},
 };
 
 // One line per flag that changes nothing on Slurm.

@@ -13,7 +13,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     BATCHAI_JOB_DRAFT_OPTIONS,
     {"dry-run", 0, "", "print the sbatch script, secrets masked; write and submit nothing"},
-    {"no-wait", 0, "", "submit the same, print nothing (az's no-wait print)"},
+    {"no-wait", 0, "", "submit the same and print nothing, as az did"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {

@@ -212,6 +212,23 @@ TEST_F(FileServerCli, JobsMountARecordedFileServerByName) {
   EXPECT_NE(err.find("no file server named \"nope\""), std::string::npos) << err;
 }
 
+// job export takes the same flags: the exported job.json mounts the server.
+TEST_F(FileServerCli, ExportCarriesTheVolumeFlags) {
+  ASSERT_EQ(run({"file-server", "create", "-n", "nfs1", "-s", "S"}), 0) << err;
+  ASSERT_EQ(run({"job", "export", "-e", "e", "-n", "x1", "-c", "batch", "-f", job, "--nfs", "nfs1",
+                 "--nfs-mount-path", "shared"}),
+            0)
+      << err;
+  EXPECT_TRUE(fake.submitted.empty());
+  ASSERT_EQ(run({"job", "show", "-e", "e", "-n", "x1"}), 0) << err;
+  const json::value shown = parsed();
+  EXPECT_EQ(shown.at("mountVolumes").at("fileServers").at(0).at("relativeMountPath"), "shared");
+  const std::string dir_of_job(shown.at("jobOutputDirectoryPathSegment").as_string());
+  EXPECT_FALSE(dir_of_job.empty());
+  EXPECT_EQ(run({"job", "create", "-e", "e", "-n", "x2", "-c", "batch", "-f", job, "--nfs-mount-path", "p"}), 0);
+  EXPECT_NE(err.find("--nfs-mount-path without --nfs does nothing"), std::string::npos) << err;
+}
+
 TEST_F(FileServerCli, AfsAndBfsFlagsAddVolumesAsAzDid) {
   fs::create_directories(root / "share1");
   ASSERT_EQ(run({"job", "create", "-e", "e", "-n", "j1", "-c", "batch", "-f", job, "--afs-name", "share1",

@@ -294,6 +294,21 @@ Cluster cluster_of(const Row& r) {
   return c;
 }
 
+constexpr std::string_view kFileServerColumns =
+    "w.grp, w.name, f.name, f.vm_size, f.path, f.site_mapped, f.properties_json, f.created FROM file_servers f "
+    "JOIN workspaces w ON f.workspace_id = w.id ";
+
+FileServer file_server_of(const Row& r) {
+  FileServer f;
+  f.key = {r.text(0), r.text(1), r.text(2)};
+  f.vm_size = r.text(3);
+  f.path = r.text(4);
+  f.site_mapped = r.int64(5) != 0;
+  f.properties_json = r.text(6);
+  f.created = r.int64(7);
+  return f;
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(sqlite3* db, std::string path, const Waiting& waiting, bool created)
@@ -489,6 +504,59 @@ class SqliteStore final : public Store {
       auto id = existing_cluster(k);
       if (!id) return id.error();
       return query("DELETE FROM clusters WHERE id = ?", {*id});
+    });
+  }
+
+  Status create_file_server(const FileServer& f) override {
+    return transact(Tx::write, [&]() -> Status {
+      auto ws = existing_workspace({f.key.group, f.key.workspace});
+      if (!ws) return ws.error();
+      auto id = file_server_id(f.key);
+      if (!id) return id.error();
+      if (*id) {
+        return Error{"file server " + quoted(f.key.file_server) + " already exists " +
+                     in_workspace(f.key.group, f.key.workspace)};
+      }
+      return query(
+          "INSERT INTO file_servers (workspace_id, name, vm_size, path, site_mapped, properties_json, created) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+          {*ws, f.key.file_server, f.vm_size, f.path, std::int64_t{f.site_mapped ? 1 : 0}, f.properties_json,
+           f.created ? f.created : now()});
+    });
+  }
+
+  Result<std::optional<FileServer>> file_server(const FileServerKey& k) override {
+    return transact(Tx::read, [&]() -> Result<std::optional<FileServer>> {
+      std::optional<FileServer> found;
+      auto s = query("SELECT " + std::string(kFileServerColumns) + "WHERE w.grp = ? AND w.name = ? AND f.name = ?",
+                     {k.group, k.workspace, k.file_server}, [&](const Row& r) { found = file_server_of(r); });
+      if (!s) return s.error();
+      return found;
+    });
+  }
+
+  Result<std::vector<FileServer>> file_servers(const WorkspaceKey& k) override {
+    return transact(Tx::read, [&]() -> Result<std::vector<FileServer>> {
+      auto ws = existing_workspace(k);
+      if (!ws) return ws.error();
+      std::vector<FileServer> all;
+      auto s = query("SELECT " + std::string(kFileServerColumns) + "WHERE w.id = ? ORDER BY f.name", {*ws},
+                     [&](const Row& r) { all.push_back(file_server_of(r)); });
+      if (!s) return s.error();
+      return all;
+    });
+  }
+
+  Status delete_file_server(const FileServerKey& k) override {
+    return transact(Tx::write, [&]() -> Status {
+      auto id = file_server_id(k);
+      if (!id) return id.error();
+      if (!*id) {
+        auto ws = existing_workspace({k.group, k.workspace});
+        if (!ws) return ws.error();
+        return not_found(k);
+      }
+      return query("DELETE FROM file_servers WHERE id = ?", {**id});
     });
   }
 
@@ -720,6 +788,12 @@ class SqliteStore final : public Store {
         "SELECT c.id FROM clusters c JOIN workspaces w ON c.workspace_id = w.id "
         "WHERE w.grp = ? AND w.name = ? AND c.name = ?",
         {k.group, k.workspace, k.cluster});
+  }
+  Result<std::optional<std::int64_t>> file_server_id(const FileServerKey& k) {
+    return one_id(
+        "SELECT f.id FROM file_servers f JOIN workspaces w ON f.workspace_id = w.id "
+        "WHERE w.grp = ? AND w.name = ? AND f.name = ?",
+        {k.group, k.workspace, k.file_server});
   }
   Result<std::optional<std::int64_t>> job_id(const JobKey& k) {
     return one_id(
@@ -954,6 +1028,9 @@ Error not_found(const ExperimentKey& k) {
 }
 Error not_found(const ClusterKey& k) {
   return Error{"cluster " + quoted(k.cluster) + " not found " + in_workspace(k.group, k.workspace)};
+}
+Error not_found(const FileServerKey& k) {
+  return Error{"file server " + quoted(k.file_server) + " not found " + in_workspace(k.group, k.workspace)};
 }
 Error not_found(const JobKey& k) {
   return Error{"job " + quoted(k.job) + " not found in experiment " + quoted(k.experiment) + " (workspace " +

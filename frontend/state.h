@@ -38,6 +38,9 @@ struct ClusterKey {
 struct JobKey {
   std::string group, workspace, experiment, job;
 };
+struct FileServerKey {
+  std::string group, workspace, file_server;
+};
 
 struct Workspace {
   WorkspaceKey key;
@@ -74,6 +77,21 @@ struct Cluster {
   std::int64_t created = 0;
   std::int64_t max_time_seconds = 0;  // the partition's MaxTime; 0: unlimited
   VmPriority vm_priority = VmPriority::dedicated;
+};
+
+// A Batch AI file server: on a site, a directory on the shared filesystem
+// that jobs mount by the server's name (fileServers[].fileServer.id).
+struct FileServer {
+  FileServerKey key;
+  std::string vm_size;  // as given to --vm-size; no VM exists
+  std::string path;     // the directory jobs mount
+  // The site maps a fileServer share of this name itself: an admin's
+  // directory, never removed by batchai.
+  bool site_mapped = false;
+  // What az showed and the file server does not use (dataDisks, the admin
+  // user's name, subnet) and whether batchai made the directory, as JSON.
+  std::string properties_json = "{}";
+  std::int64_t created = 0;
 };
 
 // Batch AI's executionState of a job. The names are az's, printed in every
@@ -166,6 +184,11 @@ class Store {
   virtual Status update_cluster(const Cluster& c) = 0;  // scale settings
   virtual Status delete_cluster(const ClusterKey& k) = 0;
 
+  virtual Status create_file_server(const FileServer& f) = 0;  // the workspace must exist
+  virtual Result<std::optional<FileServer>> file_server(const FileServerKey& k) = 0;
+  virtual Result<std::vector<FileServer>> file_servers(const WorkspaceKey& k) = 0;
+  virtual Status delete_file_server(const FileServerKey& k) = 0;
+
   // Insert fails on a duplicate name in the experiment, as az refused it;
   // the experiment must exist.
   virtual Status insert_job(const Job& j) = 0;
@@ -192,6 +215,7 @@ Error not_found(const WorkspaceKey& k);
 Error not_found(const ExperimentKey& k);
 Error not_found(const ClusterKey& k);
 Error not_found(const JobKey& k);
+Error not_found(const FileServerKey& k);
 
 // <dir>/state.db.
 std::string database_path(const std::string& dir);

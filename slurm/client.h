@@ -123,7 +123,9 @@ struct NodeInfo {
   bool preparing_job = false;
   std::string reason;
   std::uint32_t cpus = 0;
-  std::string gres;  // "gpu:a100:4(S:0-1)" or empty
+  std::uint32_t alloc_cpus = 0;  // CPUs allocated to jobs now
+  std::string gres;       // "gpu:a100:4(S:0-1)" or empty
+  std::string gres_used;  // in use now: "gpu:a100:2(IDX:0-1)", or empty
   std::vector<std::string> partitions;
 };
 

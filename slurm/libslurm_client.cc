@@ -37,6 +37,22 @@ std::string last_error() {
 
 std::string str(const char* s) { return s ? s : ""; }
 
+// The CPUs of `n` that jobs hold now. Slurm 22.05 keeps them in the select
+// plugin's data, read as sinfo reads them; later releases may also carry
+// them in node_info_t itself (check slurm.h before relying on it).
+std::uint32_t allocated_cpus(const node_info_t& n) {
+#if SLURM_VERSION_NUMBER < SLURM_VERSION_NUM(23, 11, 0)
+  std::uint16_t alloc = 0;
+  if (slurm_get_select_nodeinfo(n.select_nodeinfo, SELECT_NODEDATA_SUBCNT, NODE_STATE_ALLOCATED, &alloc) !=
+      SLURM_SUCCESS) {
+    return 0;
+  }
+  return alloc;
+#else
+  return n.alloc_cpus;
+#endif
+}
+
 std::vector<std::string> expand_hostlist(const char* expression) {
   std::vector<std::string> names;
   if (!expression || !*expression) return names;
@@ -301,7 +317,8 @@ class LibslurmClient final : public Client {
 
   Result<std::vector<NodeInfo>> nodes() override {
     node_info_msg_t* msg = nullptr;
-    if (slurm_load_node(0, &msg, SHOW_ALL) != SLURM_SUCCESS) return Error{"nodes: " + last_error()};
+    // SHOW_DETAIL: the GRES in use (gres_used) too, as `scontrol -d` shows it.
+    if (slurm_load_node(0, &msg, SHOW_ALL | SHOW_DETAIL) != SLURM_SUCCESS) return Error{"nodes: " + last_error()};
     // A node's "partitions" is empty until filled from the partition table,
     // as scontrol does before showing nodes.
     partition_info_msg_t* parts = nullptr;
@@ -343,7 +360,9 @@ class LibslurmClient final : public Client {
       info.preparing_job = preparing.contains(info.name);
       info.reason = str(n.reason);
       info.cpus = n.cpus;
+      info.alloc_cpus = allocated_cpus(n);
       info.gres = str(n.gres);
+      info.gres_used = str(n.gres_used);
       info.partitions = split_commas(str(n.partitions));
       out.push_back(std::move(info));
     }

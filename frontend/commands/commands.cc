@@ -14,6 +14,8 @@ extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmN
 extern const Command kWorkspaceCreate, kWorkspaceShow, kWorkspaceList, kWorkspaceDelete;
 extern const Command kGroupCreate, kGroupDelete;
 extern const Command kStateRebuild;
+extern const Command kFileServerCreate, kFileServerShow, kFileServerList, kFileServerDelete;
+extern const Command kListUsages;
 extern const Command kStorageAccountCreate, kStorageShareCreate, kStorageShareList, kStorageShareDelete,
     kStorageDirectoryCreate, kStorageFileUpload, kStorageFileUploadBatch, kStorageFileDownload, kStorageFileList;
 
@@ -31,6 +33,8 @@ constexpr const Command* kCommands[] = {
     &kStorageFileUpload, &kStorageFileUploadBatch, &kStorageFileDownload, &kStorageFileList,
     &kSlurmSubmit, &kSlurmShow, &kSlurmWait, &kSlurmCancel, &kSlurmNodes, &kSlurmPartitions,
     &kStateRebuild,
+    &kFileServerCreate, &kFileServerShow, &kFileServerList, &kFileServerDelete,
+    &kListUsages,
 };
 
 constexpr Group kGroups[] = {
@@ -48,6 +52,7 @@ constexpr Group kGroups[] = {
     {"storage directory", "Directories in a file share."},
     {"storage file", "Files in a file share: upload, download, list."},
     {"slurm", "Talk to Slurm directly through libslurm: plumbing for checking a site's setup."},
+    {"file-server", "File servers: directories on the shared filesystem that jobs mount by name (--nfs)."},
     {"state", "The state database: made again from the job directories when it is lost or damaged."},
 };
 }  // namespace

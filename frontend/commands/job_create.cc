@@ -13,6 +13,7 @@ namespace {
 constexpr args::Option kOptions[] = {
     BATCHAI_JOB_DRAFT_OPTIONS,
     {"dry-run", 0, "", "print the sbatch script, secrets masked; write and submit nothing"},
+    {"no-wait", 0, "", "submit the same and print nothing, as az did"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
@@ -39,6 +40,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (draft->hold) {
     diag::note("cluster '" + draft->cluster.cluster + "' has no nodes (target 0): the job waits until it is resized");
   }
+  if (p.has("no-wait")) return 0;
   if (ctx.format == OutputFormat::table) {
     if (auto s = emit(ctx, job_table_row(*job), job_table_columns()); !s) return s.error();
   } else {

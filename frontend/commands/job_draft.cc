@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <functional>
 
+#include "frontend/commands/file_server_common.h"
 #include "frontend/commands/resource_args.h"
+#include "frontend/commands/resource_json.h"
 #include "frontend/commands/site.h"
 #include "frontend/commands/state_records.h"
 #include "frontend/commands/storage_common.h"
@@ -86,6 +88,80 @@ Result<jobspec::JobSpec> read_spec(const Context& ctx, const args::Parsed& p, co
   return jobspec::replace_storage_placeholders(std::move(parsed->spec), account, file);
 }
 
+// The volumes --afs-name, --bfs-name and --nfs add, merged into the
+// job.json's properties.mountVolumes as az sent them, so that validation,
+// the stored spec, job.json in the job directory and `job show` all carry
+// them. The text is unchanged when none is given.
+Result<std::string> add_volume_flags(const Context& ctx, const args::Parsed& p, const slurm::JobIdentity& id,
+                                     const std::string& file, std::string text) {
+  const auto afs = p.get("afs-name"), bfs = p.get("bfs-name"), nfs = p.get("nfs");
+  const std::pair<const char*, const char*> paths[] = {
+      {"afs-mount-path", "afs-name"}, {"bfs-mount-path", "bfs-name"}, {"nfs-mount-path", "nfs"}};
+  for (const auto& [path, volume] : paths) {
+    if (p.has(path) && !p.has(volume)) {
+      diag::warning("--" + std::string(path) + " without --" + volume + " does nothing");
+    }
+  }
+  if (!afs && !bfs && !nfs) return text;
+  namespace json = boost::json;
+  boost::system::error_code ec;
+  json::parse_options options;
+  options.allow_comments = true;
+  json::value v = json::parse(text, ec, {}, options);
+  // A job.json that is not one is parse_job_spec's to report, with its place.
+  if (ec || !v.is_object()) return text;
+  json::value& props = v.as_object()["properties"];
+  if (props.is_null()) props = json::object{};
+  if (!props.is_object()) return text;
+  json::value& volumes = props.as_object()["mountVolumes"];
+  if (volumes.is_null()) volumes = json::object{};
+  if (!volumes.is_object()) return text;
+  auto append = [&](std::string_view key, json::object entry) -> Status {
+    json::value& list = volumes.as_object()[key];
+    if (list.is_null()) list = json::array{};
+    if (!list.is_array()) {
+      return Error{file + ": properties.mountVolumes." + std::string(key) + ": expected an array, to add --" +
+                   (key == "fileServers" ? "nfs" : key == "azureFileShares" ? "afs-name" : "bfs-name") + " to"};
+    }
+    list.as_array().push_back(std::move(entry));
+    return {};
+  };
+  std::string account = p.get("storage-account-name")
+                            .value_or(ctx.getenv("AZURE_BATCHAI_STORAGE_ACCOUNT").value_or("local"));
+  std::optional<std::string> key = p.get("storage-account-key");
+  if (!key) key = ctx.getenv("AZURE_BATCHAI_STORAGE_KEY");
+  auto credentials = [&]() -> json::value {
+    if (!key) return nullptr;
+    return json::object{{"accountKey", *key}};
+  };
+  if (afs) {
+    if (auto ok = storage::check_share_name(*afs, "afs-name"); !ok) return ok.error();
+    json::object e{{"accountName", account},
+                   {"azureFileUrl", "https://" + account + ".file.core.windows.net/" + *afs},
+                   {"relativeMountPath", p.get("afs-mount-path").value_or("afs")}};
+    if (key) e["credentials"] = credentials();
+    if (auto s = append("azureFileShares", std::move(e)); !s) return s.error();
+  }
+  if (bfs) {
+    json::object e{{"accountName", account},
+                   {"containerName", *bfs},
+                   {"relativeMountPath", p.get("bfs-mount-path").value_or("bfs")}};
+    if (key) e["credentials"] = credentials();
+    if (auto s = append("azureBlobFileSystems", std::move(e)); !s) return s.error();
+  }
+  if (nfs) {
+    std::string server = *nfs;
+    if (!server.starts_with("/")) {
+      if (auto ok = jobspec::validate_resource_name(server, "--nfs"); !ok) return ok.error();
+      server = arm_id({id.group, id.workspace}) + "/fileServers/" + server;
+    }
+    json::object e{{"fileServer", json::object{{"id", server}}},
+                   {"relativeMountPath", p.get("nfs-mount-path").value_or("nfs")},
+                   {"mountOptions", "rw"}};
+    if (auto s = append("fileServers", std::move(e)); !s) return s.error();
+  }
+  return json::serialize(v);
+}
 
 struct Binding {
   slurm::ClusterBinding slurm;
@@ -230,12 +306,19 @@ Result<JobDraft> draft_job(Context& ctx, const args::Parsed& p, state::Store& st
   JobDraft draft;
   auto spec_text = read_text_file(in->file, "--config-file");
   if (!spec_text) return spec_text.error();
-  draft.spec_text = std::move(*spec_text);
+  auto merged = add_volume_flags(ctx, p, in->id, in->file, std::move(*spec_text));
+  if (!merged) return merged.error();
+  draft.spec_text = std::move(*merged);
   auto spec = read_spec(ctx, p, in->file, draft.spec_text);
   if (!spec) return spec.error();
   auto site = read_site_config(ctx);
   if (!site) return site.error();
   storage::add_user_shares(*site);
+  // Only a job that mounts a file server asks the store for them: job
+  // create's time is mostly fixed costs, and this is one query more.
+  if (spec->mount_volumes && !spec->mount_volumes->file_servers.empty()) {
+    if (auto s = file_servers::add_to_site(*site, store, {in->id.group, in->id.workspace}); !s) return s.error();
+  }
   auto cluster = bind_cluster(ctx, store, *site, in->id, in->cluster, spec->node_count, slurm_optional);
   if (!cluster) return cluster.error();
   draft.cluster = cluster->key;

@@ -22,7 +22,13 @@ namespace batchai::frontend {
       {"storage-account-name", 0, "NAME",                                                                          \
        "replaces <AZURE_BATCHAI_STORAGE_ACCOUNT> (else $AZURE_BATCHAI_STORAGE_ACCOUNT)"},                          \
       {"storage-account-key", 0, "KEY", "replaces <AZURE_BATCHAI_STORAGE_KEY> (else $AZURE_BATCHAI_STORAGE_KEY)"}, \
-      {"strict", 0, "", "treat unknown keys in the job.json as errors"}
+      {"strict", 0, "", "treat unknown keys in the job.json as errors"},                                           \
+      {"afs-name", 0, "SHARE", "mount this file share (storage share create) in the job, as az added it"},         \
+      {"afs-mount-path", 0, "PATH", "where --afs-name mounts under $AZ_BATCHAI_JOB_MOUNT_ROOT (default: afs)"},     \
+      {"bfs-name", 0, "CONTAINER", "mount this blob container (a site share) in the job"},                         \
+      {"bfs-mount-path", 0, "PATH", "where --bfs-name mounts under $AZ_BATCHAI_JOB_MOUNT_ROOT (default: bfs)"},     \
+      {"nfs", 0, "NAME|ID", "mount this file server (file-server create) in the job"},                             \
+      {"nfs-mount-path", 0, "PATH", "where --nfs mounts under $AZ_BATCHAI_JOB_MOUNT_ROOT (default: nfs)"}
 
 // A job read, bound and planned, with nothing written yet.
 struct JobDraft {

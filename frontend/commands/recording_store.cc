@@ -109,6 +109,26 @@ class RecordingStore final : public state::Store {
     return remove_cluster_record(*root, k);
   }
 
+  Status create_file_server(const state::FileServer& f) override {
+    if (auto s = inner_->create_file_server(f); !s) return s;
+    auto root = root_dir();
+    Status s = root ? write_file_server_record(*root, with_created(f), owner_) : Status(root.error());
+    if (!s) (void)inner_->delete_file_server(f.key);
+    return s;
+  }
+  Result<std::optional<state::FileServer>> file_server(const state::FileServerKey& k) override {
+    return inner_->file_server(k);
+  }
+  Result<std::vector<state::FileServer>> file_servers(const state::WorkspaceKey& k) override {
+    return inner_->file_servers(k);
+  }
+  Status delete_file_server(const state::FileServerKey& k) override {
+    if (auto s = inner_->delete_file_server(k); !s) return s;
+    auto root = root_dir();
+    if (!root) return root.error();
+    return remove_file_server_record(*root, k);
+  }
+
   // A new job's record is written with its directory (record_job), which
   // does not exist yet here; a rebuild inserts jobs whose record exists.
   Status insert_job(const state::Job& j) override { return inner_->insert_job(j); }
@@ -169,6 +189,13 @@ class RecordingStore final : public state::Store {
       if (auto stored = inner_->cluster(c.key); stored && *stored) c.created = (*stored)->created;
     }
     return c;
+  }
+
+  state::FileServer with_created(state::FileServer f) {
+    if (!f.created) {
+      if (auto stored = inner_->file_server(f.key); stored && *stored) f.created = (*stored)->created;
+    }
+    return f;
   }
 
   std::unique_ptr<state::Store> inner_;

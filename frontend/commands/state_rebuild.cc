@@ -65,6 +65,12 @@ Result<Rebuilt> rebuild_state(Context& ctx, state::Store& store, const std::stri
     if (!added) return added.error();
     r.clusters += *added;
   }
+  for (const auto& f : records->file_servers) {
+    auto added =
+        add_missing([&] { return store.file_server(f.key); }, [&] { return store.create_file_server(f); });
+    if (!added) return added.error();
+    r.file_servers += *added;
+  }
   std::vector<state::Job> unfinished;
   for (const auto& j : records->jobs) {
     auto added = add_missing([&] { return store.job(j.key); }, [&] { return store.insert_job(j); });
@@ -213,6 +219,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
                           {"workspaces", rebuilt.workspaces},
                           {"experiments", rebuilt.experiments},
                           {"clusters", rebuilt.clusters},
+                          {"fileServers", rebuilt.file_servers},
                           {"jobs", rebuilt.jobs},
                           {"statesFromSlurm", rebuilt.slurm_answered},
                           {"skipped", std::move(skipped)}};

@@ -304,6 +304,25 @@ Status write_cluster_record(const std::string& jobs_root, const state::Cluster& 
                       0644);
 }
 
+Status write_file_server_record(const std::string& jobs_root, const state::FileServer& f, const std::string& owner) {
+  boost::system::error_code ec;
+  json::value properties = json::parse(f.properties_json, ec);
+  if (ec || !properties.is_object()) properties = json::object{};
+  return write_record(
+      workspace_dir(jobs_root, {f.key.group, f.key.workspace}) + "/fileServers/" + f.key.file_server, "fileserver.json",
+      json::object{{"version", kRecordVersion},
+                   {"stateDir", owner},
+                   {"group", f.key.group},
+                   {"workspace", f.key.workspace},
+                   {"fileServer", f.key.file_server},
+                   {"vmSize", f.vm_size},
+                   {"path", f.path},
+                   {"siteMapped", f.site_mapped},
+                   {"properties", std::move(properties)},
+                   {"created", f.created}},
+      0644);
+}
+
 Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, const std::string& owner) {
   if (!order) {
     order = j.created * 1'000'000'000;
@@ -344,7 +363,8 @@ Status remove_workspace_records(const std::string& jobs_root, const state::Works
   const std::string ws = workspace_dir(jobs_root, k);
   // What the workspace held goes with it, so a rebuild does not bring back
   // an experiment or cluster of a workspace that is gone.
-  for (const auto& [sub, name] : {std::pair{"/experiments", "experiment.json"}, {"/clusters", "cluster.json"}}) {
+  for (const auto& [sub, name] : {std::pair{"/experiments", "experiment.json"}, {"/clusters", "cluster.json"},
+                                  {"/fileServers", "fileserver.json"}}) {
     for (const auto& d : subdirectories(ws + sub)) {
       if (auto s = remove_file((d / name).string()); !s) return s;
     }
@@ -359,6 +379,11 @@ Status remove_experiment_record(const std::string& jobs_root, const state::Exper
 
 Status remove_cluster_record(const std::string& jobs_root, const state::ClusterKey& k) {
   return remove_file(workspace_dir(jobs_root, {k.group, k.workspace}) + "/clusters/" + k.cluster + "/cluster.json");
+}
+
+Status remove_file_server_record(const std::string& jobs_root, const state::FileServerKey& k) {
+  return remove_file(workspace_dir(jobs_root, {k.group, k.workspace}) + "/fileServers/" + k.file_server +
+                     "/fileserver.json");
 }
 
 Status mark_job_deleted(const std::string& job_dir) {
@@ -514,6 +539,29 @@ Result<Records> read_records(const std::string& jobs_root, const RecordFilter& f
           continue;
         }
         out.clusters.push_back(std::move(x));
+      }
+      for (const auto& d : subdirectories(ws / "fileServers")) {
+        const fs::path file = d / "fileserver.json";
+        if (!mine(file)) continue;
+        auto o = read_object(file);
+        if (!o) {
+          out.skipped.push_back(o.error().message);
+          continue;
+        }
+        if (!taken(*o)) continue;
+        Fields f(*o, file.string());
+        state::FileServer x;
+        x.key = {wk.group, wk.workspace, d.filename().string()};
+        x.vm_size = f.text("vmSize");
+        x.path = f.text("path");
+        x.site_mapped = f.flag("siteMapped");
+        x.properties_json = json::serialize(f.object("properties"));
+        x.created = f.number("created");
+        if (auto s = f.status(); !s) {
+          out.skipped.push_back(s.error().message);
+          continue;
+        }
+        out.file_servers.push_back(std::move(x));
       }
     }
   }

@@ -7,6 +7,7 @@
 //   <g>/workspaces/<ws>/workspace.json
 //   <g>/workspaces/<ws>/experiments/<e>/experiment.json
 //   <g>/workspaces/<ws>/clusters/<c>/cluster.json
+//   <g>/workspaces/<ws>/fileServers/<f>/fileserver.json
 //   <g>/workspaces/<ws>/experiments/<e>/jobs/<j>/<uuid>/batchai.json
 // A deleted job's directory stays (it holds the user's outputs) and gets a
 // file `deleted`; a deleted workspace, experiment or cluster loses its
@@ -34,6 +35,7 @@ namespace batchai::frontend {
 Status write_workspace_record(const std::string& jobs_root, const state::Workspace& w, const std::string& owner);
 Status write_experiment_record(const std::string& jobs_root, const state::Experiment& e, const std::string& owner);
 Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c, const std::string& owner);
+Status write_file_server_record(const std::string& jobs_root, const state::FileServer& f, const std::string& owner);
 // <job_dir>/batchai.json: the job's identity, its cluster and its last
 // known state. `order` (nanoseconds since the epoch when it was created)
 // keeps the jobs of one second in the order they were created; nullopt
@@ -44,6 +46,7 @@ Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, 
 Status remove_workspace_records(const std::string& jobs_root, const state::WorkspaceKey& k);
 Status remove_experiment_record(const std::string& jobs_root, const state::ExperimentKey& k);
 Status remove_cluster_record(const std::string& jobs_root, const state::ClusterKey& k);
+Status remove_file_server_record(const std::string& jobs_root, const state::FileServerKey& k);
 // Writes <job_dir>/deleted; a directory that is gone needs no mark.
 Status mark_job_deleted(const std::string& job_dir);
 
@@ -52,6 +55,7 @@ struct Records {
   std::vector<state::Workspace> workspaces;
   std::vector<state::Experiment> experiments;
   std::vector<state::Cluster> clusters;
+  std::vector<state::FileServer> file_servers;
   std::vector<state::Job> jobs;  // in the order they were created
   // One line per record that could not be read, naming its file.
   std::vector<std::string> skipped;
@@ -75,7 +79,7 @@ std::unique_ptr<state::Store> recording_store(std::unique_ptr<state::Store> inne
 
 // What a rebuild did.
 struct Rebuilt {
-  std::size_t workspaces = 0, experiments = 0, clusters = 0, jobs = 0;
+  std::size_t workspaces = 0, experiments = 0, clusters = 0, file_servers = 0, jobs = 0;
   bool slurm_answered = false;  // the jobs' states were brought up to date
   std::string slurm_error;      // why not, when there were jobs to ask about
   std::vector<std::string> skipped;

@@ -20,8 +20,8 @@ class ClusterSetupTask : public CliFixture {
     if (IsSkipped() || HasFatalFailure()) return;
     ASSERT_EQ(batchai("workspace create -g rg -n ws").status, 0);
     ASSERT_EQ(batchai("experiment create -g rg -w ws -n e").status, 0);
-    job = write_job("two", R"({"nodeCount": 2, "stdOutErrPathPrefix": ")" + (dir / "out").string() +
-                               R"(", "customToolkitSettings": {"commandLine": "echo job on $(hostname)"}})");
+    job = write_job("two", R"J({"nodeCount": 2, "stdOutErrPathPrefix": ")J" + (dir / "out").string() +
+                               R"J(", "customToolkitSettings": {"commandLine": "echo job on $(hostname)"}})J");
   }
   std::string job;
 

@@ -21,7 +21,7 @@ void parse_scale(JsonReader& r, const json::object& o, const std::string& p, Clu
     r.error(p, "expected manual or autoScale");
   }
   constexpr std::int64_t kMax = 100000;
-  const std::string expected = "expected a node count from 0 to 100000";
+  const std::string expected = "a node count from 0 to 100000";
   if (manual) {
     const std::string at = p + ".manual";
     r.check_keys(*manual, at, {"targetNodeCount", "nodeDeallocationOption"});

@@ -33,7 +33,8 @@ constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
     args::required({"name", 'n', "NAME", "cluster name"}),
-    {"vm-size", 's', "SIZE", "VM size, one of the site's vmSizes; it names the partition and GPUs (required unless -f gives it)"},
+    {"vm-size", 's', "SIZE",
+     "VM size, one of the site's vmSizes; it names the partition and GPUs (or properties.vmSize in -f)"},
     {"config-file", 'f', "FILE", "Batch AI cluster.json (2018-05-01); the other flags override its values"},
     {"strict", 0, "", "unknown keys in the --config-file are errors, not warnings"},
     {"target", 't', "N", "nodes the cluster may use (manual scale; with --min/--max, the initial count)"},
@@ -44,7 +45,7 @@ constexpr args::Option kOptions[] = {
     {"setup-task", 0, "COMMAND",
      "the cluster's setup task: runs on every node of each of its jobs, before the job (needs --setup-task-output)"},
     {"setup-task-output", 0, "PATH",
-     "where the setup task's output goes: PATH/<group>/workspaces/<ws>/clusters/<name>/<uuid>/stdouterr"},
+     "the directory on the nodes under which the setup task's output goes, as in Batch AI"},
     {"no-wait", 0, "", "print nothing (creating does not wait on Slurm)"},
     {"image", 'i', "IMAGE", "accepted for compatibility; the nodes run the site's OS image"},
     {"custom-image", 0, "ID", "accepted for compatibility; the nodes run the site's OS image"},
@@ -104,7 +105,9 @@ Result<boost::json::value> node_setup_json(const clusterspec::SetupTask& task, c
                  diag::one_line(task.std_out_err_path_prefix) + "'"};
   }
   boost::json::array env;
-  for (const auto& [name, value] : task.environment) env.push_back(boost::json::object{{"name", name}, {"value", value}});
+  for (const auto& [name, value] : task.environment) {
+    env.push_back(boost::json::object{{"name", name}, {"value", value}});
+  }
   return boost::json::value(boost::json::object{
       {"setupTask", boost::json::object{{"commandLine", task.command_line},
                                         {"environmentVariables", std::move(env)},
@@ -127,7 +130,9 @@ Result<boost::json::value> setup_task_json(const args::Parsed& p, const std::opt
     }
     return boost::json::value(nullptr);
   }
-  if (!output || output->empty()) return Error{"--setup-task-output: required with --setup-task (where its output goes)"};
+  if (!output || output->empty()) {
+    return Error{"--setup-task-output: required with --setup-task (where its output goes)"};
+  }
   return node_setup_json({*command, {}, *output}, "--setup-task", "--setup-task-output");
 }
 

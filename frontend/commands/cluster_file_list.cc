@@ -49,8 +49,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (ctx.format == OutputFormat::table) {
     for (const auto& f : files) {
       const auto& o = f.as_object();
-      rows.push_back(boost::json::object{
-          {"name", o.at("name")}, {"directory", o.at("is_directory").as_bool() ? "yes" : "no"}, {"size", o.at("size")}});
+      rows.push_back(boost::json::object{{"name", o.at("name")},
+                                         {"directory", o.at("is_directory").as_bool() ? "yes" : "no"},
+                                         {"size", o.at("size")}});
     }
   }
   static constexpr Column kColumns[] = {{"Name", "name"}, {"Is directory", "directory"}, {"Size", "size"}};

@@ -175,5 +175,45 @@ TEST_F(ClusterSetup, InertFlagsSayWhatTheyWouldHaveDoneAndChangeNothing) {
   EXPECT_EQ(shown("quiet").at("name"), "quiet");
 }
 
+TEST_F(ClusterSetup, AConfigFileGivesTheClusterAndFlagsOverrideIt) {
+  const std::string file = (dir / "cluster.json").string();
+  std::ofstream(file) << R"({"properties": {"vmSize": "STANDARD_D4_v3",
+      "scaleSettings": {"autoScale": {"minimumNodeCount": 0, "maximumNodeCount": 3}},
+      "nodeSetup": {"setupTask": {"commandLine": "echo $GREETING", "stdOutErrPathPrefix": "/shared/setup",
+                                  "environmentVariables": [{"name": "GREETING", "value": "hello"}]}},
+      "userAccountSettings": {"adminUserName": "demo", "adminUserPassword": "pw"},
+      "subnet": {"id": "/x/subnets/s"}}})";
+  ASSERT_EQ(run({"cluster", "create", "-n", "auto", "-f", file}), 0) << err;
+  auto c = shown("auto");
+  EXPECT_EQ(c.at("vmSize"), "STANDARD_D4_v3");
+  EXPECT_EQ(c.at("scaleSettings").at("autoScale").at("maximumNodeCount"), 3);
+  const auto& task = c.at("nodeSetup").at("setupTask");
+  EXPECT_EQ(task.at("stdOutErrPathPrefix"), "/shared/setup");
+  EXPECT_EQ(task.at("environmentVariables"), json::parse(R"([{"name": "GREETING", "value": "hello"}])"));
+  const std::string script = script_of("j", "auto");
+  EXPECT_NE(script.find("batchai_setup_env=('GREETING=hello')"), std::string::npos) << script;
+  // Flags win over the file's values.
+  ASSERT_EQ(run({"cluster", "create", "-n", "manual", "-f", file, "-t", "2", "--setup-task", "echo flag",
+                 "--setup-task-output", "/other"}), 0) << err;
+  EXPECT_NE(err.find(file + ": properties.subnet is accepted; on Slurm"), std::string::npos) << err;
+  EXPECT_NE(err.find(file + ": properties.userAccountSettings is accepted; on Slurm"), std::string::npos) << err;
+  EXPECT_EQ(err.find("pw"), std::string::npos) << err;
+  auto m = shown("manual");
+  EXPECT_EQ(m.at("scaleSettings").at("manual").at("targetNodeCount"), 2);
+  EXPECT_EQ(m.at("nodeSetup").at("setupTask").at("commandLine"), "echo flag");
+  EXPECT_EQ(m.at("nodeSetup").at("setupTask").at("stdOutErrPathPrefix"), "/other");
+  // A bad file: one line per problem at its JSON path, and nothing written.
+  std::ofstream(file) << R"({"properties": {"vmSize": "STANDARD_D4_v3", "vmPriority": "spot",
+      "scaleSettings": {"manual": {"targetNodeCount": 1}}}})";
+  EXPECT_EQ(run({"cluster", "create", "-n", "bad", "-f", file}), 1);
+  EXPECT_EQ(err, "batchai: error: " + file + ": properties.vmPriority: expected \"dedicated\" or \"lowpriority\", "
+                 "got \"spot\"\n");
+  EXPECT_EQ(run({"cluster", "show", "-n", "bad"}), 1);
+  EXPECT_FALSE(fs::exists(dir / "jobs/rg/workspaces/ws/clusters/bad"));
+  std::ofstream(file) << R"({"properties": {"scaleSettings": {"manual": {"targetNodeCount": 1}}}})";
+  EXPECT_EQ(run({"cluster", "create", "-n", "bad", "-f", file}), 1);
+  EXPECT_EQ(err, "batchai: error: --vm-size: required (or properties.vmSize in the --config-file)\n");
+}
+
 }  // namespace
 }  // namespace batchai::frontend

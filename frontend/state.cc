@@ -273,7 +273,7 @@ Result<Job> job_of(const Row& r) {
 
 constexpr std::string_view kClusterColumns =
     "w.grp, w.name, c.name, c.vm_size, c.partition, c.gpus_per_node, c.gpu_type, c.auto_scale, c.target_nodes, "
-    "c.min_nodes, c.max_nodes, c.created, c.max_time_seconds, c.vm_priority FROM clusters c JOIN workspaces w "
+    "c.min_nodes, c.max_nodes, c.created, c.max_time_seconds, c.vm_priority, c.node_setup_json, c.setup_uuid FROM clusters c JOIN workspaces w "
     "ON c.workspace_id = w.id ";
 
 Cluster cluster_of(const Row& r) {
@@ -291,6 +291,8 @@ Cluster cluster_of(const Row& r) {
   c.max_time_seconds = r.int64(12);
   // The column's CHECK admits only the two names.
   c.vm_priority = parse_vm_priority(r.text(13)).value_or(VmPriority::dedicated);
+  c.node_setup_json = r.text(14);
+  c.setup_uuid = r.text(15);
   return c;
 }
 
@@ -460,11 +462,11 @@ class SqliteStore final : public Store {
       }
       return query(
           "INSERT INTO clusters (workspace_id, name, vm_size, partition, gpus_per_node, gpu_type, auto_scale, "
-          "target_nodes, min_nodes, max_nodes, created, max_time_seconds, vm_priority) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          "target_nodes, min_nodes, max_nodes, created, max_time_seconds, vm_priority, node_setup_json, setup_uuid) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
           {*ws, c.key.cluster, c.vm_size, c.partition, std::int64_t{c.gpus_per_node}, c.gpu_type,
            std::int64_t{c.auto_scale ? 1 : 0}, c.target_nodes, c.min_nodes, c.max_nodes,
-           c.created ? c.created : now(), c.max_time_seconds, std::string_view(to_string(c.vm_priority))});
+           c.created ? c.created : now(), c.max_time_seconds, std::string_view(to_string(c.vm_priority)), c.node_setup_json, c.setup_uuid});
     });
   }
 

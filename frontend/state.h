@@ -77,6 +77,11 @@ struct Cluster {
   std::int64_t created = 0;
   std::int64_t max_time_seconds = 0;  // the partition's MaxTime; 0: unlimited
   VmPriority vm_priority = VmPriority::dedicated;
+  // Batch AI's nodeSetup as JSON ({"setupTask": {...}}, secret values left
+  // out); empty: none. setup_uuid names the setup task's output directory,
+  // as Batch AI's cluster id did.
+  std::string node_setup_json;
+  std::string setup_uuid;
 };
 
 // A Batch AI file server: on a site, a directory on the shared filesystem

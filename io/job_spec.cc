@@ -16,6 +16,7 @@
 
 #include "base/diag.h"
 #include "io/json_reader.h"
+#include "io/spec_blocks.h"
 #include "io/toolkits.h"
 
 namespace batchai::jobspec {
@@ -476,5 +477,15 @@ Status validate_resource_name(std::string_view name, std::string_view what) {
   if (ok) return {};
   return Error{std::string(what) + ": expected 1 to 64 letters, digits, '-' or '_', got \"" + std::string(name) + "\""};
 }
+
+}  // namespace batchai::jobspec
+
+namespace batchai::jobspec {
+
+MountVolumes parse_mount_volumes_block(JsonReader& r, const boost::json::object& o, const std::string& p) {
+  return parse_mount_volumes(r, o, p);
+}
+
+bool environment_name(std::string_view s) { return is_env_name(s); }
 
 }  // namespace batchai::jobspec

@@ -38,6 +38,27 @@ struct JobIdentity {
   std::string segment() const;
 };
 
+// An environment variable the job exports. `expand`: the value may name
+// other variables ($AZ_BATCHAI_JOB_MOUNT_ROOT/logs), which expand on the
+// node as in Batch AI; nothing else in it is shell syntax.
+struct EnvVar {
+  std::string name;
+  std::string value;
+  bool expand = false;
+};
+
+// A cluster's node setup task (Batch AI's nodeSetup.setupTask). Batch AI
+// ran it once per node as the node joined the cluster; on Slurm the nodes
+// are shared, so it runs on every node of each of the cluster's jobs,
+// after batchai-prolog and before the job's own preparation.
+struct SetupTask {
+  std::string command_line;  // shell text, run with bash -c
+  // <stdOutErrPathPrefix>/<group>/workspaces/<ws>/clusters/<cluster>/<uuid>/stdouterr:
+  // $NAME in it expands on the node, as in the job's paths.
+  std::string output_dir;
+  std::vector<EnvVar> environment;  // literal values
+};
+
 // The cluster a job runs on: the site's entry, plus what Slurm says.
 struct ClusterBinding {
   site::Cluster cluster;
@@ -46,6 +67,7 @@ struct ClusterBinding {
   // asks: a low-priority cluster's (site lowPriority.qos), which keeps its
   // jobs preemptible. Empty: the schedulingPriority's QOS.
   std::string qos;
+  std::optional<SetupTask> setup_task;  // none: the cluster has none
 };
 
 // One process of the main step, for toolkits that start their processes
@@ -64,15 +86,6 @@ struct Process {
 enum class Launch {
   mpi,          // srun --mpi=<plugin>: one rank per task
   per_process,  // one launcher per node starts that node's processes
-};
-
-// An environment variable the job exports. `expand`: the value may name
-// other variables ($AZ_BATCHAI_JOB_MOUNT_ROOT/logs), which expand on the
-// node as in Batch AI; nothing else in it is shell syntax.
-struct EnvVar {
-  std::string name;
-  std::string value;
-  bool expand = false;
 };
 
 // A file the CLI writes, mode 0600, before submitting: secrets and
@@ -118,6 +131,7 @@ struct JobPlan {
   std::optional<Container> container;
   std::string prolog_program;                  // batchai-prolog, run on every node first
   std::string runtime_dir;  // the job runtime's versions, <dir>/<version>/job-runtime.sh; empty: installed one
+  std::optional<SetupTask> setup_task;         // the cluster's, on every node before jobPreparation
   std::optional<std::string> job_preparation;  // shell text, on every node
 
   Launch launch = Launch::mpi;

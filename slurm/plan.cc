@@ -50,7 +50,7 @@ class Planner {
   Planner(const JobSpec& spec, const JobIdentity& id, const ClusterBinding& cluster, const site::SiteConfig& site,
           const std::string& file, bool any_site = false)
       : spec_(spec), id_(id), cluster_(cluster.cluster), partition_max_(cluster.partition_max_seconds),
-        cluster_qos_(cluster.qos), site_(site), file_(file), any_site_(any_site) {}
+        cluster_qos_(cluster.qos), setup_task_(cluster.setup_task), site_(site), file_(file), any_site_(any_site) {}
 
   Result<JobPlan> run() {
     plan_.id = id_;
@@ -140,6 +140,7 @@ class Planner {
     plan_.prolog_program = site_.prolog_program;
     plan_.runtime_dir = site_.job_runtime_dir;
     plan_.slurm_output = plan_.job_dir + "/slurm-%j.out";
+    plan_.setup_task = setup_task_;
 
     // Batch AI's layout, rooted in the job directory ($BATCHAI_JOB_DIR, set
     // first by the script) so every node sees it.
@@ -410,6 +411,7 @@ class Planner {
   const site::Cluster& cluster_;
   std::optional<std::int64_t> partition_max_;
   std::string cluster_qos_;
+  std::optional<SetupTask> setup_task_;
   const site::SiteConfig& site_;
   const std::string& file_;
   bool any_site_ = false;  // check_job_anywhere: every share exists

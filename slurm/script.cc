@@ -193,6 +193,7 @@ class Script {
       }
     }
     out_ << (plan_.volumes.empty() ? ")\n" : "\n)\n");
+    if (plan_.setup_task) setup_task(*plan_.setup_task);
     if (plan_.job_preparation) out_ << "batchai_job_preparation=" << shell_quote(*plan_.job_preparation) << "\n";
     out_ << "batchai_output_ids=(";
     const std::string prefix = "AZ_BATCHAI_OUTPUT_";
@@ -200,6 +201,18 @@ class Script {
       out_ << (i ? " " : "") << shell_quote(plan_.output_variables[i].substr(prefix.size()));
     }
     out_ << ")\n\n";
+  }
+
+  // The cluster's setup task: only a job on a cluster with one gets these
+  // lines. Its output directory expands here, after the environment.
+  void setup_task(const SetupTask& t) {
+    out_ << "batchai_setup_task=" << shell_quote(t.command_line) << "  # the cluster's, before jobPreparation\n"
+         << "batchai_setup_output=" << shell_quote_expanding(t.output_dir) << "\n"
+         << "batchai_setup_env=(";
+    for (std::size_t i = 0; i < t.environment.size(); ++i) {
+      out_ << (i ? " " : "") << shell_quote(t.environment[i].name + "=" + t.environment[i].value);
+    }
+    out_ << ")\n";
   }
 
   void mpi_step() {

@@ -70,6 +70,62 @@ NodeStateCounts count_states(const std::vector<slurm::NodeInfo>& nodes) {
   return c;
 }
 
+std::string setup_output_suffix(const state::Cluster& c) {
+  return c.key.group + "/workspaces/" + c.key.workspace + "/clusters/" + c.key.cluster + "/" + c.setup_uuid;
+}
+
+namespace {
+
+// The stored nodeSetup.setupTask object, or null.
+const json::object* stored_setup_task(const json::value& node_setup) {
+  if (!node_setup.is_object()) return nullptr;
+  const json::value* task = node_setup.as_object().if_contains("setupTask");
+  return task && task->is_object() ? &task->as_object() : nullptr;
+}
+
+std::string text_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+json::value parsed_node_setup(const state::Cluster& c) {
+  if (c.node_setup_json.empty()) return nullptr;
+  boost::system::error_code ec;
+  json::value v = json::parse(c.node_setup_json, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+}  // namespace
+
+std::optional<slurm::SetupTask> setup_task_of(const state::Cluster& c) {
+  const json::value node_setup = parsed_node_setup(c);
+  const json::object* task = stored_setup_task(node_setup);
+  if (!task) return std::nullopt;
+  slurm::SetupTask t;
+  t.command_line = text_of(*task, "commandLine");
+  t.output_dir = text_of(*task, "stdOutErrPathPrefix") + "/" + setup_output_suffix(c) + "/stdouterr";
+  if (const json::value* vars = task->if_contains("environmentVariables"); vars && vars->is_array()) {
+    for (const auto& v : vars->as_array()) {
+      if (!v.is_object()) continue;
+      t.environment.push_back({text_of(v.as_object(), "name"), text_of(v.as_object(), "value"), false});
+    }
+  }
+  return t;
+}
+
+std::optional<std::string> setup_output_dir(const state::Cluster& c, const std::string& mount_root) {
+  auto task = setup_task_of(c);
+  if (!task) return std::nullopt;
+  std::string dir = task->output_dir;
+  for (std::string_view name : {"${AZ_BATCHAI_MOUNT_ROOT}", "$AZ_BATCHAI_MOUNT_ROOT"}) {
+    if (dir.starts_with(name)) {
+      dir = mount_root + dir.substr(name.size());
+      break;
+    }
+  }
+  return dir;
+}
+
 json::object cluster_to_json(const state::Cluster& c, const std::vector<slurm::NodeInfo>& nodes) {
   const auto counts = count_states(nodes);
   json::object scale;
@@ -78,6 +134,14 @@ json::object cluster_to_json(const state::Cluster& c, const std::vector<slurm::N
         {"minimumNodeCount", c.min_nodes}, {"maximumNodeCount", c.max_nodes}, {"initialNodeCount", 0}};
   } else {
     scale["manual"] = json::object{{"targetNodeCount", c.target_nodes}, {"nodeDeallocationOption", "requeue"}};
+  }
+  // nodeSetup as az showed it, with the suffix Batch AI filled in; null
+  // where the cluster has none.
+  json::value node_setup = parsed_node_setup(c);
+  if (node_setup.is_object()) {
+    if (json::value* task = node_setup.as_object().if_contains("setupTask"); task && task->is_object()) {
+      task->as_object()["stdOutErrPathSuffix"] = setup_output_suffix(c);
+    }
   }
   return json::object{
       {"id", cluster_id(c.key)},
@@ -88,6 +152,7 @@ json::object cluster_to_json(const state::Cluster& c, const std::vector<slurm::N
       {"vmSize", c.vm_size},
       {"vmPriority", state::to_string(c.vm_priority)},
       {"scaleSettings", std::move(scale)},
+      {"nodeSetup", std::move(node_setup)},
       {"allocationState", "steady"},
       {"allocationStateTransitionTime", iso_time(c.created)},
       {"creationTime", iso_time(c.created)},

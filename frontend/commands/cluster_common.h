@@ -14,6 +14,7 @@
 #include "frontend/output.h"
 #include "frontend/state.h"
 #include "slurm/client.h"
+#include "slurm/job_plan.h"
 
 namespace batchai::frontend {
 
@@ -46,6 +47,20 @@ boost::json::object cluster_to_json(const state::Cluster& c, const std::vector<s
 // Running, Preparing, Leaving, Unusable.
 boost::json::object cluster_table_row(const state::Cluster& c, const std::vector<slurm::NodeInfo>& nodes);
 std::span<const Column> cluster_table_columns();
+
+// Batch AI's stdOutErrPathSuffix of the cluster's setup task:
+// <group>/workspaces/<ws>/clusters/<cluster>/<setup uuid>.
+std::string setup_output_suffix(const state::Cluster& c);
+
+// The setup task the cluster's jobs run first on every node; none where
+// the cluster has none (or its record is unreadable, which create
+// prevents).
+std::optional<slurm::SetupTask> setup_task_of(const state::Cluster& c);
+
+// The setup task's output directory as this machine sees it, with
+// $AZ_BATCHAI_MOUNT_ROOT (the only variable create admits) expanded to the
+// site's mount root; none where the cluster has no setup task.
+std::optional<std::string> setup_output_dir(const state::Cluster& c, const std::string& mount_root);
 
 // Emits one cluster or a list, as JSON objects or table rows.
 Status emit_clusters(Context& ctx, const std::vector<state::Cluster>& clusters, bool single);

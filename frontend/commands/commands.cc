@@ -7,7 +7,7 @@ namespace batchai::frontend {
 extern const Command kCompletion, kConfigure;
 extern const Command kExperimentCreate, kExperimentShow, kExperimentList, kExperimentDelete;
 extern const Command kClusterCreate, kClusterShow, kClusterList, kClusterResize, kClusterAutoScale, kClusterDelete,
-    kClusterNodeList, kClusterNodeExec;
+    kClusterNodeList, kClusterNodeExec, kClusterFileList;
 extern const Command kJobCreate, kJobExport, kJobShow, kJobList, kJobTerminate, kJobDelete, kJobWait, kJobFileList,
     kJobFileStream, kJobNodeList, kJobNodeExec, kJobValidate;
 extern const Command kSlurmSubmit, kSlurmShow, kSlurmCancel, kSlurmWait, kSlurmNodes, kSlurmPartitions;
@@ -26,7 +26,7 @@ constexpr const Command* kCommands[] = {
     &kWorkspaceCreate, &kWorkspaceShow, &kWorkspaceList, &kWorkspaceDelete,
     &kExperimentCreate, &kExperimentShow, &kExperimentList, &kExperimentDelete,
     &kClusterCreate, &kClusterShow, &kClusterList, &kClusterResize, &kClusterAutoScale, &kClusterDelete,
-    &kClusterNodeList, &kClusterNodeExec,
+    &kClusterNodeList, &kClusterNodeExec, &kClusterFileList,
     &kJobCreate, &kJobExport, &kJobShow, &kJobList, &kJobTerminate, &kJobDelete, &kJobWait, &kJobFileList,
     &kJobFileStream, &kJobNodeList, &kJobNodeExec, &kJobValidate,
     &kStorageAccountCreate, &kStorageShareCreate, &kStorageShareList, &kStorageShareDelete, &kStorageDirectoryCreate,
@@ -43,6 +43,7 @@ constexpr Group kGroups[] = {
     {"experiment", "Batch AI experiments: named groups of jobs inside a workspace."},
     {"cluster", "Clusters: named bindings to a Slurm partition with a node size."},
     {"cluster node", "A cluster's nodes: list them, run a command on one."},
+    {"cluster file", "The output of a cluster's setup task."},
     {"job", "Batch AI jobs: job.json files checked, translated and run on Slurm."},
     {"job file", "A job's output files, on any shared filesystem."},
     {"job node", "The nodes of a running job: list them, run a command on one."},

@@ -19,12 +19,12 @@
 #include "frontend/commands/storage_common.h"
 #include "base/diag.h"
 #include "base/files.h"
+#include "frontend/commands/cluster_common.h"
 #include "io/job_spec.h"
 #include "io/site_config.h"
 #include "base/spell.h"
 
 namespace batchai::frontend {
-namespace {
 
 // A random (version 4) UUID: a re-created job name gets new paths, as in
 // Batch AI. Sixteen bytes from getrandom(2) in one call: std::random_device
@@ -44,6 +44,8 @@ Result<std::string> new_uuid() {
   }
   return u;
 }
+
+namespace {
 
 struct Inputs {
   std::string file;
@@ -204,6 +206,7 @@ Result<Binding> bind_cluster(Context& ctx, state::Store& store, const site::Site
     // Its partition is already the low-priority one; the QOS is the site's
     // now, as the schedulingPriority QOS is.
     if (c.vm_priority == state::VmPriority::lowpriority) b.slurm.qos = site.low_priority.qos;
+    b.slurm.setup_task = setup_task_of(c);
     const std::int64_t size = c.auto_scale ? c.max_nodes : c.target_nodes;
     if (size == 0) {
       b.hold = true;

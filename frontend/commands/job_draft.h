@@ -13,6 +13,9 @@
 
 namespace batchai::frontend {
 
+// A random (version 4) UUID, for a job's or a cluster setup task's paths.
+Result<std::string> new_uuid();
+
 // The options both commands take; job create adds --dry-run.
 #define BATCHAI_JOB_DRAFT_OPTIONS                                                                                  \
   BATCHAI_EXPERIMENT_OPTIONS, args::required({"name", 'n', "NAME", "job name"}),                                   \

@@ -1,16 +1,12 @@
 // batchai job file list: the files of a job's stdouterr or output
 // directory, with type, size and modification time.
 #include <boost/json.hpp>
-#include <filesystem>
-#include <algorithm>
 
 #include "frontend/commands/job_common.h"
 #include "frontend/commands/job_files.h"
 
 namespace batchai::frontend {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr args::Option kOptions[] = {
     BATCHAI_EXPERIMENT_OPTIONS,
@@ -30,23 +26,14 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto dir = job_output_directory(*job, p.get("output-directory-id").value_or("stdouterr"), p.get("path").value_or("."));
   if (!dir) return dir.error();
   boost::json::array files;
-  std::error_code ec;
-  if (*dir && fs::is_directory(**dir, ec)) {
-    std::vector<fs::directory_entry> entries;
-    for (const auto& e : fs::directory_iterator(**dir, ec)) entries.push_back(e);
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path() < b.path(); });
-    for (const auto& e : entries) {
-      const bool is_dir = e.is_directory(ec);
-      const auto size = is_dir ? 0 : e.file_size(ec);
-      const auto mtime = fs::last_write_time(e.path(), ec);
-      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-          mtime - fs::file_time_type::clock::now() + std::chrono::system_clock::now().time_since_epoch());
+  if (*dir) {
+    for (const auto& f : list_directory(**dir)) {
       files.push_back(boost::json::object{
-          {"name", e.path().filename().string() + (is_dir ? "/" : "")},
-          {"fileType", is_dir ? "directory" : "file"},
-          {"downloadUrl", is_dir ? boost::json::value(nullptr) : boost::json::value("file://" + e.path().string())},
-          {"contentLength", size},
-          {"lastModified", iso_time(static_cast<std::time_t>(secs.count()))},
+          {"name", f.name + (f.is_directory ? "/" : "")},
+          {"fileType", f.is_directory ? "directory" : "file"},
+          {"downloadUrl", f.is_directory ? boost::json::value(nullptr) : boost::json::value("file://" + f.path)},
+          {"contentLength", f.size},
+          {"lastModified", iso_time(f.modified)},
       });
     }
   }

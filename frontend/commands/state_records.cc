@@ -300,7 +300,9 @@ Status write_cluster_record(const std::string& jobs_root, const state::Cluster& 
                                    {"maxNodes", c.max_nodes},
                                    {"created", c.created},
                                    {"maxTimeSeconds", c.max_time_seconds},
-                                   {"vmPriority", state::to_string(c.vm_priority)}},
+                                   {"vmPriority", state::to_string(c.vm_priority)},
+                                   {"nodeSetup", c.node_setup_json},
+                                   {"setupUuid", c.setup_uuid}},
                       0644);
 }
 
@@ -527,6 +529,9 @@ Result<Records> read_records(const std::string& jobs_root, const RecordFilter& f
         x.max_time_seconds = f.number("maxTimeSeconds");
         // Records from before vmPriority are of dedicated clusters.
         const std::string priority = f.text_or("vmPriority", "dedicated");
+        // And from before the setup task, of clusters without one.
+        x.node_setup_json = f.text_or("nodeSetup", "");
+        x.setup_uuid = f.text_or("setupUuid", "");
         if (auto s = f.status(); !s) {
           out.skipped.push_back(s.error().message);
           continue;

@@ -22,6 +22,9 @@
 #   batchai_image            the container's image; unset: no container
 #   batchai_shm_size         containerSettings.shmSize; unset: none
 #   batchai_prolog_args      batchai-prolog setup's --volume options
+#   batchai_setup_task       the cluster's setup task command line; unset: none
+#   batchai_setup_output     its output directory (stdout-<node>.txt, ...)
+#   batchai_setup_env        its variables, NAME=value
 #   batchai_job_preparation  jobPreparation's command line; unset: none
 #   batchai_output_ids       the ids of the job's output directories
 # and for its main step, either (MPI):
@@ -253,6 +256,7 @@ batchai_set_up_nodes() {
     batchai_log "setting up the nodes failed; see $BATCHAI_JOB_DIR/errors and the execution logs in $AZ_BATCHAI_STDOUTERR_DIR"
     batchai_finish "$rc"
   fi
+  batchai_setup_task
   [ -n "${batchai_image:-}" ] || [ -n "${batchai_job_preparation+set}" ] || return 0
   rm -rf "$BATCHAI_JOB_DIR/containers" "$BATCHAI_JOB_DIR/preparation"
   # The runtime's errors, per node: srun names files by node index (%n),
@@ -272,6 +276,53 @@ batchai_node_step"
     batchai_log "$what failed with exit code $rc; see $AZ_BATCHAI_STDOUTERR_DIR"
     batchai_finish "$rc"
   fi
+}
+
+# The cluster's setup task, where it has one: on every node, on the host as
+# the job's user, after batchai-prolog and before the container and
+# jobPreparation. Batch AI ran it once per node as the node joined the
+# cluster; Slurm's nodes are shared, so it runs once per node for each job.
+# A node where it fails, or that never reports, gets the job's
+# SetupTaskFailed error in errors/setupTask-<node>.json, naming its output.
+batchai_setup_task() {
+  [ -n "${batchai_setup_task+set}" ] || return 0
+  local rc=0 node code failed=0
+  rm -rf "$BATCHAI_JOB_DIR/setup" "$BATCHAI_JOB_DIR"/errors/setupTask-*.json
+  batchai_each_node --output=/dev/null bash -c "$(declare -p batchai_setup_task batchai_setup_output batchai_setup_env
+declare -f batchai_now batchai_setup_node)
+batchai_setup_node" || rc=$?
+  for node in "${batchai_nodes[@]}"; do
+    code=
+    [ ! -r "$BATCHAI_JOB_DIR/setup/$node" ] || IFS= read -r code <"$BATCHAI_JOB_DIR/setup/$node"
+    [ "$code" != 0 ] || continue
+    failed=1
+    mkdir -p "$BATCHAI_JOB_DIR/errors" &&
+      batchai_write_record "$BATCHAI_JOB_DIR/errors/setupTask-$node.json" \
+        "{\"code\":\"SetupTaskFailed\",\"message\":$(batchai_json_string "The cluster's setup task failed on node $node (exit code ${code:-unknown}); see $batchai_setup_output/stderr-$node.txt"),\"details\":[{\"name\":\"node\",\"value\":$(batchai_json_string "$node")},{\"name\":\"exitCode\",\"value\":$(batchai_json_string "${code:-unknown}")},{\"name\":\"stdout\",\"value\":$(batchai_json_string "$batchai_setup_output/stdout-$node.txt")},{\"name\":\"stderr\",\"value\":$(batchai_json_string "$batchai_setup_output/stderr-$node.txt")}]}"
+  done
+  [ "$failed" = 1 ] || [ "$rc" -ne 0 ] || return 0
+  [ "$rc" -ne 0 ] || rc=1
+  batchai_log "the cluster's setup task failed; see $BATCHAI_JOB_DIR/errors and $batchai_setup_output"
+  batchai_finish "$rc"
+}
+
+# One node's run of the setup task, appending to its stdout-<node>.txt and
+# stderr-<node>.txt (Batch AI's names, suffixed by the node), with
+# AZ_BATCHAI_STDOUTERR_DIR naming that directory as Batch AI set it. Its
+# exit code goes to setup/<node>.
+batchai_setup_node() {
+  local rc log="$AZ_BATCHAI_STDOUTERR_DIR/execution-$SLURMD_NODENAME.log"
+  if mkdir -p "$batchai_setup_output"; then
+    printf '%s %s\n' "$(batchai_now)" "setup task started" >>"$log"
+    env "${batchai_setup_env[@]}" AZ_BATCHAI_STDOUTERR_DIR="$batchai_setup_output" bash -c "$batchai_setup_task" \
+      >>"$batchai_setup_output/stdout-$SLURMD_NODENAME.txt" 2>>"$batchai_setup_output/stderr-$SLURMD_NODENAME.txt"
+    rc=$?
+    printf '%s %s\n' "$(batchai_now)" "setup task ended with exit code $rc" >>"$log"
+  else
+    rc=1
+  fi
+  mkdir -p "$BATCHAI_JOB_DIR/setup" && echo "$rc" >"$BATCHAI_JOB_DIR/setup/$SLURMD_NODENAME"
+  return "$rc"
 }
 
 # One node's step in the job's container. Its first act marks that the

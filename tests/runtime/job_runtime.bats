@@ -471,6 +471,43 @@ assert {"name": "checkpoint", "value": "/shared/run/checkpoint-2-step-17.h5"} in
   grep -q ' jobPreparation ended with exit code 4$' "$AZ_BATCHAI_STDOUTERR_DIR/execution-node2.log"
 }
 
+@test "the cluster's setup task runs on every node before the job, and a node where it fails fails the job" {
+  batchai_node_count=2 batchai_prolog=batchai-prolog batchai_restart=0
+  batchai_setup_task='echo "setup on $SLURMD_NODENAME $GREETING"; [ "$SLURMD_NODENAME" != node2 ] || exit 3'
+  batchai_setup_output=$T/setup/stdouterr batchai_setup_env=("GREETING=it's here")
+  # srun: the step's one task on each node, in turn.
+  printf '#!/bin/bash\nwhile [ "${1#--}" != "$1" ]; do shift; done\nrc=0\nfor n in node1 node2; do SLURMD_NODENAME=$n "$@" || rc=$?; done\nexit $rc\n' >"$T/bin/srun"
+  batchai_begin >/dev/null
+  run batchai_setup_task
+  [ "$status" -eq 3 ]
+  [[ "$output" == *"the cluster's setup task failed; see $BATCHAI_JOB_DIR/errors and $T/setup/stdouterr"* ]]
+  [ "$(cat "$T/setup/stdouterr/stdout-node1.txt")" = "setup on node1 it's here" ]
+  [ "$(cat "$T/setup/stdouterr/stdout-node2.txt")" = "setup on node2 it's here" ]
+  [ ! -e "$BATCHAI_JOB_DIR/errors/setupTask-node1.json" ]
+  python3 - "$BATCHAI_JOB_DIR/errors/setupTask-node2.json" "$T" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+assert e["code"] == "SetupTaskFailed", e
+assert "node node2 (exit code 3)" in e["message"] and sys.argv[2] + "/setup/stdouterr/stderr-node2.txt" in e["message"], e
+assert {"name": "exitCode", "value": "3"} in e["details"], e
+PY
+  grep -qx 'exit_code=3' "$BATCHAI_JOB_DIR/execution"
+  grep -q ' setup task ended with exit code 3$' "$AZ_BATCHAI_STDOUTERR_DIR/execution-node2.log"
+  # Once more, as the next job would: each node appends, and success goes on.
+  batchai_setup_task='echo again'
+  run batchai_setup_task
+  [ "$status" -eq 0 ]
+  [ "$(tail -n 1 "$T/setup/stdouterr/stdout-node2.txt")" = again ]
+  [ "$(grep -c . "$T/setup/stdouterr/stdout-node1.txt")" -eq 2 ]
+  [ ! -e "$BATCHAI_JOB_DIR/errors/setupTask-node2.json" ]
+}
+
+@test "a job without a setup task runs no step for it" {
+  batchai_node_count=2
+  batchai_setup_task
+  [ ! -e "$T/srun.log" ]
+}
+
 @test "the directories record names stdouterr and every output directory" {
   export AZ_BATCHAI_OUTPUT_MODEL=/m AZ_BATCHAI_OUTPUT_LOGS='/l o g'
   batchai_output_ids=(MODEL LOGS)

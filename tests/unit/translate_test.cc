@@ -970,3 +970,34 @@ TEST(Translate, TensorFlowScriptsCarryTheSitesGracePeriod) {
       site));
   EXPECT_NE(script.find("\nbatchai_tf_grace=7 "), std::string::npos) << script;
 }
+
+// A cluster's setup task: the script carries its data, quoted, only when the
+// cluster has one (every golden above has none and is unchanged by it).
+TEST(Translate, ASetupTaskJobScriptMatchesItsGolden) {
+  ClusterBinding with_setup = gpu_cluster();
+  with_setup.setup_task = SetupTask{"apt-get install -y 'x y' && echo \"$HOSTNAME\"",
+                                    "$AZ_BATCHAI_MOUNT_ROOT/logs/rg/workspaces/ws/clusters/gpu/"
+                                    "11111111-1111-4111-8111-111111111111/stdouterr",
+                                    {{"GREETING", "it's $HOME", false}}};
+  auto p = plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "jobPreparation": {"commandLine": "echo prep"}, "customToolkitSettings": {"commandLine": "echo hi"}}})",
+                test_site(), with_setup);
+  ASSERT_TRUE(p) << p.error().message;
+  const std::string actual = dry_run(*p);
+  EXPECT_NE(actual.find("batchai_setup_task='apt-get install -y '\\''x y'\\'' && echo \"$HOSTNAME\"'"),
+            std::string::npos) << actual;
+  EXPECT_NE(actual.find("batchai_setup_env=('GREETING=it'\\''s $HOME')"), std::string::npos) << actual;
+  const fs::path golden = fs::path(BATCHAI_JOBSPEC_CORPUS) / "setup_task.sbatch";
+  if (std::getenv("BATCHAI_UPDATE_GOLDEN")) {
+    ASSERT_TRUE(write_file_atomic(golden.string(), actual, 0644));
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  auto expected = read_text_file(golden.string(), "golden");
+  ASSERT_TRUE(expected) << "no golden file; run with BATCHAI_UPDATE_GOLDEN=1 to write it";
+  EXPECT_EQ(actual, *expected);
+  // Without one, not a line of it.
+  auto plain = plan(R"({"properties": {"nodeCount": 2, "stdOutErrPathPrefix": "/o",
+      "customToolkitSettings": {"commandLine": "echo hi"}}})");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(dry_run(*plain).find("batchai_setup"), std::string::npos);
+}

@@ -57,10 +57,38 @@ std::string spelling(const Option& option) {
 std::string usage_form(const Option& option) {
   std::string s = option.short_name ? std::string("-") + option.short_name : "--" + std::string(option.name);
   if (!option.value_name.empty()) s += " " + std::string(option.value_name);
+  if (option.many) s += " [" + std::string(option.value_name) + " ...]";
+  return s;
+}
+
+std::string usage_options(std::span<const Option> options) {
+  std::string s;
+  std::vector<std::string_view> grouped;
+  for (const Option& o : options) {
+    if (!o.required) continue;
+    if (o.unless.empty()) {
+      s += " " + usage_form(o);
+      continue;
+    }
+    if (std::find(grouped.begin(), grouped.end(), o.unless) != grouped.end()) continue;
+    grouped.push_back(o.unless);
+    std::string group;
+    for (const Option& member : options) {
+      if (member.required && member.unless == o.unless) group += (group.empty() ? "" : " ") + usage_form(member);
+    }
+    const Option* other = nullptr;
+    for (const Option& a : options) {
+      if (a.name == o.unless) other = &a;
+    }
+    s += other ? " (" + group + " | " + usage_form(*other) + ")" : " " + group;
+  }
   return s;
 }
 
 std::string help_text(const Option& option) {
+  if (option.required && !option.unless.empty()) {
+    return std::string(option.help) + " (required, or --" + std::string(option.unless) + ")";
+  }
   return std::string(option.help) + (option.required ? " (required)" : "");
 }
 
@@ -142,8 +170,12 @@ Result<Parsed> parse(std::span<const std::string> argv, std::span<const Option> 
         return Error{flag + ": missing value " + std::string(option->value_name)};
       }
       parsed.add(std::string(option->name), std::move(value));
+      // The words after the first, up to the next option (or "--").
+      while (option->many && !inline_value && i + 1 < argv.size() && !argv[i + 1].starts_with("-")) {
+        parsed.add(std::string(option->name), argv[++i]);
+      }
     }
-    if (!option->repeatable && parsed.all(option->name).size() > 1) {
+    if (!option->repeatable && !option->many && parsed.all(option->name).size() > 1) {
       return Error{flag + ": given more than once"};
     }
   }
@@ -151,6 +183,11 @@ Result<Parsed> parse(std::span<const std::string> argv, std::span<const Option> 
   for (const Option& o : options) {
     const auto value = parsed.get(o.name);
     if (o.required && (!value || value->empty())) {
+      if (!o.unless.empty()) {
+        if (parsed.has(o.unless)) continue;
+        return Error{"--" + std::string(o.name) + " or --" + std::string(o.unless) + ": required (" +
+                     std::string(o.help) + ")"};
+      }
       return Error{"--" + std::string(o.name) + ": required (" + std::string(o.help) + ")"};
     }
   }

@@ -29,11 +29,31 @@ struct Option {
   // for options needed on every call: one that a default or another option
   // can stand in for is checked by its command.
   bool required = false;
+  // Takes one value or more: every following word up to the next that
+  // starts with '-' (az's nargs='+', so `--ids $(... -o tsv)` works).
+  bool many = false;
+  // With `required`: another option that may stand in for this one ("ids"
+  // for "name"); parse() then wants one of the two, and help says "(required,
+  // or --ids)".
+  std::string_view unless = {};
 };
 
 // `option`, required: a table row reads args::required({"name", 'n', ...}).
 constexpr Option required(Option option) {
   option.required = true;
+  return option;
+}
+
+// `option`, required unless `other` is given: -n NAME or --ids ID...
+constexpr Option required_unless(Option option, std::string_view other) {
+  option.required = true;
+  option.unless = other;
+  return option;
+}
+
+// `option`, taking one value or more.
+constexpr Option many(Option option) {
+  option.many = true;
   return option;
 }
 
@@ -48,7 +68,7 @@ class Parsed {
   bool has(std::string_view name) const { return values_.contains(std::string(name)); }
   // The value of a valued option (the last one if repeated).
   std::optional<std::string> get(std::string_view name) const;
-  // Every value of a repeatable option, in order.
+  // Every value of a repeatable or `many` option, in order.
   std::vector<std::string> all(std::string_view name) const;
   // An integer option within [min, max]; absent gives std::nullopt. The error
   // names the flag and the value, e.g. "--nodes: expected an integer from 1
@@ -82,8 +102,14 @@ std::string help(std::string_view usage_line, std::string_view summary, std::spa
 // "--nodes N" / "-N, --nodes N" as it appears in help and messages.
 std::string spelling(const Option& option);
 
-// "-n NAME", else "--min N": how a usage line shows a required option.
+// "-n NAME", else "--min N": how a usage line shows a required option
+// ("--ids ID [ID ...]" for a `many` one).
 std::string usage_form(const Option& option);
+
+// The required options of a usage line, each after a space: "-n NAME --min
+// N"; those that one other option may stand in for are grouped with it:
+// "(-e NAME -n NAME | --ids ID [ID ...])".
+std::string usage_options(std::span<const Option> options);
 
 // The option's help with " (required)" added when it is: what help and man
 // pages show for it.

@@ -10,6 +10,11 @@ std::string& program_name() {
   return name;
 }
 
+Level& current_level() {
+  static Level level = Level::warning;
+  return level;
+}
+
 void emit(std::string_view kind, std::string_view message) {
   // A message may hold several problems, one per line (a job.json with many
   // errors); each line gets the prefix so that grep finds every one. One
@@ -31,8 +36,20 @@ void emit(std::string_view kind, std::string_view message) {
 void set_program(std::string_view name) { program_name() = std::string(name); }
 std::string_view program() { return program_name(); }
 void error(std::string_view message) { emit("error: ", message); }
-void warning(std::string_view message) { emit("warning: ", message); }
-void note(std::string_view message) { emit("", message); }
+void set_level(Level level) { current_level() = level; }
+Level level() { return current_level(); }
+void warning(std::string_view message) {
+  if (current_level() >= Level::warning) emit("warning: ", message);
+}
+void note(std::string_view message) {
+  if (current_level() >= Level::warning) emit("", message);
+}
+void info(std::string_view message) {
+  if (current_level() >= Level::info) emit("", message);
+}
+void debug(std::string_view message) {
+  if (current_level() >= Level::debug) emit("debug: ", message);
+}
 
 std::string one_line(std::string_view text) {
   std::string out;

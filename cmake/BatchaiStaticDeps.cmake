@@ -8,7 +8,9 @@
 # their archives where the system has them; libslurm, libc and MPI stay
 # shared, as the site's Slurm and MPI must be the ones used.
 #
-# Defines batchai::json and batchai::sqlite (the archive where found and
+# libyaml (for -o yaml) is C, so its archive needs no runtime of its own.
+#
+# Defines batchai::json, batchai::sqlite and batchai::yaml (the archive where found and
 # wanted, else the usual imported target) and batchai_static_runtime(target).
 option(BATCHAI_STATIC_DEPS
        "Link Boost.JSON, SQLite and libstdc++ statically into the CLI programs where archives exist" ON)
@@ -17,9 +19,12 @@ add_library(batchai_json INTERFACE)
 add_library(batchai::json ALIAS batchai_json)
 add_library(batchai_sqlite INTERFACE)
 add_library(batchai::sqlite ALIAS batchai_sqlite)
+add_library(batchai_yaml INTERFACE)
+add_library(batchai::yaml ALIAS batchai_yaml)
 
 set(_batchai_json_archive "")
 set(_batchai_sqlite_archive "")
+set(_batchai_yaml_archive "")
 if(BATCHAI_STATIC_DEPS)
   # Next to the shared library the imported target names, so the archive is
   # the same build of the same version.
@@ -45,6 +50,19 @@ if(_batchai_json_archive)
 else()
   target_link_libraries(batchai_json INTERFACE Boost::json)
 endif()
+if(BATCHAI_STATIC_DEPS)
+  # In the directory pkg-config names for yaml-0.1, so it is that build.
+  find_library(BATCHAI_YAML_ARCHIVE NAMES libyaml.a HINTS ${YAML_LIBRARY_DIRS} NO_DEFAULT_PATH)
+  if(BATCHAI_YAML_ARCHIVE)
+    set(_batchai_yaml_archive "${BATCHAI_YAML_ARCHIVE}")
+  endif()
+endif()
+if(_batchai_yaml_archive)
+  target_include_directories(batchai_yaml INTERFACE ${YAML_INCLUDE_DIRS})
+  target_link_libraries(batchai_yaml INTERFACE ${_batchai_yaml_archive})
+else()
+  target_link_libraries(batchai_yaml INTERFACE PkgConfig::YAML)
+endif()
 if(_batchai_sqlite_archive)
   target_include_directories(batchai_sqlite INTERFACE ${SQLite3_INCLUDE_DIRS})
   # The archive's own needs, which the shared library records for itself.
@@ -65,4 +83,5 @@ endfunction()
 if(BATCHAI_STATIC_DEPS)
   message(STATUS "batchai: static Boost.JSON: ${_batchai_json_archive}")
   message(STATUS "batchai: static SQLite: ${_batchai_sqlite_archive}")
+  message(STATUS "batchai: static libyaml: ${_batchai_yaml_archive}")
 endif()

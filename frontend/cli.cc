@@ -5,6 +5,7 @@
 #include <ostream>
 #include <vector>
 
+#include "frontend/debug_client.h"
 #include "frontend/query.h"
 #include "base/diag.h"
 #include "base/spell.h"
@@ -24,8 +25,12 @@ std::optional<std::string> Context::getenv(std::string_view name) const {
 namespace {
 
 constexpr args::Option kGlobalOptions[] = {
-    {"output", 'o', "FORMAT", "output format: json (default), table or tsv"},
+    {"output", 'o', "FORMAT", "output format: json (default), jsonc, yaml, yamlc, table, tsv or none"},
     {"query", 0, "EXPR", "JMESPath query applied to the result, as in az (e.g. executionState, [].name)"},
+    {"debug", 0, "", "also show on stderr what batchai sends to Slurm and reads from its database"},
+    {"verbose", 0, "", "also show notes of progress on stderr"},
+    {"only-show-errors", 0, "", "show errors only, no warnings or notes"},
+    {"subscription", 0, "ID", "accepted for az scripts and ignored: a site has no subscriptions"},
     {"help", 'h', "", "show help for this command and exit"},
 };
 
@@ -107,9 +112,7 @@ std::vector<args::Option> command_options(const Command& c) {
 
 std::string command_help(const Command& c) {
   std::string usage = "batchai " + std::string(c.path);
-  for (const auto& o : c.options) {
-    if (o.required) usage += " " + args::usage_form(o);
-  }
+  usage += args::usage_options(c.options);
   for (const auto& p : c.positionals) usage += p.required ? " " + std::string(p.name) : " [" + std::string(p.name) + "]";
   usage += " [options]";
   return args::help(usage, c.summary, command_options(c), c.positionals);
@@ -133,18 +136,70 @@ Error unknown_command(std::string_view prefix, std::string_view word) {
 }
 
 Result<OutputFormat> output_format(const args::Parsed& parsed) {
+  static constexpr std::pair<std::string_view, OutputFormat> kFormats[] = {
+      {"json", OutputFormat::json}, {"jsonc", OutputFormat::jsonc}, {"yaml", OutputFormat::yaml},
+      {"yamlc", OutputFormat::yamlc}, {"table", OutputFormat::table}, {"tsv", OutputFormat::tsv},
+      {"none", OutputFormat::none},
+  };
   auto f = parsed.get("output");
-  if (!f || *f == "json") return OutputFormat::json;
-  if (*f == "table") return OutputFormat::table;
-  if (*f == "tsv") return OutputFormat::tsv;
-  return Error{"--output: expected json, table or tsv, got '" + *f + "'"};
+  if (!f) return OutputFormat::json;
+  for (const auto& [name, format] : kFormats) {
+    if (*f == name) return format;
+  }
+  return Error{"--output: expected json, jsonc, yaml, yamlc, table, tsv or none, got '" + diag::one_line(*f) + "'"};
 }
+
+// --debug shows most, then --verbose; --only-show-errors only narrows the
+// default.
+diag::Level message_level(const args::Parsed& parsed) {
+  if (parsed.has("debug")) return diag::Level::debug;
+  if (parsed.has("verbose")) return diag::Level::info;
+  if (parsed.has("only-show-errors")) return diag::Level::error;
+  return diag::Level::warning;
+}
+
+// Under --debug, Slurm calls go through a DebugClient and the database's
+// statements to diag::debug; both are undone when the command returns, as
+// one process (a test) may run several command lines.
+class DebugScope {
+ public:
+  explicit DebugScope(Context& ctx) : ctx_(ctx) {
+    if (diag::level() < diag::Level::debug) return;
+    active_ = true;
+    saved_slurm_ = ctx.slurm;
+    auto inner = ctx.slurm;
+    auto wrapper = std::make_shared<std::unique_ptr<DebugClient>>();
+    ctx.slurm = [inner, wrapper]() -> Result<slurm::Client*> {
+      if (!inner) return Error{"no Slurm connection in this context"};
+      auto client = inner();
+      if (!client) return client.error();
+      if (!*wrapper) *wrapper = std::make_unique<DebugClient>(**client);
+      return wrapper->get();
+    };
+    state::set_sql_trace([](std::string_view sql) { diag::debug("sql: " + diag::one_line(sql)); });
+  }
+  ~DebugScope() {
+    if (!active_) return;
+    ctx_.slurm = saved_slurm_;
+    state::set_sql_trace(nullptr);
+  }
+  DebugScope(const DebugScope&) = delete;
+  DebugScope& operator=(const DebugScope&) = delete;
+
+ private:
+  Context& ctx_;
+  bool active_ = false;
+  std::function<Result<slurm::Client*>()> saved_slurm_;
+};
 
 }  // namespace
 
 std::span<const args::Option> global_options() { return kGlobalOptions; }
 
 int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out) {
+  // Each command line starts from the default; one process (a test) may
+  // run several.
+  diag::set_level(diag::Level::warning);
   // The command is the longest run of leading words that names a group or a
   // command; everything after it is options and arguments.
   std::size_t n = 0;
@@ -194,6 +249,7 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
     diag::error("batchai " + std::string(command->path) + ": " + parsed.error().message);
     return 2;
   }
+  diag::set_level(message_level(*parsed));
   auto format = output_format(*parsed);
   if (!format) {
     diag::error(format.error().message);
@@ -210,6 +266,10 @@ int run(std::span<const std::string> argv, Context& ctx, std::ostream& help_out)
     }
     ctx.query = std::make_shared<const Query>(std::move(*query));
   }
+  if (parsed->has("subscription")) {
+    diag::info("--subscription is accepted and ignored: a site has one set of clusters, no subscriptions");
+  }
+  DebugScope debug(ctx);
   auto status = command->run(ctx, *parsed);
   if (!status) {
     diag::error(status.error().message);

@@ -21,7 +21,9 @@
 
 namespace batchai::frontend {
 
-enum class OutputFormat { json, table, tsv };
+// az's -o: jsonc and yamlc are json and yaml in colour where stdout is a
+// terminal; none runs the command and prints nothing.
+enum class OutputFormat { json, jsonc, yaml, yamlc, table, tsv, none };
 
 class Query;  // frontend/query.h
 
@@ -37,6 +39,8 @@ struct Context {
   // rebuild` replaces; empty where the context has none.
   std::string state_dir;
   std::ostream* out = nullptr;
+  // Whether `out` is a terminal: -o jsonc and yamlc colour only then.
+  bool out_is_tty = false;
   OutputFormat format = OutputFormat::json;
   // The global --query, parsed before the command runs; emit() applies it.
   std::shared_ptr<const Query> query;

@@ -1,6 +1,8 @@
 // batchai: the login-node CLI. main() wires the real Slurm connection, the
 // terminal and the environment into a Context, runs one command line and
 // turns the result into an exit status.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -17,6 +19,7 @@ namespace {
 batchai::frontend::Context make_context() {
   batchai::frontend::Context ctx;
   ctx.out = &std::cout;
+  ctx.out_is_tty = ::isatty(STDOUT_FILENO) != 0;
   ctx.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
   for (char** e = environ; *e; ++e) ctx.environment.emplace_back(*e);
   // One connection per process, made only when a command first needs it.

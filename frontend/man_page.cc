@@ -1,5 +1,6 @@
 #include "frontend/man_page.h"
 
+#include <algorithm>
 #include <sstream>
 #include <string_view>
 
@@ -17,11 +18,32 @@ namespace {
 // The command's required options, as its usage line shows them: " \fB\-n\fR \fINAME\fR".
 std::string required_options(const Command& c) {
   std::string s;
+  auto form = [](const args::Option& o) {
+    std::string f = o.short_name ? "\\fB\\-" + std::string(1, o.short_name) : "\\fB\\-\\-" + roff(o.name);
+    f += "\\fR";
+    if (!o.value_name.empty()) f += " \\fI" + roff(o.value_name) + "\\fR";
+    if (o.many) f += " [\\fI" + roff(o.value_name) + "\\fR ...]";
+    return f;
+  };
+  // As the usage line groups them: "(-e NAME -n NAME | --ids ID [ID ...])".
+  std::vector<std::string_view> grouped;
   for (const auto& o : c.options) {
     if (!o.required) continue;
-    s += o.short_name ? " \\fB\\-" + std::string(1, o.short_name) : " \\fB\\-\\-" + roff(o.name);
-    s += "\\fR";
-    if (!o.value_name.empty()) s += " \\fI" + roff(o.value_name) + "\\fR";
+    if (o.unless.empty()) {
+      s += " " + form(o);
+      continue;
+    }
+    if (std::find(grouped.begin(), grouped.end(), o.unless) != grouped.end()) continue;
+    grouped.push_back(o.unless);
+    std::string group;
+    for (const auto& m : c.options) {
+      if (m.required && m.unless == o.unless) group += (group.empty() ? "" : " ") + form(m);
+    }
+    const args::Option* other = nullptr;
+    for (const auto& a : c.options) {
+      if (a.name == o.unless) other = &a;
+    }
+    s += other ? " (" + group + " | " + form(*other) + ")" : " " + group;
   }
   return s;
 }

@@ -7,6 +7,7 @@
 
 #include "frontend/pynum.h"
 #include "frontend/query.h"
+#include "frontend/yaml_output.h"
 
 namespace batchai::frontend {
 namespace {
@@ -218,23 +219,86 @@ void print_queried(const Context& ctx, const boost::json::value& input, const bo
 
 }  // namespace
 
+namespace {
+
+// -o jsonc on a terminal: pretty_json's layout, keys, strings and other
+// scalars each in a colour.
+void coloured(const boost::json::value& v, std::string& out, int indent) {
+  constexpr const char* kKey = "\x1b[94m";
+  constexpr const char* kString = "\x1b[32m";
+  constexpr const char* kScalar = "\x1b[36m";
+  constexpr const char* kReset = "\x1b[0m";
+  const std::string pad(indent + 2, ' ');
+  if (v.is_object() && !v.get_object().empty()) {
+    out += "{\n";
+    bool first = true;
+    for (const auto& [key, child] : v.get_object()) {
+      if (!first) out += ",\n";
+      first = false;
+      out += pad + kKey + boost::json::serialize(boost::json::string(key)) + kReset + ": ";
+      coloured(child, out, indent + 2);
+    }
+    out += "\n" + std::string(indent, ' ') + "}";
+  } else if (v.is_array() && !v.get_array().empty()) {
+    const auto& arr = v.get_array();
+    out += "[\n";
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      out += pad;
+      coloured(arr[i], out, indent + 2);
+      out += i + 1 < arr.size() ? ",\n" : "\n";
+    }
+    out += std::string(indent, ' ') + "]";
+  } else {
+    out += (v.is_string() ? kString : kScalar) + pretty_json(v) + kReset;
+  }
+}
+
+// The result in a format that prints the whole value; table and tsv print
+// rows instead.
+Status print_document(const Context& ctx, const boost::json::value& value) {
+  switch (ctx.format) {
+    case OutputFormat::jsonc:
+      if (ctx.out_is_tty) {
+        std::string text;
+        coloured(value, text, 0);
+        *ctx.out << text << "\n";
+        return {};
+      }
+      [[fallthrough]];  // not a terminal: plain json, as az does
+    case OutputFormat::json:
+      *ctx.out << pretty_json(value) << "\n";
+      return {};
+    case OutputFormat::yaml:
+    case OutputFormat::yamlc: {
+      auto text = to_yaml(value);
+      if (!text) return text.error();
+      *ctx.out << (ctx.format == OutputFormat::yamlc && ctx.out_is_tty ? colour_yaml(*text) : *text);
+      return {};
+    }
+    default:
+      return {};
+  }
+}
+
+bool prints_rows(OutputFormat f) { return f == OutputFormat::table || f == OutputFormat::tsv; }
+
+}  // namespace
+
 Status emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
   if (!ctx.query) {
-    if (ctx.format == OutputFormat::json) {
-      *ctx.out << pretty_json(value) << "\n";
-    } else {
-      print_objects(ctx, value, columns);
-    }
+    if (ctx.format == OutputFormat::none) return {};
+    if (!prints_rows(ctx.format)) return print_document(ctx, value);
+    print_objects(ctx, value, columns);
     return {};
   }
+  // -o none still applies the query: a query that cannot apply fails the
+  // command whatever is printed.
   auto result = apply(*ctx.query, value);
   if (!result) return result.error();
   if (result->is_null()) return {};  // az prints nothing when the query finds nothing
-  if (ctx.format == OutputFormat::json) {
-    *ctx.out << pretty_json(*result) << "\n";
-  } else {
-    print_queried(ctx, value, *result, columns);
-  }
+  if (ctx.format == OutputFormat::none) return {};
+  if (!prints_rows(ctx.format)) return print_document(ctx, *result);
+  print_queried(ctx, value, *result, columns);
   return {};
 }
 

@@ -958,6 +958,19 @@ class SqliteStore final : public Store {
   bool damaged_ = false;
 };
 
+std::function<void(std::string_view)>& sql_trace() {
+  static std::function<void(std::string_view)> trace;
+  return trace;
+}
+
+int trace_statement(unsigned, void* context, void* statement, void*) {
+  // The trace may have been cleared since this database was opened.
+  auto& trace = *static_cast<std::function<void(std::string_view)>*>(context);
+  const char* sql = sqlite3_sql(static_cast<sqlite3_stmt*>(statement));
+  if (sql && trace) trace(sql);
+  return 0;
+}
+
 // Opens the file at `path`, which exists, and brings its schema up to date.
 // `damaged` tells the caller whether a failure was SQLite finding the file
 // damaged.
@@ -972,6 +985,7 @@ Result<std::unique_ptr<SqliteStore>> open_file(const std::string& path, const st
     sqlite3_close_v2(db);
     return Error{"cannot open state database '" + path + "': " + why};
   }
+  if (sql_trace()) sqlite3_trace_v2(db, SQLITE_TRACE_STMT, trace_statement, &sql_trace());
   auto store = std::make_unique<SqliteStore>(db, path, waiting, created);
   if (auto s = store->init(journal); !s) {
     if (damaged) *damaged = store->damaged();
@@ -1067,6 +1081,8 @@ Error damaged_database(const std::string& path, const std::string& why) {
   return Error{"the state database " + path + " is damaged (" + why +
                "); 'batchai state rebuild' makes it again from the job directories"};
 }
+
+void set_sql_trace(std::function<void(std::string_view)> trace) { sql_trace() = std::move(trace); }
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, const Waiting& waiting) {
   if (auto s = make_private_dir(dir); !s) return s.error();

@@ -141,6 +141,11 @@ struct Waiting {
   std::chrono::milliseconds retry_budget{30'000};
 };
 
+// --debug: every database opened after this call hands each statement's
+// text, as written (bound values, which hold job specs, left out), to
+// `trace`; nullptr stops it for databases opened afterwards.
+void set_sql_trace(std::function<void(std::string_view sql)> trace);
+
 class Store {
  public:
   // Opens (creating, and migrating to the current schema) the database in

@@ -8,15 +8,31 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    args::required({"name", 'n', "NAME", "cluster name"}),
+    args::required_unless({"name", 'n', "NAME", "cluster name"}, "ids"),
+    kIdsOption,
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
+  auto ids = resource_ids(p, ResourceType::cluster);
+  if (!ids) return ids.error();
   auto store = ctx.store();
   if (!store) return store.error();
-  auto c = find_cluster(ctx, p, **store, "name");
-  if (!c) return c.error();
-  if (auto s = emit_clusters(ctx, {*c}, true); !s) return s.error();
+  std::vector<state::Cluster> found;
+  if (*ids) {
+    for (const auto& id : **ids) {
+      const state::ClusterKey key{id.group, id.workspace, id.name};
+      auto c = (*store)->cluster(key);
+      if (!c) return c.error();
+      if (!*c) return state::not_found(key);
+      found.push_back(std::move(**c));
+    }
+  } else {
+    auto c = find_cluster(ctx, p, **store, "name");
+    if (!c) return c.error();
+    found.push_back(std::move(*c));
+  }
+  // Several ids show a list, as az does; one shows the object.
+  if (auto s = emit_clusters(ctx, found, found.size() == 1); !s) return s.error();
   return 0;
 }
 

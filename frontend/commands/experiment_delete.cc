@@ -21,21 +21,32 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    args::required({"name", 'n', "NAME", "experiment name"}),
+    args::required_unless({"name", 'n', "NAME", "experiment name"}, "ids"),
+    kIdsOption,
     kYesOption,
     {"no-wait", 0, "", "accepted for az scripts; deletion is immediate here"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = resource_name(p, "name");
-  if (!name) return name.error();
+  auto ids = resource_ids(p, ResourceType::experiment);
+  if (!ids) return ids.error();
   auto store = open_store(ctx);
   if (!store) return store.error();
-  auto ws = workspace_key(ctx, p, **store);
-  if (!ws) return ws.error();
+  std::vector<state::ExperimentKey> keys;
+  if (*ids) {
+    for (const auto& id : **ids) keys.push_back({id.group, id.workspace, id.name});
+  } else {
+    auto name = resource_name(p, "name");
+    if (!name) return name.error();
+    auto ws = workspace_key(ctx, p, **store);
+    if (!ws) return ws.error();
+    keys.push_back({ws->group, ws->workspace, *name});
+  }
   if (auto ok = confirm(p); !ok) return ok.error();
-  if (auto s = terminate_jobs(ctx, **store, {ws->group, ws->workspace, *name}); !s) return s.error();
-  if (auto s = (*store)->delete_experiment({ws->group, ws->workspace, *name}); !s) return s.error();
+  for (const auto& key : keys) {
+    if (auto s = terminate_jobs(ctx, **store, key); !s) return s.error();
+    if (auto s = (*store)->delete_experiment(key); !s) return s.error();
+  }
   return 0;
 }
 

@@ -37,7 +37,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!filled) return filled.error();
   if (auto ok = slurm::check_job_anywhere(*filled, *file); !ok) return ok.error();
   const auto& spec = parsed->spec;
-  if (ctx.format == OutputFormat::json) {
+  if (ctx.format == OutputFormat::none) {
+    // The exit status says it.
+  } else if (ctx.format != OutputFormat::table && ctx.format != OutputFormat::tsv) {
     *ctx.out << "valid\n";
   } else {
     static constexpr Column kColumns[] = {{"File", "file"}, {"Tool", "toolType"}, {"Nodes", "nodeCount"}};

@@ -10,20 +10,32 @@ namespace {
 
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
-    args::required({"name", 'n', "NAME", "workspace name"}),
+    args::required_unless({"name", 'n', "NAME", "workspace name"}, "ids"),
+    kIdsOption,
     kYesOption,
     {"no-wait", 0, "", "accepted for az scripts; deletion is immediate here"},
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto name = resource_name(p, "name");
-  if (!name) return name.error();
+  auto ids = resource_ids(p, ResourceType::workspace);
+  if (!ids) return ids.error();
   auto store = open_store(ctx);
   if (!store) return store.error();
-  auto group = resource_group(ctx, p, **store);
-  if (!group) return group.error();
+  std::vector<state::WorkspaceKey> keys;
+  if (*ids) {
+    for (const auto& id : **ids) keys.push_back({id.group, id.workspace});
+  } else {
+    auto name = resource_name(p, "name");
+    if (!name) return name.error();
+    auto group = resource_group(ctx, p, **store);
+    if (!group) return group.error();
+    keys.push_back({*group, *name});
+  }
+  // One question for all of them.
   if (auto ok = confirm(p); !ok) return ok.error();
-  if (auto s = delete_workspace_and_jobs(ctx, **store, {*group, *name}); !s) return s.error();
+  for (const auto& key : keys) {
+    if (auto s = delete_workspace_and_jobs(ctx, **store, key); !s) return s.error();
+  }
   return 0;
 }
 

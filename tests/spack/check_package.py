@@ -62,6 +62,7 @@ FIND_PACKAGE = {
     "OpenMP": None,  # the compiler's runtime
     "Threads": None,  # libc
     "Git": None,  # optional (QUIET): stamps the revision into --version
+    "PkgConfig": "pkgconfig",  # finds libyaml's yaml-0.1.pc
 }
 FIND_LIBRARY = {
     "slurm": "slurm",
@@ -70,6 +71,7 @@ FIND_LIBRARY = {
     "libboost_json.a": "boost",
     "libboost_container.a": "boost",
     "libsqlite3.a": "sqlite",
+    "libyaml.a": "libyaml",
 }
 BUILD_TOOLS = {"c", "cxx", "cmake"}  # compilers and CMake: build deps CMake needs to run at all
 

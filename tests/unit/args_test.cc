@@ -103,5 +103,42 @@ TEST(Args, HelpAndUsageMarkRequiredOptions) {
   EXPECT_EQ(usage_form(kRequired[1]), "--min N");
 }
 
+// --ids ID [ID ...]: every word up to the next option, as az's nargs='+',
+// and -n NAME required unless --ids stands in for it.
+constexpr Option kShow[] = {
+    required_unless({"experiment", 'e', "NAME", "experiment"}, "ids"),
+    required_unless({"name", 'n', "NAME", "job name"}, "ids"),
+    many({"ids", 0, "ID", "resource ids"}),
+    {"yes", 'y', "", "do not ask"},
+};
+
+TEST(Args, ManyTakesEveryWordUpToTheNextOption) {
+  auto p = parse(std::vector<std::string>{"--ids", "/a", "/b", "/c", "-y"}, kShow, {});
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_EQ(p->all("ids"), (std::vector<std::string>{"/a", "/b", "/c"}));
+  EXPECT_TRUE(p->has("yes"));
+  auto inline_value = parse(std::vector<std::string>{"--ids=/a", "/b"}, kShow, {}, true);
+  ASSERT_TRUE(inline_value) << inline_value.error().message;
+  EXPECT_EQ(inline_value->all("ids"), (std::vector<std::string>{"/a"}));
+  EXPECT_EQ(inline_value->positionals(), (std::vector<std::string>{"/b"}));
+  auto twice = parse(std::vector<std::string>{"--ids", "/a", "--ids", "/b"}, kShow, {});
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->all("ids").size(), 2u);
+  auto none = parse(std::vector<std::string>{"--ids"}, kShow, {});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message, "--ids: missing value ID");
+}
+
+TEST(Args, RequiredUnlessAnotherOptionStandsIn) {
+  EXPECT_TRUE(parse(std::vector<std::string>{"-e", "x", "-n", "y"}, kShow, {}));
+  EXPECT_TRUE(parse(std::vector<std::string>{"--ids", "/a"}, kShow, {}));
+  auto missing = parse(std::vector<std::string>{"-e", "x"}, kShow, {});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "--name or --ids: required (job name)");
+  EXPECT_EQ(help_text(kShow[1]), "job name (required, or --ids)");
+  EXPECT_EQ(usage_form(kShow[2]), "--ids ID [ID ...]");
+  EXPECT_EQ(usage_options(kShow), " (-e NAME -n NAME | --ids ID [ID ...])");
+}
+
 }  // namespace
 }  // namespace batchai::args

@@ -73,7 +73,7 @@ TEST_F(Cli, EveryCommandsHelpIsGeneratedFromItsOptionTable) {
       if (o.required) {
         EXPECT_NE(help.str().find(args::help_text(o)), std::string::npos) << c->path << ": " << o.name;
         const std::string usage = help.str().substr(0, help.str().find('\n'));
-        EXPECT_NE(usage.find(" " + args::usage_form(o)), std::string::npos) << usage;
+        EXPECT_NE(usage.find(args::usage_form(o)), std::string::npos) << usage;
       }
     }
     for (const auto& o : global_options()) {
@@ -243,8 +243,8 @@ TEST_F(Cli, OutputFormats) {
             "JobId  Name  State    Exit code  Nodes      Start  End\n"
             "-----  ----  -------  ---------  ---------  -----  ---\n"
             "5      job5  RUNNING  0          node[1-4]\n");
-  EXPECT_EQ(run({"slurm", "show", "5", "-o", "yaml"}), 2);
-  EXPECT_EQ(err, "batchai: error: --output: expected json, table or tsv, got 'yaml'\n");
+  EXPECT_EQ(run({"slurm", "show", "5", "-o", "xml"}), 2);
+  EXPECT_EQ(err, "batchai: error: --output: expected json, jsonc, yaml, yamlc, table, tsv or none, got 'xml'\n");
 }
 
 TEST_F(Cli, NodesAndPartitions) {
@@ -394,12 +394,17 @@ TEST_F(JobCreate, DryRunPrintsTheMaskedScriptAndSubmitsNothing) {
 
 TEST_F(Cli, AMissingRequiredOptionIsAUsageError) {
   EXPECT_EQ(run({"job", "show", "-e", "exp"}), 2);
-  EXPECT_EQ(err, "batchai: error: batchai job show: --name: required (job name)\n");
+  EXPECT_EQ(err, "batchai: error: batchai job show: --name or --ids: required (job name)\n");
   EXPECT_EQ(out.str(), "");
   help.str("");
   ASSERT_EQ(run({"job", "show", "--help"}), 0);
-  EXPECT_TRUE(help.str().starts_with("usage: batchai job show -e NAME -n NAME [options]\n")) << help.str();
-  EXPECT_NE(help.str().find(" job name (required)\n"), std::string::npos) << help.str();
+  EXPECT_TRUE(help.str().starts_with("usage: batchai job show (-e NAME -n NAME | --ids ID [ID ...]) [options]\n"))
+      << help.str();
+  EXPECT_NE(help.str().find(" job name (required, or --ids)\n"), std::string::npos) << help.str();
+  help.str("");
+  ASSERT_EQ(run({"cluster", "auto-scale", "--help"}), 0);
+  EXPECT_TRUE(help.str().starts_with("usage: batchai cluster auto-scale -n NAME --min N --max N [options]\n"))
+      << help.str();
 }
 
 TEST_F(JobCreate, BadFlagsAndNamesAreOneLineErrors) {

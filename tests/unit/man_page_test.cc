@@ -35,8 +35,10 @@ TEST(ManPage, ListsEveryCommandAndOption) {
 // both from the table's flag.
 TEST(ManPage, MarksRequiredOptions) {
   const std::string page = man_page();
-  EXPECT_NE(page.find(".TP\n\\fBbatchai job show\\fR \\fB\\-e\\fR \\fINAME\\fR \\fB\\-n\\fR \\fINAME\\fR\n"),
-            std::string::npos);
+  EXPECT_NE(page.find(".TP\n\\fBbatchai job show\\fR (\\fB\\-e\\fR \\fINAME\\fR \\fB\\-n\\fR \\fINAME\\fR | "
+                      "\\fB\\-\\-ids\\fR \\fIID\\fR [\\fIID\\fR ...])\n"),
+            std::string::npos)
+      << page.substr(page.find("batchai job show"), 200);
   EXPECT_NE(page.find(".TP\n\\fBbatchai cluster auto\\-scale\\fR \\fB\\-n\\fR \\fINAME\\fR \\fB\\-\\-min\\fR "
                       "\\fIN\\fR \\fB\\-\\-max\\fR \\fIN\\fR\n"),
             std::string::npos);

@@ -28,6 +28,8 @@ class BatchaiSlurm(CMakePackage, CudaPackage):
     depends_on("c", type="build")
     depends_on("cxx", type="build")
     depends_on("cmake@3.25:", type="build")
+    # Finds libyaml through its yaml-0.1.pc.
+    depends_on("pkgconfig", type="build")
     # Slurm's libslurm changes ABI every release: declare the site's Slurm
     # as an external (spack external find slurm) so an upgrade forces a rebuild.
     depends_on("slurm@21.08:")
@@ -36,6 +38,9 @@ class BatchaiSlurm(CMakePackage, CudaPackage):
     depends_on("hdf5~mpi")
     depends_on("mpi")
     depends_on("sqlite")
+    # -o yaml: libyaml writes the YAML, as PyYAML's emitter (a port of it)
+    # does for az.
+    depends_on("libyaml")
     # The CPU trainer keeps OpenBLAS single-threaded under its own OpenMP
     # threads (openblas_set_num_threads), so it needs OpenBLAS itself, not
     # any BLAS; the compiler provides OpenMP.

@@ -145,7 +145,7 @@ TEST_F(OutputFlags, AnUnknownFormatIsOneLine) {
 
 TEST_F(OutputFlags, OnlyShowErrorsDropsNotesAndWarnings) {
   ASSERT_EQ(run({"cluster", "create", "-n", "c3", "-s", "STANDARD_NC6", "-t", "1", "--image", "UbuntuLTS"}), 0);
-  EXPECT_EQ(err, "batchai: --image is ignored on Slurm\n");
+  EXPECT_EQ(err, "batchai: --image is accepted; on Slurm the nodes run the site's OS image; nothing changes\n");
   ASSERT_EQ(run({"cluster", "create", "-n", "c4", "-s", "STANDARD_NC6", "-t", "1", "--image", "UbuntuLTS",
                  "--only-show-errors"}),
             0);
@@ -158,7 +158,7 @@ TEST_F(OutputFlags, OnlyShowErrorsDropsNotesAndWarnings) {
   EXPECT_EQ(err.rfind("batchai: error: ", 0), 0u) << err;
   // The next command line is back to the default.
   ASSERT_EQ(run({"cluster", "create", "-n", "c6", "-s", "STANDARD_NC6", "-t", "1", "--image", "UbuntuLTS"}), 0);
-  EXPECT_EQ(err, "batchai: --image is ignored on Slurm\n");
+  EXPECT_EQ(err, "batchai: --image is accepted; on Slurm the nodes run the site's OS image; nothing changes\n");
 }
 
 TEST_F(OutputFlags, SubscriptionIsAcceptedAndIgnored) {

@@ -113,4 +113,18 @@ Status add_to_site(site::SiteConfig& site, state::Store& store, const state::Wor
   return {};
 }
 
+Result<std::vector<state::FileServerKey>> keys(const Context& ctx, const args::Parsed& p, state::Store& store) {
+  auto ids = resource_ids(p, ResourceType::file_server);
+  if (!ids) return ids.error();
+  std::vector<state::FileServerKey> out;
+  if (*ids) {
+    for (const auto& id : **ids) out.push_back({id.group, id.workspace, id.name});
+    return out;
+  }
+  auto one = key(ctx, p, store);
+  if (!one) return one.error();
+  out.push_back(std::move(*one));
+  return out;
+}
+
 }  // namespace batchai::frontend::file_servers

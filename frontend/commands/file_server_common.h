@@ -19,9 +19,14 @@
 namespace batchai::frontend::file_servers {
 
 inline constexpr args::Option kNameOption = args::required({"name", 'n', "NAME", "file server name"});
+// show and delete take -n or --ids.
+inline constexpr args::Option kNameOrIdsOption = args::required_unless({"name", 'n', "NAME", "file server name"}, "ids");
 
 // -g, -w and -n, each checked.
 Result<state::FileServerKey> key(const Context& ctx, const args::Parsed& p, state::Store& store);
+
+// The file servers a show or delete names: those of --ids, else -g -w -n.
+Result<std::vector<state::FileServerKey>> keys(const Context& ctx, const args::Parsed& p, state::Store& store);
 
 // The directory a file server of that name uses: the site's own
 // "fileServer" share of that name, else <storageRoot>/fileServers/<name>.

@@ -16,7 +16,8 @@ namespace {
 constexpr args::Option kOptions[] = {
     kResourceGroupOption,
     kWorkspaceOption,
-    file_servers::kNameOption,
+    file_servers::kNameOrIdsOption,
+    kIdsOption,
     kYesOption,
     {"no-wait", 0, "", "accepted for az scripts; deletion is immediate here"},
 };
@@ -29,22 +30,18 @@ bool made_by_batchai(const state::FileServer& f) {
   return !f.site_mapped && made && made->is_bool() && made->as_bool();
 }
 
-Result<int> run(Context& ctx, const args::Parsed& p) {
-  auto store = ctx.store();
-  if (!store) return store.error();
-  auto key = file_servers::key(ctx, p, **store);
-  if (!key) return key.error();
-  auto found = (*store)->file_server(*key);
+// The file server, or the error that says which name is missing.
+Result<state::FileServer> find(state::Store& store, const state::FileServerKey& key) {
+  auto found = store.file_server(key);
   if (!found) return found.error();
-  if (!*found) {
-    auto ws = (*store)->workspace({key->group, key->workspace});
-    if (!ws) return ws.error();
-    if (!*ws) return state::not_found(state::WorkspaceKey{key->group, key->workspace});
-    return state::not_found(*key);
-  }
-  if (auto s = confirm(p); !s) return s.error();
-  if (auto s = (*store)->delete_file_server(*key); !s) return s.error();
-  const state::FileServer& f = **found;
+  if (*found) return std::move(**found);
+  auto ws = store.workspace({key.group, key.workspace});
+  if (!ws) return ws.error();
+  if (!*ws) return state::not_found(state::WorkspaceKey{key.group, key.workspace});
+  return state::not_found(key);
+}
+
+void remove_directory(const state::FileServer& f) {
   if (!made_by_batchai(f)) {
     diag::note("kept " + f.path + ": batchai did not make it");
   } else if (::rmdir(f.path.c_str()) == 0 || errno == ENOENT) {
@@ -53,6 +50,25 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
     diag::note("kept " + f.path + ": it holds files");
   } else {
     diag::warning("kept " + f.path + ": " + std::strerror(errno));
+  }
+}
+
+Result<int> run(Context& ctx, const args::Parsed& p) {
+  auto store = ctx.store();
+  if (!store) return store.error();
+  auto keys = file_servers::keys(ctx, p, **store);
+  if (!keys) return keys.error();
+  // Every one is found before any is deleted, and confirmed once.
+  std::vector<state::FileServer> found;
+  for (const auto& key : *keys) {
+    auto f = find(**store, key);
+    if (!f) return f.error();
+    found.push_back(std::move(*f));
+  }
+  if (auto s = confirm(p); !s) return s.error();
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    if (auto s = (*store)->delete_file_server((*keys)[i]); !s) return s.error();
+    remove_directory(found[i]);
   }
   return 0;
 }

@@ -6,6 +6,8 @@
 // Also list-usages, from the fake Slurm's nodes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
@@ -174,6 +176,32 @@ TEST_F(FileServerCli, DeleteConfirmsAndRemovesOnlyAnEmptyDirectoryItMade) {
   EXPECT_EQ(parsed(), json::array{});
   EXPECT_EQ(run({"file-server", "show", "-n", "full"}), 1);
   EXPECT_NE(err.find("file server 'full' not found in workspace 'ws'"), std::string::npos) << err;
+}
+
+TEST_F(FileServerCli, ShowAndDeleteTakeTheIdsWePrint) {
+  const std::string base = "/subscriptions/local/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/ws/fileServers/";
+  ASSERT_EQ(run({"file-server", "create", "-n", "a", "-s", "S"}), 0) << err;
+  ASSERT_EQ(run({"file-server", "create", "-n", "b", "-s", "S"}), 0) << err;
+  ASSERT_EQ(run({"file-server", "show", "--ids", base + "a"}), 0) << err;
+  EXPECT_EQ(parsed().at("name"), "a");
+  ASSERT_EQ(run({"file-server", "show", "--ids", base + "a", base + "b"}), 0) << err;
+  const json::value both = parsed();
+  ASSERT_TRUE(both.is_array());
+  ASSERT_EQ(both.as_array().size(), 2u);
+  EXPECT_EQ(both.as_array()[1].at("name"), "b");
+  // A cluster's id is not a file server's: one line, and nothing deleted.
+  EXPECT_EQ(run({"file-server", "delete", "-y", "--ids", base + "a",
+                 "/subscriptions/local/resourceGroups/rg/providers/Microsoft.BatchAI/workspaces/ws/clusters/c"}),
+            1);
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(err.find("--ids"), std::string::npos) << err;
+  EXPECT_EQ(run({"file-server", "delete", "-y", "--ids", base + "a", base + "missing"}), 1);
+  EXPECT_NE(err.find("file server 'missing' not found"), std::string::npos) << err;
+  ASSERT_EQ(run({"file-server", "show", "-n", "a"}), 0) << "a failed delete deletes none of its ids";
+  ASSERT_EQ(run({"file-server", "delete", "-y", "--ids", base + "a", base + "b"}), 0) << err;
+  ASSERT_EQ(run({"file-server", "list"}), 0) << err;
+  EXPECT_EQ(parsed(), json::array{});
+  EXPECT_FALSE(fs::exists(root / "fileServers" / "a"));
 }
 
 TEST_F(FileServerCli, RebuildBringsFileServersBack) {

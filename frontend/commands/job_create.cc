@@ -37,6 +37,9 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   if (!id) return discard_job(**store, *job, id.error());
   job->slurm_job_id = *id;
   if (auto s = (*store)->update_job(*job); !s) return s.error();
+  diag::info("job '" + job->key.job + "' is Slurm job " + std::to_string(*id) + " in partition '" +
+             draft->plan.partition + "' (" + std::to_string(draft->plan.nodes) + " node(s)); its directory is " +
+             job->job_dir);
   if (draft->hold) {
     diag::note("cluster '" + draft->cluster.cluster + "' has no nodes (target 0): the job waits until it is resized");
   }

@@ -161,6 +161,14 @@ TEST_F(OutputFlags, OnlyShowErrorsDropsNotesAndWarnings) {
   EXPECT_EQ(err, "batchai: --image is accepted; on Slurm the nodes run the site's OS image; nothing changes\n");
 }
 
+TEST_F(OutputFlags, VerboseSaysWhereACreatedJobWent) {
+  ASSERT_EQ(run({"job", "create", "-e", "e", "-n", "quiet", "-c", "c1", "-f", job}), 0) << err;
+  EXPECT_EQ(err.find("is Slurm job"), std::string::npos) << err;
+  ASSERT_EQ(run({"job", "create", "-e", "e", "-n", "told", "-c", "c1", "-f", job, "--verbose"}), 0) << err;
+  EXPECT_NE(err.find("batchai: job 'told' is Slurm job "), std::string::npos) << err;
+  EXPECT_NE(err.find(" node(s)); its directory is " + (dir / "jobs").string()), std::string::npos) << err;
+}
+
 TEST_F(OutputFlags, SubscriptionIsAcceptedAndIgnored) {
   ASSERT_EQ(run({"cluster", "show", "-n", "c1", "--subscription", "0000-1111"}), 0) << err;
   EXPECT_EQ(json::parse(out.str()).at("name"), "c1");

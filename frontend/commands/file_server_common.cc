@@ -113,17 +113,37 @@ Status add_to_site(site::SiteConfig& site, state::Store& store, const state::Wor
   return {};
 }
 
-Result<std::vector<state::FileServerKey>> keys(const Context& ctx, const args::Parsed& p, state::Store& store) {
+namespace {
+
+Result<state::FileServer> find(state::Store& store, const state::FileServerKey& key) {
+  auto found = store.file_server(key);
+  if (!found) return found.error();
+  if (*found) return std::move(**found);
+  auto ws = store.workspace({key.group, key.workspace});
+  if (!ws) return ws.error();
+  if (!*ws) return state::not_found(state::WorkspaceKey{key.group, key.workspace});
+  return state::not_found(key);
+}
+
+}  // namespace
+
+Result<std::vector<state::FileServer>> named(const Context& ctx, const args::Parsed& p, state::Store& store) {
   auto ids = resource_ids(p, ResourceType::file_server);
   if (!ids) return ids.error();
-  std::vector<state::FileServerKey> out;
+  std::vector<state::FileServerKey> keys;
   if (*ids) {
-    for (const auto& id : **ids) out.push_back({id.group, id.workspace, id.name});
-    return out;
+    for (const auto& id : **ids) keys.push_back({id.group, id.workspace, id.name});
+  } else {
+    auto one = key(ctx, p, store);
+    if (!one) return one.error();
+    keys.push_back(std::move(*one));
   }
-  auto one = key(ctx, p, store);
-  if (!one) return one.error();
-  out.push_back(std::move(*one));
+  std::vector<state::FileServer> out;
+  for (const auto& k : keys) {
+    auto f = find(store, k);
+    if (!f) return f.error();
+    out.push_back(std::move(*f));
+  }
   return out;
 }
 

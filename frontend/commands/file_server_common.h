@@ -25,8 +25,9 @@ inline constexpr args::Option kNameOrIdsOption = args::required_unless({"name", 
 // -g, -w and -n, each checked.
 Result<state::FileServerKey> key(const Context& ctx, const args::Parsed& p, state::Store& store);
 
-// The file servers a show or delete names: those of --ids, else -g -w -n.
-Result<std::vector<state::FileServerKey>> keys(const Context& ctx, const args::Parsed& p, state::Store& store);
+// The file servers a show or delete names (those of --ids, else -g -w -n),
+// each found, or the error that says which is missing.
+Result<std::vector<state::FileServer>> named(const Context& ctx, const args::Parsed& p, state::Store& store);
 
 // The directory a file server of that name uses: the site's own
 // "fileServer" share of that name, else <storageRoot>/fileServers/<name>.

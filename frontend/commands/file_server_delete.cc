@@ -30,17 +30,6 @@ bool made_by_batchai(const state::FileServer& f) {
   return !f.site_mapped && made && made->is_bool() && made->as_bool();
 }
 
-// The file server, or the error that says which name is missing.
-Result<state::FileServer> find(state::Store& store, const state::FileServerKey& key) {
-  auto found = store.file_server(key);
-  if (!found) return found.error();
-  if (*found) return std::move(**found);
-  auto ws = store.workspace({key.group, key.workspace});
-  if (!ws) return ws.error();
-  if (!*ws) return state::not_found(state::WorkspaceKey{key.group, key.workspace});
-  return state::not_found(key);
-}
-
 void remove_directory(const state::FileServer& f) {
   if (!made_by_batchai(f)) {
     diag::note("kept " + f.path + ": batchai did not make it");
@@ -56,19 +45,13 @@ void remove_directory(const state::FileServer& f) {
 Result<int> run(Context& ctx, const args::Parsed& p) {
   auto store = ctx.store();
   if (!store) return store.error();
-  auto keys = file_servers::keys(ctx, p, **store);
-  if (!keys) return keys.error();
   // Every one is found before any is deleted, and confirmed once.
-  std::vector<state::FileServer> found;
-  for (const auto& key : *keys) {
-    auto f = find(**store, key);
-    if (!f) return f.error();
-    found.push_back(std::move(*f));
-  }
+  auto found = file_servers::named(ctx, p, **store);
+  if (!found) return found.error();
   if (auto s = confirm(p); !s) return s.error();
-  for (std::size_t i = 0; i < found.size(); ++i) {
-    if (auto s = (*store)->delete_file_server((*keys)[i]); !s) return s.error();
-    remove_directory(found[i]);
+  for (const auto& f : *found) {
+    if (auto s = (*store)->delete_file_server(f.key); !s) return s.error();
+    remove_directory(f);
   }
   return 0;
 }

@@ -32,6 +32,10 @@ struct Context {
   // Connects to Slurm on first use, so commands that do not need it (help,
   // validate) work on machines without a Slurm configuration.
   std::function<Result<slurm::Client*>()> slurm;
+  // Begins that connection on a second thread, for a command that will
+  // surely need it, so that libslurm's set-up overlaps the command's own
+  // work; `slurm` then waits for it. Empty where nothing can start early.
+  std::function<void()> warm_slurm;
   // The state database (workspaces, experiments, jobs, defaults), opened on
   // first use, so commands that keep no state never create one.
   std::function<Result<state::Store*>()> store;

@@ -17,9 +17,12 @@ constexpr args::Option kOptions[] = {
 };
 
 Result<int> run(Context& ctx, const args::Parsed& p) {
+  const bool dry_run = p.has("dry-run");
+  // Submitting needs libslurm, whose set-up shares nothing with the
+  // database and the plan: begun now, it is ready by the time they are.
+  if (!dry_run && ctx.warm_slurm) ctx.warm_slurm();
   auto store = ctx.store();
   if (!store) return store.error();
-  const bool dry_run = p.has("dry-run");
   auto draft = draft_job(ctx, p, **store, dry_run);
   if (!draft) return draft.error();
   auto request = slurm::submission(draft->plan, slurm::render_script(draft->plan), ctx.environment);
@@ -36,6 +39,7 @@ Result<int> run(Context& ctx, const args::Parsed& p) {
   auto id = (*client)->submit(request);
   if (!id) return discard_job(**store, *job, id.error());
   job->slurm_job_id = *id;
+  // Also writes the job's batchai.json, once, now that it has its id.
   if (auto s = (*store)->update_job(*job); !s) return s.error();
   diag::info("job '" + job->key.job + "' is Slurm job " + std::to_string(*id) + " in partition '" +
              draft->plan.partition + "' (" + std::to_string(draft->plan.nodes) + " node(s)); its directory is " +

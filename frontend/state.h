@@ -131,6 +131,10 @@ struct Job {
   std::string errors_json = "[]";             // executionInfo.errors
   std::int64_t created = 0;
   std::int64_t state_time = 0;  // executionStateTransitionTime
+  // Not in the database: the creation instant in nanoseconds, which keeps a
+  // rebuild's jobs of one second in order (state_records.h). Known to the
+  // command that creates the job; 0 elsewhere, where the job's record has it.
+  std::int64_t order = 0;
 };
 
 // How long a CLI waits for others holding the database: SQLite's busy

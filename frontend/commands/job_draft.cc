@@ -347,20 +347,25 @@ Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const 
   job.job_dir = plan.job_dir;
   job.segment = plan.id.segment();
   job.exported = exported;
-  job.created = job.state_time = std::time(nullptr);
+  job.order = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
+  job.created = job.state_time = job.order / 1'000'000'000;
   // The store refuses a job in an experiment that does not exist.
   if (auto s = store.insert_job(job); !s) return s.error();
   if (auto s = write_job_dir(plan, draft.spec_text, script); !s) return discard_job(store, job, s.error());
   // The record the state database can be rebuilt from (state_records.h).
-  const auto order = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
-  if (auto s = write_job_record(job, order, store.records_owner()); !s) return discard_job(store, job, s.error());
+  if (exported) {
+    if (auto s = write_job_record(job, job.order, store.records_owner()); !s) return discard_job(store, job, s.error());
+  }
   return job;
 }
 
 Error discard_job(state::Store& store, const state::Job& job, Error why) {
   std::error_code ec;
   std::filesystem::remove_all(job.job_dir, ec);
+  // And the job name's directory, when no earlier job of that name left
+  // its own there (remove() takes only an empty one).
+  std::filesystem::remove(std::filesystem::path(job.job_dir).parent_path(), ec);
   (void)store.delete_job(job.key);
   return why;
 }

@@ -50,8 +50,11 @@ Result<JobDraft> draft_job(Context& ctx, const args::Parsed& p, state::Store& st
 // Records the job (queued, no Slurm id yet; refused when the name exists in
 // the experiment), then writes its directory: the job.json and the private
 // files 0600, `script` as job.sbatch, each file whole or not at all.
-// `exported`: the site submits it with its own sbatch (job export). When
-// the directory cannot be written, neither it nor the record is left.
+// `exported`: the site submits it with its own sbatch (job export), and its
+// batchai.json is written now; a job batchai submits gets it with its Slurm
+// id, from the store's update_job after the submission, so that a create
+// writes it once. When the directory cannot be written, neither it nor the
+// record is left.
 Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const std::string& script, bool exported);
 
 // job.json's properties as `job show` echoes them: secret values and keys

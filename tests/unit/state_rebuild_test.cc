@@ -144,6 +144,45 @@ TEST_F(StateRebuild, AMissingDatabaseIsRebuiltFromJobDirectories) {
   EXPECT_EQ(run({"cluster", "show", "-g", "rg", "-w", "ws", "-n", "c2"}), 1);
 }
 
+// job create writes a job's record once, after the submission, so it holds
+// the Slurm id and the creation instant that orders a rebuild; a job whose
+// submission is refused leaves no directory and so no record.
+TEST_F(StateRebuild, ACreatedJobsRecordHoldsItsSlurmIdAndCreationInstant) {
+  ASSERT_EQ(run({"workspace", "create", "-g", "rg", "-n", "ws"}), 0) << err;
+  ASSERT_EQ(run({"experiment", "create", "-g", "rg", "-w", "ws", "-n", "e"}), 0) << err;
+  ASSERT_EQ(run({"cluster", "create", "-g", "rg", "-w", "ws", "-n", "c", "-s", "STANDARD_NC6", "-t", "1"}), 0) << err;
+  ASSERT_EQ(run({"job", "create", "-g", "rg", "-w", "ws", "-e", "e", "-n", "first", "-c", "c", "-f", job}), 0) << err;
+  ASSERT_EQ(run({"job", "create", "-g", "rg", "-w", "ws", "-e", "e", "-n", "second", "-c", "c", "-f", job}), 0) << err;
+  auto record = [&](const std::string& name) {
+    const fs::path jobs = dir / "jobs/rg/workspaces/ws/experiments/e/jobs" / name;
+    EXPECT_TRUE(fs::is_directory(jobs)) << jobs;
+    if (!fs::is_directory(jobs)) return boost::json::object{};
+    const fs::path file = fs::directory_iterator(jobs)->path() / "batchai.json";
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    return boost::json::parse(text.str()).as_object();
+  };
+  const auto first = record("first"), second = record("second");
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  EXPECT_EQ(first.at("slurmJobId").as_int64(), 100);
+  EXPECT_EQ(second.at("slurmJobId").as_int64(), 101);
+  EXPECT_EQ(first.at("order").as_int64() / 1'000'000'000, first.at("created").as_int64());
+  EXPECT_LT(first.at("order").as_int64(), second.at("order").as_int64());
+
+  fake.refuse_submit = "the queue is full";
+  EXPECT_EQ(run({"job", "create", "-g", "rg", "-w", "ws", "-e", "e", "-n", "refused", "-c", "c", "-f", job}), 1);
+  EXPECT_FALSE(fs::exists(dir / "jobs/rg/workspaces/ws/experiments/e/jobs/refused"));
+  fake.refuse_submit.reset();
+  // And the export, which batchai does not submit, has its record at once.
+  ASSERT_EQ(run({"job", "export", "-g", "rg", "-w", "ws", "-e", "e", "-n", "site", "-c", "c", "-f", job}), 0) << err;
+  const auto exported = record("site");
+  ASSERT_FALSE(exported.empty());
+  EXPECT_TRUE(exported.at("slurmJobId").is_null());
+  EXPECT_TRUE(exported.at("exported").as_bool());
+}
+
 // A rebuild that cannot run leaves no empty database behind, so the next
 // command tries again instead of listing nothing.
 TEST_F(StateRebuild, AFailedRebuildIsTriedAgainByTheNextCommand) {

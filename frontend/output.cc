@@ -7,6 +7,7 @@
 
 #include "frontend/pynum.h"
 #include "frontend/query.h"
+#include "frontend/tsv_output.h"
 #include "frontend/yaml_output.h"
 
 namespace batchai::frontend {
@@ -98,17 +99,9 @@ namespace {
 
 using Cells = std::vector<std::vector<std::string>>;
 
-// -o table: aligned under the headers, the last column unpadded; -o tsv:
-// bare values, one row a line.
+// -o table: aligned under the headers, the last column unpadded.
 void print_rows(const Context& ctx, const std::vector<std::string>& headers, const Cells& cells) {
   std::ostream& out = *ctx.out;
-  if (ctx.format == OutputFormat::tsv) {
-    for (const auto& line : cells) {
-      for (std::size_t i = 0; i < line.size(); ++i) out << (i ? "\t" : "") << line[i];
-      out << "\n";
-    }
-    return;
-  }
   std::vector<std::size_t> width;
   for (const auto& h : headers) width.push_back(h.size());
   for (const auto& line : cells) {
@@ -174,9 +167,8 @@ void print_queried(const Context& ctx, const boost::json::value& input, const bo
       }
     }
     // A table has no room for nested values (az leaves them out): a key
-    // goes when every value it has set is an object or an array. tsv keeps
-    // every key, in order, so cut(1) fields stay put.
-    if (ctx.format == OutputFormat::table) {
+    // goes when every value it has set is an object or an array.
+    {
       std::vector<std::string> flat;
       for (const auto& k : keys) {
         bool nested = false, scalar = false;
@@ -253,8 +245,8 @@ void coloured(const boost::json::value& v, std::string& out, int indent) {
   }
 }
 
-// The result in a format that prints the whole value; table and tsv print
-// rows instead.
+// The result in a format that prints the whole value; table prints rows
+// instead, and tsv lines (tsv_output.h).
 Status print_document(const Context& ctx, const boost::json::value& value) {
   switch (ctx.format) {
     case OutputFormat::jsonc:
@@ -280,14 +272,32 @@ Status print_document(const Context& ctx, const boost::json::value& value) {
   }
 }
 
-bool prints_rows(OutputFormat f) { return f == OutputFormat::table || f == OutputFormat::tsv; }
+// Anywhere in `tree`: the objects az's --query passes through from the
+// command's result, as against those it builds.
+bool appears_in(const boost::json::value& tree, const boost::json::object& o) {
+  if (tree.is_object()) {
+    if (tree.get_object() == o) return true;
+    for (const auto& [_, v] : tree.get_object()) {
+      if (appears_in(v, o)) return true;
+    }
+  } else if (tree.is_array()) {
+    for (const auto& v : tree.get_array()) {
+      if (appears_in(v, o)) return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
 Status emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns) {
   if (!ctx.query) {
     if (ctx.format == OutputFormat::none) return {};
-    if (!prints_rows(ctx.format)) return print_document(ctx, value);
+    if (ctx.format == OutputFormat::tsv) {
+      print_tsv(*ctx.out, value);
+      return {};
+    }
+    if (ctx.format != OutputFormat::table) return print_document(ctx, value);
     print_objects(ctx, value, columns);
     return {};
   }
@@ -297,7 +307,11 @@ Status emit(const Context& ctx, const boost::json::value& value, std::span<const
   if (!result) return result.error();
   if (result->is_null()) return {};  // az prints nothing when the query finds nothing
   if (ctx.format == OutputFormat::none) return {};
-  if (!prints_rows(ctx.format)) return print_document(ctx, *result);
+  if (ctx.format == OutputFormat::tsv) {
+    print_tsv(*ctx.out, *result, [&](const boost::json::object& o) { return !appears_in(value, o); });
+    return {};
+  }
+  if (ctx.format != OutputFormat::table) return print_document(ctx, *result);
   print_queried(ctx, value, *result, columns);
   return {};
 }

@@ -1,6 +1,6 @@
 // Rendering command results the way az does: JSON by default (indented), an
-// aligned table with named columns for -o table, and bare tab-separated
-// values for -o tsv, which scripts cut(1) apart.
+// aligned table with named columns for -o table, and az's tab-separated
+// lines for -o tsv (tsv_output.h), which scripts cut(1) apart.
 #pragma once
 
 #include <boost/json/value.hpp>

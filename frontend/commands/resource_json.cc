@@ -64,7 +64,7 @@ Status emit_experiments(const Context& ctx, std::span<const state::Experiment> e
     // az's object has no workspace field (it is in the id); its table
     // transformer added one, and so does this for tables.
     auto row = to_json(e);
-    if (ctx.format == OutputFormat::table || ctx.format == OutputFormat::tsv) row.as_object()["workspace"] = e.key.workspace;
+    if (ctx.format == OutputFormat::table) row.as_object()["workspace"] = e.key.workspace;
     rows.push_back(std::move(row));
   }
   return emit_all(ctx, std::move(rows), as_list, kColumns);

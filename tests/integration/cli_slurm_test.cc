@@ -39,10 +39,9 @@ class CliSlurm : public ::testing::Test {
 TEST_F(CliSlurm, SubmitWaitPropagatesTheExitCodeAndShowFindsTheJob) {
   std::ofstream(dir / "job.sh") << "#!/bin/bash\nsrun -l bash -c 'echo on $SLURMD_NODENAME'\nexit 5\n";
   Outcome r = run_command(std::string(BATCHAI_EXE) + " slurm submit " + (dir / "job.sh").string() + " -N 4 --exclusive --chdir " +
-              dir.string() + " --wait -o tsv");
+              dir.string() + " --wait -o tsv --query \"[[jobId, name, state, exitCode]]\"");
   EXPECT_EQ(r.status, 5) << r.out;
-  // tsv columns: JobId Name State Exit code Nodes Start End
-  EXPECT_NE(r.out.find("\tjob.sh\tFAILED\t5\t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\tjob.sh\tFAILED\t5\n"), std::string::npos) << r.out;
   std::string id = r.out.substr(0, r.out.find('\t'));
   Outcome show = run_command(std::string(BATCHAI_EXE) + " slurm show " + id);
   EXPECT_EQ(show.status, 0) << show.out;

@@ -235,8 +235,8 @@ TEST_F(Cli, SlurmErrorsReachTheUser) {
 
 TEST_F(Cli, OutputFormats) {
   fake.job_answers[5] = {job_in(5, JobState::running)};
-  ASSERT_EQ(run({"slurm", "show", "5", "-o", "tsv"}), 0) << err;
-  EXPECT_EQ(out.str(), "5\tjob5\tRUNNING\t0\tnode[1-4]\t\t\n");
+  ASSERT_EQ(run({"slurm", "show", "5", "-o", "tsv", "--query", "[[jobId, name, state, exitCode, nodes]]"}), 0) << err;
+  EXPECT_EQ(out.str(), "5\tjob5\tRUNNING\t0\tnode[1-4]\n");
   out.str("");
   ASSERT_EQ(run({"slurm", "show", "5", "-o", "table"}), 0);
   EXPECT_EQ(out.str(),
@@ -255,7 +255,7 @@ TEST_F(Cli, NodesAndPartitions) {
   n.cpus = 2;
   n.reason = "maintenance";
   fake.node_list = {n};
-  ASSERT_EQ(run({"slurm", "nodes", "-o", "tsv"}), 0);
+  ASSERT_EQ(run({"slurm", "nodes", "-o", "tsv", "--query", "[].[name, state, flags, cpus, gres, reason]"}), 0);
   EXPECT_EQ(out.str(), "node1\tIDLE\tDRAIN\t2\t\tmaintenance\n");
   out.str("");
   slurm::PartitionInfo p;
@@ -265,7 +265,8 @@ TEST_F(Cli, NodesAndPartitions) {
   p.total_nodes = 2;
   p.max_time_minutes = 60;
   fake.partition_list = {p};
-  ASSERT_EQ(run({"slurm", "partitions", "-o", "tsv"}), 0);
+  ASSERT_EQ(run({"slurm", "partitions", "-o", "tsv", "--query", "[].[name, default, state, nodes, totalNodes, maxTimeMinutes]"}),
+            0);
   EXPECT_EQ(out.str(), "gpu\tTrue\tUP\tg[1-2]\t2\t60\n");
 }
 

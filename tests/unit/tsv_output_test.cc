@@ -1,0 +1,134 @@
+// -o tsv against az's own: knack's format_tsv (the library az prints with)
+// over the same documents, with and without a --query run by PyPI's
+// jmespath as knack runs it (new objects ordered, others plain dicts).
+// Skips, saying why, where python3 has no knack or jmespath.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "frontend/cli.h"
+#include "frontend/output.h"
+#include "frontend/pynum.h"
+#include "frontend/query.h"
+#include "unit/temp_dir.h"
+
+namespace batchai::frontend {
+namespace {
+
+namespace json = boost::json;
+
+// Each case: a command's result as JSON text, and a query ("" for none).
+struct Case {
+  const char* result;
+  const char* query;
+};
+
+constexpr const char* kJobs = R"([
+  {"name": "a", "executionState": "running", "nodeCount": 2, "tags": ["x", "y"], "exitCode": null,
+   "executionInfo": {"exitCode": null}, "preempted": false, "ratio": 0.5, "big": 18446744073709551616},
+  {"name": "b", "executionState": "succeeded", "nodeCount": 4, "tags": [], "exitCode": 0,
+   "executionInfo": {"exitCode": 0}, "preempted": true, "ratio": 1e-7, "big": -1},
+  {"name": "c", "executionState": "failed", "nodeCount": 1, "exitCode": 3,
+   "executionInfo": null, "preempted": false, "ratio": 1e16, "big": 0}])";
+
+constexpr Case kCases[] = {
+    {kJobs, ""},
+    {R"({"zeta": 1, "alpha": "first", "mid": [1, 2, 3], "obj": {"k": 1}, "none": null, "yes": true})", ""},
+    {R"([])", ""},
+    {R"(["one", "two"])", ""},
+    {R"([true, false, null, 1.5, -0.0, 100000000000000000000])", ""},
+    {R"([[1, "a", null, true, [2], {"x": 1}]])", ""},
+    {kJobs, "[0].executionState"},
+    {kJobs, "[].name"},
+    {kJobs, "[].{n: nodeCount, name: name, tags: tags, info: executionInfo}"},
+    {kJobs, "[?name == 'b']"},
+    {kJobs, "[0]"},
+    {kJobs, "[].[name, tags, preempted]"},
+    {kJobs, "[].executionInfo"},
+    {kJobs, "length(@)"},
+    {kJobs, "[].preempted"},
+    {kJobs, "{first: [0].name, count: length(@), all: [].name}"},
+    {kJobs, "sort_by(@, &nodeCount)"},
+    {kJobs, "[?exitCode != `null`].{code: exitCode, job: name}"},
+};
+
+// What az prints: knack's own TSV formatter, after jmespath where a query
+// is given, with the ordered dicts knack asks jmespath for.
+constexpr const char* kPython = R"(import collections, json, sys
+import jmespath
+from knack.output import format_tsv
+from knack.util import CommandResultItem
+out = []
+for c in json.load(open(sys.argv[1])):
+    result = json.loads(c["result"])
+    if c["query"]:
+        result = jmespath.search(c["query"], result, jmespath.Options(collections.OrderedDict))
+    out.append(format_tsv(CommandResultItem(result)) if result is not None else "")
+print(json.dumps(out))
+)";
+
+std::string ours(const Case& c) {
+  std::ostringstream out;
+  Context ctx;
+  ctx.out = &out;
+  ctx.format = OutputFormat::tsv;
+  if (*c.query) {
+    auto q = parse_query(c.query);
+    EXPECT_TRUE(q.ok()) << c.query;
+    if (!q.ok()) return "";
+    ctx.query = std::make_shared<const Query>(*q);
+  }
+  std::error_code ec;
+  const json::value result = pynum::parse(c.result, 64, ec);
+  EXPECT_FALSE(ec) << c.result;
+  static constexpr Column kColumns[] = {{"Name", "name"}, {"State", "executionState"}};
+  EXPECT_TRUE(emit(ctx, result, kColumns).ok()) << c.query;
+  return out.str();
+}
+
+TEST(TsvOutput, MatchesKnacksFormatTsvByteForByte) {
+  if (std::system("python3 -c 'import knack, jmespath' >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3 cannot import knack and jmespath (share/batchai/setup-deps installs them)";
+  }
+  batchai::testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  json::array cases;
+  for (const auto& c : kCases) cases.push_back(json::object{{"result", c.result}, {"query", c.query}});
+  std::ofstream(dir.file("cases.json")) << json::serialize(cases);
+  std::ofstream(dir.file("tsv.py")) << kPython;
+  const std::string command = "python3 " + dir.file("tsv.py") + " " + dir.file("cases.json") + " 2>" +
+                              dir.file("stderr");
+  std::string text;
+  FILE* p = ::popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+  ASSERT_EQ(::pclose(p), 0) << text << std::ifstream(dir.file("stderr")).rdbuf();
+  std::error_code ec;
+  const json::value az = json::parse(text, ec);
+  ASSERT_FALSE(ec) << text;
+  ASSERT_EQ(az.as_array().size(), std::size(kCases));
+  for (std::size_t i = 0; i < std::size(kCases); ++i) {
+    EXPECT_EQ(ours(kCases[i]), az.as_array()[i].as_string()) << "result " << kCases[i].result << "\nquery "
+                                                             << kCases[i].query;
+  }
+}
+
+// The same rules where there is no Python: the command's columns play no
+// part, keys are sorted, nested values are a length or nothing.
+TEST(TsvOutput, IsTheObjectsValuesBySortedKey) {
+  const Case plain{R"({"zeta": 1, "alpha": "first", "mid": [1, 2, 3], "obj": {"k": 1}, "none": null, "yes": true})",
+                   ""};
+  EXPECT_EQ(ours(plain), "first\t3\tNone\t\tTrue\t1\n");
+  EXPECT_EQ(ours({kJobs, "[].{n: nodeCount, name: name}"}), "2\ta\n4\tb\n1\tc\n");
+  EXPECT_EQ(ours({"[true, null]", ""}), "true\nNone\n");
+}
+
+}  // namespace
+}  // namespace batchai::frontend

@@ -29,8 +29,10 @@ class CliFileServer : public CliFixture {
     const std::string d = dir.string();
     std::ofstream(dir / "site.json") << R"({
   "jobsRoot": ")" << d << R"(/jobs", "nodeTempRoot": ")" << d << R"(/tmp", "storageRoot": ")" << d << R"(/storage",
-  "containers": {"runtime": "none", "allowHostWithoutContainer": true}
+  "containers": {"runtime": "none", "allowHostWithoutContainer": true},
+  "shares": [{"type": "azureBlobFileSystem", "name": "cont", "path": ")" << d << R"(/blob"}]
 })";
+    fs::create_directories(dir / "blob");
     ASSERT_EQ(batchai("configure --defaults group=rg workspace=ws").status, 0);
     ASSERT_EQ(batchai("workspace create -n ws").status, 0);
     ASSERT_EQ(batchai("experiment create -n e").status, 0);
@@ -74,6 +76,70 @@ TEST_F(CliFileServer, JobWritesIntoTheFileServerItMounts) {
   EXPECT_EQ(deleted.status, 0) << deleted.err;
   EXPECT_NE(deleted.err.find("it holds files"), std::string::npos) << deleted.err;
   EXPECT_TRUE(fs::exists(dir / "storage" / "fileServers" / "nfs1" / "out.txt"));
+}
+
+// az's --afs-name and --bfs-name on job create: a share made with
+// `storage share create` and a container the site maps, both mounted where
+// the flags say, and both written by the job.
+TEST_F(CliFileServer, AfsAndBfsFlagsMountWhatTheJobWritesInto) {
+  ASSERT_EQ(batchai("storage share create -n share1").status, 0);
+  const std::string job = write_job("both", R"({"nodeCount": 1, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+      "customToolkitSettings": {"commandLine":
+        "echo afs > $AZ_BATCHAI_JOB_MOUNT_ROOT/a/x.txt && echo bfs > $AZ_BATCHAI_JOB_MOUNT_ROOT/b/y.txt"}})");
+  CliOutcome created = batchai("job create -e e -n ab -c batch -f " + job +
+                               " --afs-name share1 --afs-mount-path a --bfs-name cont --bfs-mount-path b");
+  ASSERT_EQ(created.status, 0) << created.err;
+  CliOutcome waited = batchai("job wait -e e -n ab --interval 1");
+  EXPECT_EQ(waited.status, 0) << waited.out << waited.err;
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  EXPECT_EQ(read(dir / "storage" / "share1" / "x.txt"), "afs\n");
+  EXPECT_EQ(read(dir / "blob" / "y.txt"), "bfs\n");
+  auto shown = batchai_json("job show -e e -n ab");
+  EXPECT_EQ(shown.at("mountVolumes").at("azureFileShares").at(0).at("relativeMountPath"), "a");
+  EXPECT_EQ(shown.at("mountVolumes").at("azureBlobFileSystems").at(0).at("containerName"), "cont");
+}
+
+// -o table and -o tsv of file servers and usages carry what -o json does.
+TEST_F(CliFileServer, TableAndTsvSayWhatJsonSays) {
+  ASSERT_EQ(batchai("file-server create -n nfs1 -s STANDARD_D14_V2").status, 0);
+  // tsv as az's: the JSON's values by sorted key; the mount point is
+  // nested, so a query takes it out.
+  CliOutcome tsv = batchai("file-server list -o tsv");
+  ASSERT_EQ(tsv.status, 0) << tsv.err;
+  EXPECT_NE(tsv.out.find("\tnfs1\t"), std::string::npos) << tsv.out;
+  CliOutcome mount = batchai("file-server list -o tsv --query \"[].[name, mountSettings.mountPoint]\"");
+  EXPECT_EQ(mount.out, "nfs1\t" + (dir / "storage" / "fileServers" / "nfs1").string() + "\n") << mount.err;
+  CliOutcome table = batchai("file-server show -n nfs1 -o table");
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("Name"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("nfs1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("STANDARD_D14_V2"), std::string::npos) << table.out;
+  const json::value usages = batchai_json("list-usages -l eastus");
+  CliOutcome usage_tsv = batchai("list-usages -l eastus -o tsv");
+  ASSERT_EQ(usage_tsv.status, 0) << usage_tsv.err;
+  std::size_t lines = 0;
+  for (char c : usage_tsv.out) lines += c == '\n';
+  EXPECT_EQ(lines, usages.as_array().size()) << usage_tsv.out;
+  // currentValue, limit, name (an object: empty), unit; in -o json's order.
+  std::string want;
+  for (const auto& u : usages.as_array()) {
+    want += std::to_string(u.at("currentValue").to_number<std::int64_t>()) + "\t" +
+            std::to_string(u.at("limit").to_number<std::int64_t>()) + "\t\tCount\n";
+  }
+  EXPECT_EQ(usage_tsv.out, want);
+  CliOutcome usage_table = batchai("list-usages -l eastus -o table");
+  ASSERT_EQ(usage_table.status, 0) << usage_table.err;
+  // az's table: Value (the localized name), Usage, Limit.
+  for (const auto& u : usages.as_array()) {
+    EXPECT_NE(usage_table.out.find(std::string(u.at("name").at("localizedValue").as_string())), std::string::npos)
+        << usage_table.out;
+  }
+  EXPECT_EQ(batchai("file-server delete -n nfs1 -y").status, 0);
 }
 
 TEST_F(CliFileServer, ListUsagesLimitsAreSinfosTotals) {

@@ -78,5 +78,53 @@ TEST_F(ClusterSetupTask, AFailingSetupTaskFailsTheJob) {
   EXPECT_NE(std::string(errors[0].at("message").as_string()).find("exit code 3"), std::string::npos);
 }
 
+// A cluster.json (the 2018-05-01 schema) with a setup task and properties
+// that mean nothing on Slurm, and az's inert flags beside it: each inert
+// one is a note, no secret is printed, and the cluster's jobs run with its
+// setup task and environment.
+TEST_F(ClusterSetupTask, AClusterJsonWithInertPartsRunsItsJobs) {
+  const fs::path file = dir / "cluster.json";
+  std::ofstream(file) << R"J({"properties": {"vmSize": "STANDARD_NC6", "vmPriority": "dedicated",
+      "scaleSettings": {"manual": {"targetNodeCount": 2}},
+      "nodeSetup": {"setupTask": {"commandLine": "echo $GREETING from $(hostname)", "stdOutErrPathPrefix": ")J"
+                      << (dir / "setup").string() << R"J(",
+                    "environmentVariables": [{"name": "GREETING", "value": "hello"}]}},
+      "userAccountSettings": {"adminUserName": "demo", "adminUserPassword": "file-secret-1"},
+      "subnet": {"id": "/subscriptions/x/subnets/s"}}})J";
+  CliOutcome created = batchai("cluster create -g rg -w ws -n fromfile -f " + file.string() +
+                               " --custom-image /img -u admin --password flag-secret-2 --generate-ssh-keys"
+                               " --use-auto-storage --subnet /subscriptions/x/subnets/t");
+  ASSERT_EQ(created.status, 0) << created.err;
+  for (const std::string said : {"--custom-image", "--user-name", "--password", "--generate-ssh-keys",
+                                 "--use-auto-storage", "--subnet"}) {
+    EXPECT_NE(created.err.find(said + " is accepted; on Slurm "), std::string::npos) << said << "\n" << created.err;
+  }
+  for (const std::string said : {"properties.userAccountSettings", "properties.subnet"}) {
+    EXPECT_NE(created.err.find(file.string() + ": " + said + " is accepted; on Slurm"), std::string::npos)
+        << said << "\n" << created.err;
+  }
+  for (const std::string secret : {"file-secret-1", "flag-secret-2"}) {
+    EXPECT_EQ(created.err.find(secret), std::string::npos) << created.err;
+    EXPECT_EQ(created.out.find(secret), std::string::npos) << created.out;
+  }
+  json::value shown = batchai_json("cluster show -g rg -w ws -n fromfile");
+  EXPECT_EQ(shown.at("scaleSettings").at("manual").at("targetNodeCount"), 2);
+  EXPECT_EQ(shown.at("vmPriority"), "dedicated");
+  const std::string suffix(shown.at("nodeSetup").at("setupTask").at("stdOutErrPathSuffix").as_string());
+  ASSERT_EQ(batchai("job create -g rg -w ws -e e -c fromfile -n j -f " + job).status, 0);
+  CliOutcome wait = batchai("job wait -g rg -w ws -e e -n j --interval 1");
+  ASSERT_EQ(wait.status, 0) << wait.out << wait.err;
+  int greeted = 0;
+  for (const auto& e : fs::directory_iterator(dir / "setup" / suffix / "stdouterr")) {
+    if (!e.path().filename().string().starts_with("stdout-")) continue;
+    std::ifstream in(e.path());
+    std::string line;
+    std::getline(in, line);
+    EXPECT_TRUE(line.starts_with("hello from ")) << line;
+    ++greeted;
+  }
+  EXPECT_EQ(greeted, 2);
+}
+
 }  // namespace
 }  // namespace batchai::testing

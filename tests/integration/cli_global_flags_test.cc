@@ -1,7 +1,8 @@
 // The global flags against the local cluster: every -o of a live cluster
 // show says the same thing, --debug shows the real submission and the
-// database's statements but no secret, and --ids shows and deletes a real
-// job by the id batchai printed. Skips without Slurm (CliFixture).
+// database's statements but no secret, --ids shows and deletes a real job
+// by the id batchai printed, and --verbose, --no-wait, --only-show-errors
+// and --subscription do what az's did. Skips without Slurm (CliFixture).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -103,6 +104,45 @@ TEST_F(CliGlobalFlags, IdsShowAndDeleteARealJob) {
   const CliOutcome deleted = batchai("job delete -y --ids " + words);
   EXPECT_EQ(deleted.status, 0) << deleted.err;
   EXPECT_EQ(batchai_json("job list -e e"), json::array{});
+}
+
+// --verbose says which Slurm job a create made, --no-wait prints nothing
+// but still submits (job) or records (cluster), --only-show-errors keeps
+// notes back but not errors, and --subscription is taken and changes
+// nothing; all on real submissions.
+TEST_F(CliGlobalFlags, VerboseNoWaitOnlyShowErrorsAndSubscription) {
+  const std::string job = write_job("quick", R"({"nodeCount": 1, "stdOutErrPathPrefix": "$AZ_BATCHAI_JOB_TEMP_DIR",
+      "customToolkitSettings": {"commandLine": "true"}})");
+  const CliOutcome told = batchai("job create -e e -n loud -c c -f " + job +
+                                  " --verbose --subscription 00000000-0000-0000-0000-000000000000");
+  ASSERT_EQ(told.status, 0) << told.err;
+  const json::value loud = json::parse(told.out);
+  const std::string id = std::to_string(loud.at("slurmJobId").to_number<std::int64_t>());
+  EXPECT_NE(told.err.find("job 'loud' is Slurm job " + id + " in partition 'batch'"), std::string::npos) << told.err;
+  EXPECT_EQ(batchai::testing::run_command("squeue -h -o %i -j " + id).out.find(id), 0u);
+
+  const CliOutcome quiet = batchai("job create -e e -n quiet -c c -f " + job + " --no-wait");
+  EXPECT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.out, "");
+  const json::value submitted = batchai_json("job show -e e -n quiet --query slurmJobId");
+  EXPECT_TRUE(submitted.is_number()) << submitted;
+  const CliOutcome cluster = batchai("cluster create -n later -s STANDARD_D2_V2 -t 0 --no-wait");
+  EXPECT_EQ(cluster.status, 0) << cluster.err;
+  EXPECT_EQ(cluster.out, "");
+  EXPECT_EQ(batchai_json("cluster show -n later --query name"), "later");
+
+  // A note (an inert flag) is held back; an error is not.
+  const CliOutcome noted = batchai("cluster create -n hushed -s STANDARD_D2_V2 -t 0 --subnet /x/subnets/s");
+  EXPECT_NE(noted.err.find("--subnet is accepted"), std::string::npos) << noted.err;
+  const CliOutcome hushed =
+      batchai("cluster create -n hushed2 -s STANDARD_D2_V2 -t 0 --subnet /x/subnets/s --only-show-errors");
+  EXPECT_EQ(hushed.status, 0);
+  EXPECT_EQ(hushed.err, "");
+  const CliOutcome missing = batchai("job show -e e -n nosuch --only-show-errors");
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.err, "batchai: error: job 'nosuch' not found in experiment 'e' (workspace 'ws', resource group 'rg')\n");
+  EXPECT_EQ(batchai("job wait -e e -n loud --interval 1").status, 0);
+  EXPECT_EQ(batchai("job wait -e e -n quiet --interval 1").status, 0);
 }
 
 }  // namespace

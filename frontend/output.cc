@@ -13,6 +13,16 @@
 namespace batchai::frontend {
 namespace {
 
+// An object's members in the order of their keys: az prints JSON with
+// Python's sort_keys, whatever order the command or --query built.
+std::vector<const boost::json::key_value_pair*> sorted(const boost::json::object& o) {
+  std::vector<const boost::json::key_value_pair*> members;
+  members.reserve(o.size());
+  for (const auto& kv : o) members.push_back(&kv);
+  std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+  return members;
+}
+
 void pretty(const boost::json::value& v, std::string& out, int indent) {
   const std::string pad(indent + 2, ' ');
   if (pynum::is_bigint(v)) {  // an int past 64 bits, printed bare
@@ -28,11 +38,11 @@ void pretty(const boost::json::value& v, std::string& out, int indent) {
       }
       out += "{\n";
       bool first = true;
-      for (const auto& [key, child] : obj) {
+      for (const auto* kv : sorted(obj)) {
         if (!first) out += ",\n";
         first = false;
-        out += pad + boost::json::serialize(boost::json::string(key)) + ": ";
-        pretty(child, out, indent + 2);
+        out += pad + boost::json::serialize(boost::json::string(kv->key())) + ": ";
+        pretty(kv->value(), out, indent + 2);
       }
       out += "\n" + std::string(indent, ' ') + "}";
       return;
@@ -224,11 +234,11 @@ void coloured(const boost::json::value& v, std::string& out, int indent) {
   if (v.is_object() && !v.get_object().empty()) {
     out += "{\n";
     bool first = true;
-    for (const auto& [key, child] : v.get_object()) {
+    for (const auto* kv : sorted(v.get_object())) {
       if (!first) out += ",\n";
       first = false;
-      out += pad + kKey + boost::json::serialize(boost::json::string(key)) + kReset + ": ";
-      coloured(child, out, indent + 2);
+      out += pad + kKey + boost::json::serialize(boost::json::string(kv->key())) + kReset + ": ";
+      coloured(kv->value(), out, indent + 2);
     }
     out += "\n" + std::string(indent, ' ') + "}";
   } else if (v.is_array() && !v.get_array().empty()) {

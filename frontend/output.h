@@ -25,7 +25,7 @@ struct Column {
 // which only the result can tell; the command returns that error.
 Status emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns);
 
-// Indented JSON, two spaces per level, as az prints it.
+// Indented JSON, two spaces per level, keys sorted, as az prints it.
 std::string pretty_json(const boost::json::value& value);
 
 // ISO-8601 UTC ("2026-11-24T08:01:02Z"), or null for 0 (not yet happened).

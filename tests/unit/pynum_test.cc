@@ -96,7 +96,7 @@ out = []
 for e in json.load(open(sys.argv[1])):
     try:
         r = jmespath.search(e, None)
-        out.append([json.dumps(r, separators=(",", ":")), json.dumps(r, indent=2, ensure_ascii=False),
+        out.append([json.dumps(r, separators=(",", ":")), json.dumps(r, indent=2, ensure_ascii=False, sort_keys=True),
                     str(r) if type(r) in (int, float) else ""])
     except Exception as x:
         out.append(["error: " + type(x).__name__, "", ""])

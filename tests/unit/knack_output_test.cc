@@ -1,7 +1,8 @@
-// -o tsv against az's own: knack's format_tsv (the library az prints with)
-// over the same documents, with and without a --query run by PyPI's
-// jmespath as knack runs it (new objects ordered, others plain dicts).
-// Skips, saying why, where python3 has no knack or jmespath.
+// -o tsv and -o json against az's own: knack's format_tsv and format_json
+// (the library az prints with) over the same documents, with and without a
+// --query run by PyPI's jmespath as knack runs it (new objects ordered,
+// others plain dicts). Skips, saying why, where python3 has no knack or
+// jmespath.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -62,22 +63,23 @@ constexpr Case kCases[] = {
 // is given, with the ordered dicts knack asks jmespath for.
 constexpr const char* kPython = R"(import collections, json, sys
 import jmespath
-from knack.output import format_tsv
+from knack.output import format_json, format_tsv
 from knack.util import CommandResultItem
+formats = {"tsv": format_tsv, "json": format_json}
 out = []
 for c in json.load(open(sys.argv[1])):
     result = json.loads(c["result"])
     if c["query"]:
         result = jmespath.search(c["query"], result, jmespath.Options(collections.OrderedDict))
-    out.append(format_tsv(CommandResultItem(result)) if result is not None else "")
+    out.append(formats[sys.argv[2]](CommandResultItem(result)) if result is not None else "")
 print(json.dumps(out))
 )";
 
-std::string ours(const Case& c) {
+std::string ours(const Case& c, OutputFormat format = OutputFormat::tsv) {
   std::ostringstream out;
   Context ctx;
   ctx.out = &out;
-  ctx.format = OutputFormat::tsv;
+  ctx.format = format;
   if (*c.query) {
     auto q = parse_query(c.query);
     EXPECT_TRUE(q.ok()) << c.query;
@@ -92,7 +94,8 @@ std::string ours(const Case& c) {
   return out.str();
 }
 
-TEST(TsvOutput, MatchesKnacksFormatTsvByteForByte) {
+// Every case through knack in FORMAT ("tsv" or "json"), and through ours.
+void compare_with_knack(const char* format, OutputFormat ours_as) {
   if (std::system("python3 -c 'import knack, jmespath' >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "python3 cannot import knack and jmespath (share/batchai/setup-deps installs them)";
   }
@@ -101,9 +104,9 @@ TEST(TsvOutput, MatchesKnacksFormatTsvByteForByte) {
   json::array cases;
   for (const auto& c : kCases) cases.push_back(json::object{{"result", c.result}, {"query", c.query}});
   std::ofstream(dir.file("cases.json")) << json::serialize(cases);
-  std::ofstream(dir.file("tsv.py")) << kPython;
-  const std::string command = "python3 " + dir.file("tsv.py") + " " + dir.file("cases.json") + " 2>" +
-                              dir.file("stderr");
+  std::ofstream(dir.file("az_output.py")) << kPython;
+  const std::string command = "python3 " + dir.file("az_output.py") + " " + dir.file("cases.json") + " " + format +
+                              " 2>" + dir.file("stderr");
   std::string text;
   FILE* p = ::popen(command.c_str(), "r");
   ASSERT_NE(p, nullptr);
@@ -115,10 +118,15 @@ TEST(TsvOutput, MatchesKnacksFormatTsvByteForByte) {
   ASSERT_FALSE(ec) << text;
   ASSERT_EQ(az.as_array().size(), std::size(kCases));
   for (std::size_t i = 0; i < std::size(kCases); ++i) {
-    EXPECT_EQ(ours(kCases[i]), az.as_array()[i].as_string()) << "result " << kCases[i].result << "\nquery "
-                                                             << kCases[i].query;
+    EXPECT_EQ(ours(kCases[i], ours_as), az.as_array()[i].as_string())
+        << "result " << kCases[i].result << "\nquery " << kCases[i].query;
   }
 }
+
+TEST(TsvOutput, MatchesKnacksFormatTsvByteForByte) { compare_with_knack("tsv", OutputFormat::tsv); }
+
+// az's JSON sorts every object's keys, --query's new objects included.
+TEST(JsonOutput, MatchesKnacksFormatJsonByteForByte) { compare_with_knack("json", OutputFormat::json); }
 
 // The same rules where there is no Python: the command's columns play no
 // part, keys are sorted, nested values are a length or nothing.

@@ -17,7 +17,7 @@
 #include "frontend/output.h"
 #include "frontend/pynum.h"
 #include "frontend/query.h"
-#include "unit/temp_dir.h"
+#include "unit/python_oracle.h"
 
 namespace batchai::frontend {
 namespace {
@@ -99,23 +99,11 @@ void compare_with_knack(const char* format, OutputFormat ours_as) {
   if (std::system("python3 -c 'import knack, jmespath' >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "python3 cannot import knack and jmespath (share/batchai/setup-deps installs them)";
   }
-  batchai::testing::TempDir dir;
-  ASSERT_TRUE(dir.ok());
   json::array cases;
   for (const auto& c : kCases) cases.push_back(json::object{{"result", c.result}, {"query", c.query}});
-  std::ofstream(dir.file("cases.json")) << json::serialize(cases);
-  std::ofstream(dir.file("az_output.py")) << kPython;
-  const std::string command = "python3 " + dir.file("az_output.py") + " " + dir.file("cases.json") + " " + format +
-                              " 2>" + dir.file("stderr");
-  std::string text;
-  FILE* p = ::popen(command.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << text << std::ifstream(dir.file("stderr")).rdbuf();
-  std::error_code ec;
-  const json::value az = json::parse(text, ec);
-  ASSERT_FALSE(ec) << text;
+  std::string error;
+  const json::value az = batchai::testing::run_python(kPython, cases, format, error);
+  ASSERT_EQ(error, "");
   ASSERT_EQ(az.as_array().size(), std::size(kCases));
   for (std::size_t i = 0; i < std::size(kCases); ++i) {
     EXPECT_EQ(ours(kCases[i], ours_as), az.as_array()[i].as_string())

@@ -17,7 +17,7 @@
 #include "frontend/cli.h"
 #include "frontend/output.h"
 #include "frontend/query.h"
-#include "unit/temp_dir.h"
+#include "unit/python_oracle.h"
 
 namespace batchai::frontend {
 namespace {
@@ -107,23 +107,12 @@ TEST(Pynum, TableMatchesPythonJsonAndJmespathByteForByte) {
   if (std::system("python3 -c 'import jmespath' >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "python3 cannot import jmespath (share/batchai/setup-deps installs it)";
   }
-  batchai::testing::TempDir dir;
-  ASSERT_TRUE(dir.ok());
   const std::vector<std::string> rows = table();
   json::array cases;
   for (const auto& e : rows) cases.push_back(json::string(e));
-  std::ofstream(dir.file("cases.json")) << json::serialize(cases);
-  std::ofstream(dir.file("dump.py")) << kPython;
-  std::string command = "python3 " + dir.file("dump.py") + " " + dir.file("cases.json") + " 2>" + dir.file("stderr");
-  std::string text;
-  FILE* p = ::popen(command.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
-  ASSERT_EQ(::pclose(p), 0) << text << std::ifstream(dir.file("stderr")).rdbuf();
-  std::error_code ec;
-  json::value results = json::parse(text, ec);  // strings only: nothing is re-read as a number
-  ASSERT_FALSE(ec) << text;
+  std::string error;
+  const json::value results = batchai::testing::run_python(kPython, cases, "", error);
+  ASSERT_EQ(error, "");
   ASSERT_EQ(results.as_array().size(), rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& py = results.as_array()[i].as_array();

@@ -13,16 +13,6 @@
 namespace batchai::frontend {
 namespace {
 
-// An object's members in the order of their keys: az prints JSON with
-// Python's sort_keys, whatever order the command or --query built.
-std::vector<const boost::json::key_value_pair*> sorted(const boost::json::object& o) {
-  std::vector<const boost::json::key_value_pair*> members;
-  members.reserve(o.size());
-  for (const auto& kv : o) members.push_back(&kv);
-  std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
-  return members;
-}
-
 void pretty(const boost::json::value& v, std::string& out, int indent) {
   const std::string pad(indent + 2, ' ');
   if (pynum::is_bigint(v)) {  // an int past 64 bits, printed bare
@@ -38,7 +28,7 @@ void pretty(const boost::json::value& v, std::string& out, int indent) {
       }
       out += "{\n";
       bool first = true;
-      for (const auto* kv : sorted(obj)) {
+      for (const auto* kv : sorted_members(obj)) {
         if (!first) out += ",\n";
         first = false;
         out += pad + boost::json::serialize(boost::json::string(kv->key())) + ": ";
@@ -89,6 +79,14 @@ std::vector<const boost::json::object*> rows_of(const boost::json::value& value)
 }
 
 }  // namespace
+
+std::vector<const boost::json::key_value_pair*> sorted_members(const boost::json::object& o) {
+  std::vector<const boost::json::key_value_pair*> members;
+  members.reserve(o.size());
+  for (const auto& kv : o) members.push_back(&kv);
+  std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+  return members;
+}
 
 std::string pretty_json(const boost::json::value& value) {
   std::string out;
@@ -234,7 +232,7 @@ void coloured(const boost::json::value& v, std::string& out, int indent) {
   if (v.is_object() && !v.get_object().empty()) {
     out += "{\n";
     bool first = true;
-    for (const auto* kv : sorted(v.get_object())) {
+    for (const auto* kv : sorted_members(v.get_object())) {
       if (!first) out += ",\n";
       first = false;
       out += pad + kKey + boost::json::serialize(boost::json::string(kv->key())) + kReset + ": ";

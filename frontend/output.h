@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "frontend/cli.h"
 
@@ -24,6 +25,10 @@ struct Column {
 // the query cannot apply to this value (a function given the wrong type),
 // which only the result can tell; the command returns that error.
 Status emit(const Context& ctx, const boost::json::value& value, std::span<const Column> columns);
+
+// An object's members in the order of their keys, as Python's sort_keys
+// and PyYAML give them (byte order of UTF-8 is code point order).
+std::vector<const boost::json::key_value_pair*> sorted_members(const boost::json::object& o);
 
 // Indented JSON, two spaces per level, keys sorted, as az prints it.
 std::string pretty_json(const boost::json::value& value);

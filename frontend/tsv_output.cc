@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/output.h"
 #include "frontend/pynum.h"
 #include "frontend/query.h"
 
@@ -33,28 +34,23 @@ std::string field(const boost::json::value& v) {
 std::string line(const boost::json::value& item,
                  const std::function<bool(const boost::json::object&)>& built_by_query) {
   std::string s;
+  bool first = true;
+  auto add = [&](const boost::json::value& v) {
+    if (!first) s += '\t';
+    first = false;
+    s += field(v);
+  };
   if (item.is_object() && !pynum::is_number(item)) {
     const auto& o = item.get_object();
-    std::vector<const boost::json::key_value_pair*> pairs;
-    for (const auto& kv : o) pairs.push_back(&kv);
-    if (!(built_by_query && built_by_query(o))) {
-      std::sort(pairs.begin(), pairs.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
-    }
-    bool first = true;
-    for (const auto* kv : pairs) {
-      if (!first) s += "\t";
-      first = false;
-      s += field(kv->value());
+    if (built_by_query && built_by_query(o)) {
+      for (const auto& kv : o) add(kv.value());
+    } else {
+      for (const auto* kv : sorted_members(o)) add(kv->value());
     }
     return s;
   }
   if (item.is_array()) {
-    bool first = true;
-    for (const auto& v : item.get_array()) {
-      if (!first) s += "\t";
-      first = false;
-      s += field(v);
-    }
+    for (const auto& v : item.get_array()) add(v);
     return s;
   }
   if (item.is_bool()) return item.get_bool() ? "true" : "false";

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/output.h"
 #include "io/json_reader.h"
 
 namespace batchai::frontend {
@@ -122,10 +123,8 @@ class Emitter {
     switch (v.kind()) {
       case json::kind::object: {
         const auto& obj = v.get_object();
-        std::vector<const json::key_value_pair*> items;
-        for (const auto& kv : obj) items.push_back(&kv);
-        // safe_dump sorts keys; byte order of UTF-8 is code point order.
-        std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+        // safe_dump sorts keys.
+        const auto items = sorted_members(obj);
         if (!yaml_mapping_start_event_initialize(&e, nullptr, nullptr, 1, YAML_BLOCK_MAPPING_STYLE)) return false;
         if (!emit(e)) return false;
         for (const auto* kv : items) {

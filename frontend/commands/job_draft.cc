@@ -355,7 +355,7 @@ Result<state::Job> record_job(state::Store& store, const JobDraft& draft, const 
   if (auto s = write_job_dir(plan, draft.spec_text, script); !s) return discard_job(store, job, s.error());
   // The record the state database can be rebuilt from (state_records.h).
   if (exported) {
-    if (auto s = write_job_record(job, job.order, store.records_owner()); !s) return discard_job(store, job, s.error());
+    if (auto s = write_job_record(job, store.records_owner()); !s) return discard_job(store, job, s.error());
   }
   return job;
 }

@@ -140,7 +140,7 @@ class RecordingStore final : public state::Store {
     // job's files are gone, and a rebuild could not bring it back anyway.
     std::error_code ec;
     if (!std::filesystem::is_directory(j.job_dir, ec)) return {};
-    return write_job_record(j, j.order ? std::optional(j.order) : std::nullopt, owner_);
+    return write_job_record(j, owner_);
   }
   Status delete_job(const state::JobKey& k) override {
     auto found = inner_->job(k);

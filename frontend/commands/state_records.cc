@@ -325,12 +325,13 @@ Status write_file_server_record(const std::string& jobs_root, const state::FileS
       0644);
 }
 
-Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, const std::string& owner) {
+Status write_job_record(const state::Job& j, const std::string& owner) {
+  std::int64_t order = j.order;
   if (!order) {
     order = j.created * 1'000'000'000;
     if (auto o = read_object(fs::path(j.job_dir) / "batchai.json")) {
       Fields f(*o, "");
-      order = f.number("order", *order);
+      order = f.number("order", order);
     }
   }
   boost::system::error_code ec;
@@ -349,7 +350,7 @@ Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, 
                  {"toolType", j.tool_type},
                  {"nodeCount", j.node_count},
                  {"created", j.created},
-                 {"order", *order},
+                 {"order", order},
                  {"exported", j.exported},
                  {"slurmJobId", j.slurm_job_id ? json::value(*j.slurm_job_id) : json::value(nullptr)},
                  {"executionState", state::to_string(j.state)},

@@ -37,10 +37,10 @@ Status write_experiment_record(const std::string& jobs_root, const state::Experi
 Status write_cluster_record(const std::string& jobs_root, const state::Cluster& c, const std::string& owner);
 Status write_file_server_record(const std::string& jobs_root, const state::FileServer& f, const std::string& owner);
 // <job_dir>/batchai.json: the job's identity, its cluster and its last
-// known state. `order` (nanoseconds since the epoch when it was created)
-// keeps the jobs of one second in the order they were created; nullopt
-// keeps the order the record already has.
-Status write_job_record(const state::Job& j, std::optional<std::int64_t> order, const std::string& owner);
+// known state, with its creation instant (state::Job::order), which keeps
+// the jobs of one second in the order they were created; where the job
+// does not carry it (0), the order the record already has.
+Status write_job_record(const state::Job& j, const std::string& owner);
 
 // Removing a record that is not there is not an error.
 Status remove_workspace_records(const std::string& jobs_root, const state::WorkspaceKey& k);

@@ -355,7 +355,8 @@ TEST(StateRecords, AJobRecordRoundTripsThroughItsDirectory) {
   j.errors_json = R"([{"code":"JobFailed","message":"m","details":[]}])";
   fs::create_directories(j.job_dir);
   std::ofstream(j.job_dir + "/job.json") << R"({"properties": {"nodeCount": 2, "secrets": [{"name": "S", "value": "x"}]}})";
-  ASSERT_TRUE(write_job_record(j, 5, ""));
+  j.order = 5;
+  ASSERT_TRUE(write_job_record(j, ""));
   EXPECT_EQ(fs::status(j.job_dir + "/batchai.json").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
   ASSERT_TRUE(write_workspace_record(root, {{"rg", "ws"}, "", 800}, ""));

@@ -18,6 +18,7 @@
 #include "trainer/backend.h"
 #include "trainer/narrow_gemm.h"
 #include "trainer/schedule.h"
+#include "trainer/vector_passes.h"
 
 extern "C" {
 // OpenBLAS' own; not in every cblas.h.
@@ -145,18 +146,37 @@ void column_sums(const float* dy, std::size_t rows, std::size_t m, float* sums) 
   }
 }
 
-void rmsprop(float* p, float* a, const float* g, std::size_t n, const RmspropStep& s) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const float gi = g[i] * s.scale;
-    const float ai = s.rho * a[i] + (1.0f - s.rho) * gi * gi;
-    a[i] = ai;
-    p[i] -= s.lr * gi / (std::sqrt(ai) + s.epsilon);
+// Column sums split over the threads by rows, the partial sums added in
+// thread order: the same bits for the same thread count, as the rest of a
+// step. Called inside a parallel region; `partial` holds a row of m per
+// thread.
+void column_sums_parallel(const float* dy, std::size_t rows, std::size_t m, float* partial, float* sums) {
+  const auto [lo, hi] = share(static_cast<int>(rows));
+  const int me = omp_get_thread_num(), parts = omp_get_num_threads();
+  float* mine = partial + static_cast<std::size_t>(me) * m;
+  std::fill(mine, mine + m, 0.0f);
+  for (std::size_t r = static_cast<std::size_t>(lo); r < static_cast<std::size_t>(hi); ++r) {
+    const float* row = dy + r * m;
+    for (std::size_t j = 0; j < m; ++j) mine[j] += row[j];
+  }
+#pragma omp barrier
+#pragma omp single
+  {
+    std::copy(partial, partial + m, sums);
+    for (int t = 1; t < parts; ++t) {
+      for (std::size_t j = 0; j < m; ++j) sums[j] += partial[static_cast<std::size_t>(t) * m + j];
+    }
   }
 }
 
 // Per layer, what backward needs from forward.
 struct LayerState {
-  Floats out;                        // the layer's output, batch x out.size()
+  Floats out;                        // the layer's output, batch x out.size(), unless it is another's
+  float* y = nullptr;                // where the output is: out, or a convolution's that did this ReLU
+  bool relu_in_store = false;        // conv2d: its GEMM's store adds the bias and applies the next ReLU
+  bool relu_done_forward = false;    // activation: the convolution before it applied it
+  bool relu_done_backward = false;   // activation: the layer after it applied ReLU' to its input gradient
+  bool flatten_aliased = false;      // flatten: its output is its input, and so are their gradients
   Floats col;                        // conv2d: the im2col matrix
   std::vector<std::uint8_t> argmax;  // max_pooling2d: which of the 4 inputs won
   Floats mask;                       // dropout: 0 or 1/(1-rate) per element
@@ -176,10 +196,16 @@ class CpuBackend final : public Backend {
     accum_.assign(model_.parameter_count, 0.0f);
     input_.assign(max_batch_ * model_.input.size(), 0.0f);
     state_.resize(model_.layers.size());
+    if (narrow_) plan_fusions();
     std::size_t largest = model_.input.size(), largest_col = 0;
     for (std::size_t i = 0; i < model_.layers.size(); ++i) {
       const Layer& l = model_.layers[i];
-      state_[i].out.assign(max_batch_ * l.out.size(), 0.0f);
+      if (!state_[i].relu_done_forward && !state_[i].flatten_aliased) {
+        state_[i].out.assign(max_batch_ * l.out.size(), 0.0f);
+        state_[i].y = state_[i].out.data();
+      } else {
+        state_[i].y = state_[i - 1].y;  // an alias: the layers before come first
+      }
       largest = std::max(largest, l.out.size());
       if (l.spec.kind == LayerKind::conv2d) {
         const std::size_t col = max_batch_ * l.out.h * l.out.w * l.kernel_shape[0] * l.kernel_shape[1] * l.in.c;
@@ -196,7 +222,41 @@ class CpuBackend final : public Backend {
     }
     transposed_.assign(largest_kernel, 0.0f);
     dcol_.assign(largest_col, 0.0f);
+    partial_sums_.assign(static_cast<std::size_t>(threads_) * largest, 0.0f);
   }
+
+  // The AVX-512 path folds element-wise passes into their neighbours,
+  // where each would otherwise read and write a whole activation again: a
+  // ReLU into the store of the convolution before it; its derivative into
+  // the backward pass of the layer after it (a pool routes the gradient to
+  // its maximum, where the ReLU's output is the pool's; a convolution's
+  // input is the ReLU's output); a flatten becomes no pass at all. Each
+  // gives the same bits as the separate pass. The BLAS path keeps one pass
+  // per layer: it is the reference.
+  void plan_fusions() {
+    const auto& layers = model_.layers;
+    auto is_relu = [&](std::size_t i) {
+      return i < layers.size() && layers[i].spec.kind == LayerKind::activation &&
+             layers[i].spec.activation == Activation::relu;
+    };
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const Layer& l = layers[i];
+      if (l.spec.kind == LayerKind::conv2d && l.out.c % 16 == 0 && is_relu(i + 1)) {
+        state_[i].relu_in_store = true;
+        state_[i + 1].relu_done_forward = true;
+      }
+      if (is_relu(i) && i + 1 < layers.size()) {
+        const Layer& next = layers[i + 1];
+        state_[i].relu_done_backward = next.spec.kind == LayerKind::max_pooling2d ||
+                                       (next.spec.kind == LayerKind::conv2d && into_image(next));
+      }
+      if (l.spec.kind == LayerKind::flatten && i > 0) state_[i].flatten_aliased = true;
+    }
+  }
+
+  // Whether a convolution's input gradient goes straight into the image
+  // (else through the im2col-shaped dcol_ and col2im).
+  bool into_image(const Layer& l) const { return narrow_ && l.in.c % 16 == 0; }
 
   std::string describe() const override {
     return "cpu (" + std::to_string(threads_) + " thread" + (threads_ == 1 ? "" : "s") + ", " +
@@ -226,7 +286,8 @@ class CpuBackend final : public Backend {
 #pragma omp parallel
     {
       const auto [lo, hi] = share(static_cast<int>(params_.size()));
-      if (hi > lo) rmsprop(params_.data() + lo, accum_.data() + lo, grads_.data() + lo, hi - lo, s);
+      auto update = narrow_ ? rmsprop_avx512 : rmsprop_scalar;
+      if (hi > lo) update(params_.data() + lo, accum_.data() + lo, grads_.data() + lo, hi - lo, s);
     }
   }
 
@@ -292,7 +353,7 @@ class CpuBackend final : public Backend {
     }
   }
 
-  const float* input_of(std::size_t i) const { return i == 0 ? input_.data() : state_[i - 1].out.data(); }
+  const float* input_of(std::size_t i) const { return i == 0 ? input_.data() : state_[i - 1].y; }
 
   void forward(const Batch& b, bool training) {
     const std::size_t n = b.n;
@@ -300,7 +361,7 @@ class CpuBackend final : public Backend {
       const Layer& l = model_.layers[i];
       LayerState& st = state_[i];
       const float* in = input_of(i);
-      float* out = st.out.data();
+      float* out = st.y;
       const std::size_t in_size = l.in.size(), out_size = l.out.size();
       switch (l.spec.kind) {
         case LayerKind::conv2d: conv_forward(l, st, in, n); break;
@@ -312,6 +373,7 @@ class CpuBackend final : public Backend {
           break;
         }
         case LayerKind::activation:
+          if (st.relu_done_forward) break;
           if (l.spec.activation == Activation::relu) {
             const std::size_t total = n * out_size;
 #pragma omp parallel for simd schedule(static)
@@ -341,7 +403,9 @@ class CpuBackend final : public Backend {
           }
           break;
         }
-        case LayerKind::flatten: std::copy(in, in + n * in_size, out); break;
+        case LayerKind::flatten:
+          if (!st.flatten_aliased) std::copy(in, in + n * in_size, out);
+          break;
       }
     }
   }
@@ -369,20 +433,20 @@ class CpuBackend final : public Backend {
       im2col_image(geometry, in + e * l.in.size(), col + e * ho * wo * kk);
     }
     const int rows = static_cast<int>(n) * ho * wo;
-    float* out = st.out.data();
+    float* out = st.y;
     const float* bias = params_.data() + l.bias_offset;
     if (!(narrow_ && co % 16 == 0)) {
 #pragma omp parallel for schedule(static)
       for (int r = 0; r < rows; ++r) std::copy(bias, bias + co, out + static_cast<std::size_t>(r) * co);
     }
     if (narrow_ && co % 16 == 0) {
-      narrow({rows, co, static_cast<int>(kk), col, static_cast<std::ptrdiff_t>(kk), 1,
-              params_.data() + l.kernel_offset, co, out, co});
-#pragma omp parallel for schedule(static)
-      for (int r = 0; r < rows; ++r) {
-        float* o = out + static_cast<std::size_t>(r) * co;
-        for (int j = 0; j < co; ++j) o[j] += bias[j];
-      }
+      // The bias (and the ReLU after it) in the GEMM's store: the sum is
+      // the same, rounded the same, as a pass of its own would give.
+      NarrowGemm g{rows, co, static_cast<int>(kk), col, static_cast<std::ptrdiff_t>(kk), 1,
+                   params_.data() + l.kernel_offset, co, out, co};
+      g.bias = bias;
+      g.relu = st.relu_in_store;
+      narrow(g);
     } else {
       gemm_rows(rows, co, static_cast<int>(kk), col, params_.data() + l.kernel_offset, 1.0f, out);
     }
@@ -390,7 +454,7 @@ class CpuBackend final : public Backend {
 
   void pool_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
     const int c = l.in.c, wi = l.in.w, ho = l.out.h, wo = l.out.w;
-    float* out = st.out.data();
+    float* out = st.y;
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
       for (int oy = 0; oy < ho; ++oy) {
@@ -416,7 +480,7 @@ class CpuBackend final : public Backend {
 
   BatchStats score(const Batch& b) const {
     BatchStats s;
-    const float* p = state_.back().out.data();
+    const float* p = state_.back().y;
     const std::size_t k = static_cast<std::size_t>(model_.classes);
     for (std::size_t e = 0; e < b.n; ++e) {
       const float* pe = p + e * k;
@@ -432,7 +496,7 @@ class CpuBackend final : public Backend {
   BatchStats loss_and_logit_gradient(const Batch& b) {
     const BatchStats s = score(b);
     const std::size_t k = static_cast<std::size_t>(model_.classes);
-    const float* p = state_.back().out.data();
+    const float* p = state_.back().y;
     float* d = delta_[0].data();
     const float inv = 1.0f / static_cast<float>(b.n);
     for (std::size_t e = 0; e < b.n; ++e) {
@@ -450,13 +514,16 @@ class CpuBackend final : public Backend {
     for (std::size_t i = last; i-- > 0;) {
       const Layer& l = model_.layers[i];
       LayerState& st = state_[i];
+      // Done by the layer after it (plan_fusions): the gradient stays where it is.
+      if (st.relu_done_backward || st.flatten_aliased) continue;
+      const bool relu_before = i > 0 && state_[i - 1].relu_done_backward;
       const float* dy = delta_[cur].data();
       float* dx = delta_[1 - cur].data();
       const float* in = input_of(i);
       const std::size_t in_size = l.in.size(), out_size = l.out.size();
       const bool need_dx = i > 0;
       switch (l.spec.kind) {
-        case LayerKind::conv2d: conv_backward(l, st, in, dy, need_dx ? dx : nullptr, n); break;
+        case LayerKind::conv2d: conv_backward(l, st, in, dy, need_dx ? dx : nullptr, n, relu_before); break;
         case LayerKind::dense: {
           const int k = static_cast<int>(in_size), m = static_cast<int>(out_size), rows = static_cast<int>(n);
           if (narrow_ && m % 16 == 0) {
@@ -472,13 +539,13 @@ class CpuBackend final : public Backend {
           break;
         }
         case LayerKind::activation: {  // relu; the softmax is never reached here
-          const float* y = st.out.data();
+          const float* y = st.y;
           const std::size_t total = n * out_size;
 #pragma omp parallel for simd schedule(static)
           for (std::size_t j = 0; j < total; ++j) dx[j] = y[j] > 0.0f ? dy[j] : 0.0f;
           break;
         }
-        case LayerKind::max_pooling2d: pool_backward(l, st, dy, dx, n); break;
+        case LayerKind::max_pooling2d: pool_backward(l, st, dy, dx, n, relu_before); break;
         case LayerKind::dropout: {
           const float* mask = st.mask.data();
           const std::size_t total = n * out_size;
@@ -496,7 +563,10 @@ class CpuBackend final : public Backend {
     column_sums(dy, rows, m, db);
   }
 
-  void conv_backward(const Layer& l, LayerState& st, const float* /*in*/, const float* dy, float* dx, std::size_t n) {
+  // With `relu_before`, the ReLU whose output `in` is gets its derivative
+  // applied here, to each image's gradient while it is still in cache.
+  void conv_backward(const Layer& l, LayerState& st, const float* in, const float* dy, float* dx, std::size_t n,
+                     bool relu_before) {
     const int k = static_cast<int>(l.kernel_shape[0]);
     const int pad = l.spec.same ? k / 2 : 0;
     const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
@@ -508,9 +578,15 @@ class CpuBackend final : public Backend {
     } else {
       gemm_at_b(kk, co, rows, st.col.data(), dy, grads_.data() + l.kernel_offset);
     }
-    bias_gradient(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), grads_.data() + l.bias_offset);
+    if (narrow_) {
+#pragma omp parallel
+      column_sums_parallel(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), partial_sums_.data(),
+                           grads_.data() + l.bias_offset);
+    } else {
+      bias_gradient(dy, static_cast<std::size_t>(rows), static_cast<std::size_t>(co), grads_.data() + l.bias_offset);
+    }
     if (!dx) return;
-    if (narrow_ && kk % 16 == 0 && ci % 16 == 0) {
+    if (into_image(l)) {
       // dY (rows x co) times the kernel transposed (made once per step),
       // each row's patch gradient added straight into the image gradient:
       // no im2col-shaped intermediate to write and read back. Threads take
@@ -521,9 +597,14 @@ class CpuBackend final : public Backend {
 #pragma omp parallel
       {
         const auto [e0, e1] = share(static_cast<int>(n));
-        if (e1 > e0) {
-          std::fill(dx + e0 * l.in.size(), dx + e1 * l.in.size(), 0.0f);
-          narrow_gemm_into_image(g, patch, dx, e0 * ho * wo, e1 * ho * wo);
+        const std::size_t size = l.in.size();
+        for (int e = e0; e < e1; ++e) {
+          float* image = dx + e * size;
+          std::fill(image, image + size, 0.0f);
+          narrow_gemm_into_image(g, patch, dx, e * ho * wo, (e + 1) * ho * wo);
+          if (relu_before) {
+            relu_backward_in_place_avx512(image, in + e * size, size);
+          }
         }
       }
       return;
@@ -553,7 +634,10 @@ class CpuBackend final : public Backend {
     return wt;
   }
 
-  void pool_backward(const Layer& l, const LayerState& st, const float* dy, float* dx, std::size_t n) {
+  // With `relu_before`, the gradient reaching the maximum also passes the
+  // ReLU that made it: zero where the maximum (the ReLU's output there) is.
+  void pool_backward(const Layer& l, const LayerState& st, const float* dy, float* dx, std::size_t n,
+                     bool relu_before) {
     const int c = l.in.c, wi = l.in.w, ho = l.out.h, wo = l.out.w;
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
@@ -565,7 +649,7 @@ class CpuBackend final : public Backend {
           for (int ch = 0; ch < c; ++ch) {
             const int q = st.argmax[o + ch];
             const std::size_t y = 2 * oy + (q >> 1), x = 2 * ox + (q & 1);
-            image[(y * wi + x) * c + ch] = dy[o + ch];
+            image[(y * wi + x) * c + ch] = relu_before && !(st.y[o + ch] > 0.0f) ? 0.0f : dy[o + ch];
           }
         }
       }
@@ -582,6 +666,7 @@ class CpuBackend final : public Backend {
   std::vector<LayerState> state_;
   Floats delta_[2];
   Floats dcol_;
+  Floats partial_sums_;  // a row of column sums per thread
 };
 
 }  // namespace

@@ -13,7 +13,9 @@
 //   A(r, t) = a[r * a_row + t * a_step]   (a_step 1: A row-major; a_row 1: A^T)
 //   B(t, c) = b[t * b_row + c]            (rows of B contiguous)
 //   C(r, c) = c[r * c_row + c]            (overwritten)
-// `cols` must be a multiple of 16.
+// `cols` must be a multiple of 16. With `bias`, C(r, c) gets bias[c] added
+// and with `relu` then max(0, .), in the store: only for a product that is
+// not sliced over its depth (a_step 1), which each C element stores once.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +30,8 @@ struct NarrowGemm {
   std::ptrdiff_t b_row = 0;
   float* c = nullptr;
   std::ptrdiff_t c_row = 0;
+  const float* bias = nullptr;
+  bool relu = false;
 };
 
 // Whether this CPU runs the AVX-512 kernel (else callers use BLAS).

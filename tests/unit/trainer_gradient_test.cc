@@ -115,6 +115,16 @@ TEST(TrainerGradients, SixteenChannelConvolutionsTakeTheNarrowKernel) {
                          {5, 5, 3});
 }
 
+TEST(TrainerGradients, SixteenChannelReluBeforeAPool) {
+  // On the AVX-512 path each ReLU is folded into its neighbours: forward
+  // into the convolution's store, backward into the pool after it. (A ReLU
+  // before a convolution: SixteenChannelConvolutionsTakeTheNarrowKernel.)
+  // The flatten is no pass.
+  expect_gradients_match({conv(16, true), relu(), pool(), conv(16, false), relu(), pool(), flatten(), dense(3),
+                          softmax()},
+                         {8, 8, 2});
+}
+
 TEST(TrainerBackends, TheAvx512PathComputesWhatBlasDoesOnTheTutorialNetwork) {
   if (!narrow_gemm_available()) GTEST_SKIP() << "this CPU has no AVX-512: only the BLAS path runs here";
   Fixture f = make(cifar10_cnn(), {32, 32, 3}, 8, true);

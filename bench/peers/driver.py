@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MFLOP_PER_IMAGE = 122.68  # forward and backward, direct convolutions
 WARMUP = 10
 DEBIAN_PYTHON = "/usr/bin/python3"
+LOAD_WARNING = 0.5  # 1-minute load average before the run that means someone else is running
+PEAK_DRIFT = 0.1  # start and end sgemm further apart than this: the machine changed
 FRAMEWORKS = ["batchai-train", "pytorch", "tf-keras"]
 MODES = [("off", "without augmentation"), ("on", "with augmentation")]
 
@@ -147,6 +149,9 @@ class Bench:
             cores = os.cpu_count()
         say("%s, nproc %d, Linux %s; load average before %s" % (cpu_model(), cores, os.uname().release,
                                                                  loadavg()))
+        if os.getloadavg()[0] > LOAD_WARNING:
+            say("warning: other work is running; OpenMP trainers (batchai-train, PyTorch) lose far more "
+                "to shared cores than TensorFlow's thread pool does, so these figures will not compare fairly")
         out, _ = run([self.train, "--version"], what="batchai-train --version")
         say(out.splitlines()[0] if out else "batchai-train printed no version")
         t, _ = run([sys.executable, os.path.join(HERE, "cifar10_torch.py"), "--versions"], env=self.env,
@@ -195,6 +200,9 @@ class Bench:
         minutes = (time.monotonic() - started) / 60
         peaks.append(self.peak("at the end"))
         peak = max(peaks)
+        if min(peaks) < (1 - PEAK_DRIFT) * peak:
+            say("warning: sgemm ran %.0f%% slower at one end than at the other: the machine's speed changed "
+                "during the run" % (100 * (1 - min(peaks) / peak)))
         say("load average after %s; the rounds took %.1f min" % (loadavg(), minutes))
         self.summary(peak)
 

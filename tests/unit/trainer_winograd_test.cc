@@ -129,7 +129,7 @@ struct Im2col {
   std::vector<float> col(const std::vector<float>& x) const {
     std::vector<float> m(pixels() * 9 * c.ci, 0.0f);
     each([&](std::size_t r, std::size_t k, std::size_t xi) {
-      std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(xi), c.ci, m.begin() + static_cast<std::ptrdiff_t>(r * 9 * c.ci + k));
+      std::copy_n(&x[xi], c.ci, &m[r * 9 * c.ci + k]);
     });
     return m;
   }
@@ -415,7 +415,8 @@ TEST(WinogradCrop, LeavesOutputsOutsideItAndIgnoresTheirGradient) {
       for (int oy = 0; oy < c.out_h(); ++oy) {
         for (int ox = 0; ox < c.out_w(); ++ox) {
           if (oy < c.rows && ox < c.cols) continue;
-          for (int o = 0; o < c.co; ++o) dy[((static_cast<std::size_t>(e) * c.out_h() + oy) * c.out_w() + ox) * c.co + o] = nan;
+          const std::size_t at = ((static_cast<std::size_t>(e) * c.out_h() + oy) * c.out_w() + ox) * c.co;
+          std::fill_n(&dy[at], c.co, nan);
         }
       }
     }
@@ -423,6 +424,17 @@ TEST(WinogradCrop, LeavesOutputsOutsideItAndIgnoresTheirGradient) {
     EXPECT_EQ(wino.backward_data(w, dy), cast<float>(ref.backward_data(cast<double>(w), cast<double>(dy))));
     EXPECT_EQ(wino.backward_filter(x, dy), cast<float>(ref.backward_filter(cast<double>(x), cast<double>(dy))));
   }
+}
+
+// A rank past the end of the data gets an empty step: nothing to do, and
+// a kernel gradient of zeros, not of whatever the buffer held.
+TEST(WinogradCheck, NoImagesGiveAZeroKernelGradient) {
+  const WinogradConv c = conv(0, 7, 7, 2, 3, 1);
+  std::vector<float> ws(winograd_workspace_floats(c), 5.0f), x, dy, dx, dw(w_size(c), 5.0f);
+  ASSERT_TRUE(winograd_backward_filter(c, x, dy, dw, ws).ok());
+  EXPECT_EQ(dw, std::vector<float>(w_size(c), 0.0f));
+  EXPECT_TRUE(winograd_forward(c, x, dw, dy, ws).ok());
+  EXPECT_TRUE(winograd_backward_data(c, dw, dy, dx, ws).ok());
 }
 
 TEST(WinogradCheck, RefusesWhatItCannotCompute) {

@@ -228,10 +228,11 @@ std::vector<float> integers(std::size_t n, int lo, int hi, int times, std::mt199
 // stay below 2^18. dw = Gi^T dU Gi / 576 is integers until its final
 // division, exact below 2^24, and that division's true result is an integer.
 // With x, dy in [-3,3] and w in 9 x [-2,2], the worst case (every term at
-// its largest, all of one sign) stays within those limits for F(2,3)
-// (below 2% of them); for F(4,3) it does not (forward 1.4x the limit at 3
-// channels, 7.6x at 16; dw up to 56x for 64 tiles), and exactness rests
-// on random signs keeping the sums near the square root of the worst case.
+// its largest, all of one sign) stays within those limits for F(2,3) (a
+// few percent of them at 16 channels); for F(4,3) it does not (forward
+// 1.4x the limit at 3 channels, 7.6x at 16; dw 0.9x per tile summed, so
+// 16x for the 18 tiles of the largest case), and there exactness rests on
+// random signs keeping the sums near the square root of the worst case.
 // So a rounding can only make this test fail, never pass wrongly: if new
 // cases fail only on F(4,3), shrink the ranges before suspecting the code.
 struct ExactCase {

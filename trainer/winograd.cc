@@ -101,23 +101,45 @@ Transform transform_for(const WinogradConv& c) {
   return {4, 6, kAt4Halves, kBt4Halves, kG4Halves, 576.0f};
 }
 
-// out (p x p) = op(L) in op(L)^T, op(L) being p x q and in q x q. L is
-// stored row-major as p x q, or as q x p when `transposed`.
-void sandwich(const float* l, int p, int q, bool transposed, const float* in, float* out) {
-  auto op = [&](int i, int j) { return transposed ? l[j * p + i] : l[i * q + j]; };
-  float tmp[kMaxAlpha * kMaxAlpha];
+// Every transform runs over a run of up to kLanes channels at once: the
+// channels are contiguous in NHWC, in the kernel and in the GEMMs' blocks,
+// so each step is a loop over contiguous floats that a compiler vectorises.
+constexpr int kLanes = 64;
+using Block = float[kMaxAlpha * kMaxAlpha * kLanes];
+
+// out[i][j] = sum_k,l op(L)[i][k] in[k][l] op(L)[j][l] for each of the n
+// lanes: out = op(L) in op(L)^T, op(L) being p x q and in q x q blocks of
+// kLanes floats. L is stored row-major as p x q, or as q x p when
+// `transposed`. Zero coefficients are skipped; the terms are added in
+// order of k, then of l.
+void sandwich(const float* l, int p, int q, bool transposed, const float* in, float* out, int n) {
+  float op[kMaxAlpha * kMaxAlpha];
+  for (int i = 0; i < p; ++i) {
+    for (int k = 0; k < q; ++k) op[i * q + k] = transposed ? l[k * p + i] : l[i * q + k];
+  }
+  Block tmp;
   for (int i = 0; i < p; ++i) {
     for (int j = 0; j < q; ++j) {
-      float s = 0.0f;
-      for (int k = 0; k < q; ++k) s += op(i, k) * in[k * q + j];
-      tmp[i * q + j] = s;
+      float* t = tmp + (i * q + j) * kLanes;
+      std::fill(t, t + n, 0.0f);
+      for (int k = 0; k < q; ++k) {
+        const float c = op[i * q + k];
+        if (c == 0.0f) continue;
+        const float* from = in + (k * q + j) * kLanes;
+        for (int e = 0; e < n; ++e) t[e] += c * from[e];
+      }
     }
   }
   for (int i = 0; i < p; ++i) {
     for (int j = 0; j < p; ++j) {
-      float s = 0.0f;
-      for (int k = 0; k < q; ++k) s += tmp[i * q + k] * op(j, k);
-      out[i * p + j] = s;
+      float* o = out + (i * p + j) * kLanes;
+      std::fill(o, o + n, 0.0f);
+      for (int k = 0; k < q; ++k) {
+        const float c = op[j * q + k];
+        if (c == 0.0f) continue;
+        const float* from = tmp + (i * q + k) * kLanes;
+        for (int e = 0; e < n; ++e) o[e] += c * from[e];
+      }
     }
   }
 }
@@ -144,7 +166,17 @@ Plan plan_for(const WinogradConv& c) {
   pl.tiles_y = (pl.rows + pl.t.m - 1) / pl.t.m;
   pl.tiles_x = (pl.cols + pl.t.m - 1) / pl.t.m;
   pl.tiles = pl.tiles_y * pl.tiles_x;
-  pl.block = std::max(1, c.images_per_block > 0 ? std::min(c.images_per_block, c.n) : c.n);
+  if (c.images_per_block > 0) {
+    pl.block = std::min(c.images_per_block, std::max(c.n, 1));
+  } else {
+    // Blocks whose V and M stay within about half of a 1 MiB L2: all in
+    // one block they took as long or longer, with a workspace 8x larger
+    // (conv2d_2 at batch 32: 19 MB).
+    const std::size_t per_image =
+        sizeof(float) * pl.t.a * pl.t.a * static_cast<std::size_t>(pl.tiles) * (c.ci + c.co);
+    const std::size_t fit = std::max<std::size_t>(1, (std::size_t{512} << 10) / per_image);
+    pl.block = static_cast<int>(std::min<std::size_t>(fit, static_cast<std::size_t>(std::max(c.n, 1))));
+  }
   pl.p = static_cast<std::size_t>(pl.block) * pl.tiles;
   return pl;
 }
@@ -182,12 +214,18 @@ Result<Plan> prepare(const WinogradConv& c, std::size_t x_size, std::size_t y_si
 // U[xi][ci][co] = (Gi g Gi^T)[xi] / L^2 for every channel pair.
 void transform_kernel(const WinogradConv& c, const Plan& pl, const float* w) {
   const int aa = pl.t.a * pl.t.a;
-  float g[9], u[kMaxAlpha * kMaxAlpha];
+  Block g, u;
   for (int i = 0; i < c.ci; ++i) {
-    for (int o = 0; o < c.co; ++o) {
-      for (int k = 0; k < 9; ++k) g[k] = w[(static_cast<std::size_t>(k) * c.ci + i) * c.co + o];
-      sandwich(pl.t.gi, pl.t.a, 3, false, g, u);
-      for (int xi = 0; xi < aa; ++xi) pl.u[(static_cast<std::size_t>(xi) * c.ci + i) * c.co + o] = u[xi] / pl.t.l2;
+    for (int o0 = 0; o0 < c.co; o0 += kLanes) {
+      const int n = std::min(kLanes, c.co - o0);
+      for (int k = 0; k < 9; ++k) {
+        std::copy_n(w + (static_cast<std::size_t>(k) * c.ci + i) * c.co + o0, n, g + k * kLanes);
+      }
+      sandwich(pl.t.gi, pl.t.a, 3, false, g, u, n);
+      for (int xi = 0; xi < aa; ++xi) {
+        float* to = pl.u + (static_cast<std::size_t>(xi) * c.ci + i) * c.co + o0;
+        for (int e = 0; e < n; ++e) to[e] = u[xi * kLanes + e] / pl.t.l2;
+      }
     }
   }
 }
@@ -196,24 +234,29 @@ void transform_kernel(const WinogradConv& c, const Plan& pl, const float* w) {
 // where a tile hangs over the image.
 void transform_input(const WinogradConv& c, const Plan& pl, const float* x, int e0, int e1) {
   const int a = pl.t.a, aa = a * a;
-  float d[kMaxAlpha * kMaxAlpha], v[kMaxAlpha * kMaxAlpha];
+  Block d, v;
   for (int e = e0; e < e1; ++e) {
     const float* image = x + static_cast<std::size_t>(e) * c.h * c.w * c.ci;
     for (int ty = 0; ty < pl.tiles_y; ++ty) {
       for (int tx = 0; tx < pl.tiles_x; ++tx) {
         const std::size_t tile = static_cast<std::size_t>(e - e0) * pl.tiles + ty * pl.tiles_x + tx;
         const int y0 = ty * pl.t.m - c.pad, x0 = tx * pl.t.m - c.pad;
-        for (int ch = 0; ch < c.ci; ++ch) {
+        for (int c0 = 0; c0 < c.ci; c0 += kLanes) {
+          const int n = std::min(kLanes, c.ci - c0);
           for (int i = 0; i < a; ++i) {
             const int iy = y0 + i;
             for (int j = 0; j < a; ++j) {
               const int ix = x0 + j;
-              const bool inside = iy >= 0 && iy < c.h && ix >= 0 && ix < c.w;
-              d[i * a + j] = inside ? image[(static_cast<std::size_t>(iy) * c.w + ix) * c.ci + ch] : 0.0f;
+              float* to = d + (i * a + j) * kLanes;
+              if (iy >= 0 && iy < c.h && ix >= 0 && ix < c.w) {
+                std::copy_n(image + (static_cast<std::size_t>(iy) * c.w + ix) * c.ci + c0, n, to);
+              } else {
+                std::fill(to, to + n, 0.0f);
+              }
             }
           }
-          sandwich(pl.t.bt, a, a, false, d, v);
-          for (int xi = 0; xi < aa; ++xi) pl.v[(xi * pl.p + tile) * c.ci + ch] = v[xi];
+          sandwich(pl.t.bt, a, a, false, d, v, n);
+          for (int xi = 0; xi < aa; ++xi) std::copy_n(v + xi * kLanes, n, pl.v + (xi * pl.p + tile) * c.ci + c0);
         }
       }
     }
@@ -221,26 +264,31 @@ void transform_input(const WinogradConv& c, const Plan& pl, const float* x, int 
 }
 
 // M[xi][tile][co] = (A dY A^T)[xi] for the block's output tiles, dY taken
-// as zero outside the crop.
+// as zero outside the crop (and never read there).
 void transform_output_gradient(const WinogradConv& c, const Plan& pl, const float* dy, int e0, int e1) {
   const int m = pl.t.m, a = pl.t.a, aa = a * a;
-  float t[kMaxAlpha * kMaxAlpha], dm[kMaxAlpha * kMaxAlpha];
+  Block t, dm;
   for (int e = e0; e < e1; ++e) {
     const float* image = dy + static_cast<std::size_t>(e) * pl.ho * pl.wo * c.co;
     for (int ty = 0; ty < pl.tiles_y; ++ty) {
       for (int tx = 0; tx < pl.tiles_x; ++tx) {
         const std::size_t tile = static_cast<std::size_t>(e - e0) * pl.tiles + ty * pl.tiles_x + tx;
-        for (int o = 0; o < c.co; ++o) {
+        for (int o0 = 0; o0 < c.co; o0 += kLanes) {
+          const int n = std::min(kLanes, c.co - o0);
           for (int i = 0; i < m; ++i) {
             const int oy = ty * m + i;
             for (int j = 0; j < m; ++j) {
               const int ox = tx * m + j;
-              const bool inside = oy < pl.rows && ox < pl.cols;
-              t[i * m + j] = inside ? image[(static_cast<std::size_t>(oy) * pl.wo + ox) * c.co + o] : 0.0f;
+              float* to = t + (i * m + j) * kLanes;
+              if (oy < pl.rows && ox < pl.cols) {
+                std::copy_n(image + (static_cast<std::size_t>(oy) * pl.wo + ox) * c.co + o0, n, to);
+              } else {
+                std::fill(to, to + n, 0.0f);
+              }
             }
           }
-          sandwich(pl.t.at, a, m, true, t, dm);
-          for (int xi = 0; xi < aa; ++xi) pl.m[(xi * pl.p + tile) * c.co + o] = dm[xi];
+          sandwich(pl.t.at, a, m, true, t, dm, n);
+          for (int xi = 0; xi < aa; ++xi) std::copy_n(dm + xi * kLanes, n, pl.m + (xi * pl.p + tile) * c.co + o0);
         }
       }
     }
@@ -250,22 +298,23 @@ void transform_output_gradient(const WinogradConv& c, const Plan& pl, const floa
 // Y = A^T M A per output tile, written inside the crop only.
 void inverse_output(const WinogradConv& c, const Plan& pl, float* y, int e0, int e1) {
   const int m = pl.t.m, a = pl.t.a, aa = a * a;
-  float mm[kMaxAlpha * kMaxAlpha], t[kMaxAlpha * kMaxAlpha];
+  Block mm, t;
   for (int e = e0; e < e1; ++e) {
     float* image = y + static_cast<std::size_t>(e) * pl.ho * pl.wo * c.co;
     for (int ty = 0; ty < pl.tiles_y; ++ty) {
       for (int tx = 0; tx < pl.tiles_x; ++tx) {
         const std::size_t tile = static_cast<std::size_t>(e - e0) * pl.tiles + ty * pl.tiles_x + tx;
-        for (int o = 0; o < c.co; ++o) {
-          for (int xi = 0; xi < aa; ++xi) mm[xi] = pl.m[(xi * pl.p + tile) * c.co + o];
-          sandwich(pl.t.at, m, a, false, mm, t);
+        for (int o0 = 0; o0 < c.co; o0 += kLanes) {
+          const int n = std::min(kLanes, c.co - o0);
+          for (int xi = 0; xi < aa; ++xi) std::copy_n(pl.m + (xi * pl.p + tile) * c.co + o0, n, mm + xi * kLanes);
+          sandwich(pl.t.at, m, a, false, mm, t, n);
           for (int i = 0; i < m; ++i) {
             const int oy = ty * m + i;
             if (oy >= pl.rows) break;
             for (int j = 0; j < m; ++j) {
               const int ox = tx * m + j;
               if (ox >= pl.cols) break;
-              image[(static_cast<std::size_t>(oy) * pl.wo + ox) * c.co + o] = t[i * m + j];
+              std::copy_n(t + (i * m + j) * kLanes, n, image + (static_cast<std::size_t>(oy) * pl.wo + ox) * c.co + o0);
             }
           }
         }
@@ -278,7 +327,7 @@ void inverse_output(const WinogradConv& c, const Plan& pl, float* y, int e0, int
 // (tiles overlap by two pixels each way).
 void inverse_input_gradient(const WinogradConv& c, const Plan& pl, float* dx, int e0, int e1) {
   const int a = pl.t.a, aa = a * a;
-  float dv[kMaxAlpha * kMaxAlpha], dd[kMaxAlpha * kMaxAlpha];
+  Block dv, dd;
   for (int e = e0; e < e1; ++e) {
     float* image = dx + static_cast<std::size_t>(e) * c.h * c.w * c.ci;
     std::fill(image, image + static_cast<std::size_t>(c.h) * c.w * c.ci, 0.0f);
@@ -286,19 +335,41 @@ void inverse_input_gradient(const WinogradConv& c, const Plan& pl, float* dx, in
       for (int tx = 0; tx < pl.tiles_x; ++tx) {
         const std::size_t tile = static_cast<std::size_t>(e - e0) * pl.tiles + ty * pl.tiles_x + tx;
         const int y0 = ty * pl.t.m - c.pad, x0 = tx * pl.t.m - c.pad;
-        for (int ch = 0; ch < c.ci; ++ch) {
-          for (int xi = 0; xi < aa; ++xi) dv[xi] = pl.v[(xi * pl.p + tile) * c.ci + ch];
-          sandwich(pl.t.bt, a, a, true, dv, dd);
+        for (int c0 = 0; c0 < c.ci; c0 += kLanes) {
+          const int n = std::min(kLanes, c.ci - c0);
+          for (int xi = 0; xi < aa; ++xi) std::copy_n(pl.v + (xi * pl.p + tile) * c.ci + c0, n, dv + xi * kLanes);
+          sandwich(pl.t.bt, a, a, true, dv, dd, n);
           for (int i = 0; i < a; ++i) {
             const int iy = y0 + i;
             if (iy < 0 || iy >= c.h) continue;
             for (int j = 0; j < a; ++j) {
               const int ix = x0 + j;
               if (ix < 0 || ix >= c.w) continue;
-              image[(static_cast<std::size_t>(iy) * c.w + ix) * c.ci + ch] += dd[i * a + j];
+              float* to = image + (static_cast<std::size_t>(iy) * c.w + ix) * c.ci + c0;
+              const float* from = dd + (i * a + j) * kLanes;
+              for (int k = 0; k < n; ++k) to[k] += from[k];
             }
           }
         }
+      }
+    }
+  }
+}
+
+// dg = Gi^T dU Gi / L^2 per channel pair, into the Keras layout.
+void inverse_kernel_gradient(const WinogradConv& c, const Plan& pl, float* dw) {
+  const int aa = pl.t.a * pl.t.a;
+  Block du, g;
+  for (int i = 0; i < c.ci; ++i) {
+    for (int o0 = 0; o0 < c.co; o0 += kLanes) {
+      const int n = std::min(kLanes, c.co - o0);
+      for (int xi = 0; xi < aa; ++xi) {
+        std::copy_n(pl.u + (static_cast<std::size_t>(xi) * c.ci + i) * c.co + o0, n, du + xi * kLanes);
+      }
+      sandwich(pl.t.gi, 3, pl.t.a, true, du, g, n);
+      for (int k = 0; k < 9; ++k) {
+        float* to = dw + (static_cast<std::size_t>(k) * c.ci + i) * c.co + o0;
+        for (int e = 0; e < n; ++e) to[e] = g[k * kLanes + e] / pl.t.l2;
       }
     }
   }
@@ -389,15 +460,7 @@ Status winograd_backward_filter(const WinogradConv& c, std::span<const float> x,
                   pl.m + xi * pl.p * c.co, c.co, 1.0f, pl.u + static_cast<std::size_t>(xi) * c.ci * c.co, c.co);
     }
   }
-  // dg = Gi^T dU Gi / L^2 per channel pair.
-  float du[kMaxAlpha * kMaxAlpha], g[9];
-  for (int i = 0; i < c.ci; ++i) {
-    for (int o = 0; o < c.co; ++o) {
-      for (int xi = 0; xi < aa; ++xi) du[xi] = pl.u[(static_cast<std::size_t>(xi) * c.ci + i) * c.co + o];
-      sandwich(pl.t.gi, 3, pl.t.a, true, du, g);
-      for (int k = 0; k < 9; ++k) dw[(static_cast<std::size_t>(k) * c.ci + i) * c.co + o] = g[k] / pl.t.l2;
-    }
-  }
+  inverse_kernel_gradient(c, pl, dw.data());
   return {};
 }
 

@@ -56,7 +56,9 @@ struct WinogradConv {
   int rows = 0, cols = 0;  // the crop: the first rows x cols outputs; 0: all
   WinogradTile tile = WinogradTile::f4x3;
   WinogradPoints points = kWinogradDefaultPoints;
-  int images_per_block = 0;  // images transformed per GEMM batch; 0: all n
+  // Images transformed per batch of GEMMs (the GEMMs' rows are their
+  // tiles); 0: as many as keep the transformed block within about 512 KiB.
+  int images_per_block = 0;
 
   int out_h() const { return h + 2 * pad - kh + 1; }
   int out_w() const { return w + 2 * pad - kw + 1; }

@@ -309,18 +309,19 @@ const Shape kTutorialShapes[] = {
 constexpr int kSeeds = 3;
 
 // The bounds: about 3x the worst gap measured over 20 seeds (seeds 1..20,
-// this test with kSeeds = 20), over the three shapes and three operations:
+// this test with kSeeds = 20, automatic image blocks), over the three
+// shapes and three operations:
 //                          worst gap (max element)       rms (max over shapes)
 //                          forward   dx      dw          forward  dx      dw
 //   float32 direct loop    2.6e-7  2.6e-7  2.8e-7        2.2e-8  2.0e-8  2.4e-8
 //   float32 im2col sgemm   2.5e-7  5.9e-8  2.6e-7        2.2e-8  7.5e-9  2.2e-8
-//   F(2,3)                 8.1e-8  8.8e-8  1.2e-7        1.1e-8  1.2e-8  1.5e-8
+//   F(2,3)                 8.1e-8  8.8e-8  6.9e-8        1.1e-8  1.2e-8  1.1e-8
 //   F(4,3) 0,+-1,+-2       9.6e-7  8.3e-7  5.4e-7        4.3e-8  7.5e-8  3.7e-8
-//   F(4,3) 0,+-1,+-1/2     8.3e-7  8.3e-7  5.2e-7        4.6e-8  8.3e-8  3.8e-8
+//   F(4,3) 0,+-1,+-1/2     8.3e-7  8.3e-7  5.0e-7        4.6e-8  8.3e-8  3.8e-8
 // F(2,3) rounds no more than the direct sums (its GEMMs are ci deep, not
 // 9 ci). F(4,3) rounds 2-4x more than the direct loop (worst and rms), and
 // up to 10x more than im2col + sgemm on dx, whose sgemm sums are short.
-constexpr double kTauF2 = 4e-7;
+constexpr double kTauF2 = 3e-7;
 constexpr double kTauF4 = 3e-6;
 
 TEST(WinogradError, TutorialShapesWithinMeasuredBounds) {

@@ -25,8 +25,9 @@
 //   kernel grad  dU = sum_tiles V dM, dg = Gi^T dU Gi / L^2
 // The division by L^2 comes last in U and dg, and is a division (not a
 // product with 1/L^2, which is inexact for L = 24): with integer data and
-// kernels that are multiples of 9, every value on the way is exact in
-// float32 (trainer_winograd_test relies on it).
+// kernels that are multiples of 9, every value on the way is an integer or
+// a multiple of 1/64, exact in float32 while it stays small enough
+// (trainer_winograd_test relies on it, and says how small).
 #include "trainer/winograd.h"
 
 #include <cblas.h>

@@ -10,10 +10,13 @@
 // that follows): outputs outside it are left as they are in forward and
 // count as zero gradient in backward.
 //
-// This is the portable version: scalar C++, single-threaded, any channel
-// counts, the GEMMs through OpenBLAS. It is the reference for faster ones.
-// Nothing here allocates: the caller provides a workspace of
-// winograd_workspace_floats() floats, sized once.
+// This is the portable version: plain C++ without intrinsics, one thread,
+// any channel counts, the GEMMs through OpenBLAS (cblas_sgemm, row-major).
+// It is the reference for faster ones. Nothing here allocates: the caller
+// provides a workspace of winograd_workspace_floats() floats, sized once;
+// calls on different workspaces may run at the same time. Forward and the
+// input gradient each transform the kernel afresh (a^2 x ci x co values,
+// small next to the tiles').
 #pragma once
 
 #include <cstddef>

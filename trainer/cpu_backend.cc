@@ -179,6 +179,7 @@ struct LayerState {
   bool relu_done_forward = false;    // activation: the convolution before it applied it
   bool relu_done_backward = false;   // activation: the layer after it applied ReLU' to its input gradient
   bool flatten_aliased = false;      // flatten: its output is its input, and so are their gradients
+  int h = 0, w = 0;                  // the output's rows and columns as stored (see plan_fusions)
   Floats col;                        // conv2d: the im2col matrix
   std::vector<std::uint8_t> argmax;  // max_pooling2d: which of the 4 inputs won
   Floats mask;                       // dropout: 0 or 1/(1-rate) per element
@@ -202,6 +203,7 @@ class CpuBackend final : public Backend {
     std::size_t largest = model_.input.size(), largest_col = 0;
     for (std::size_t i = 0; i < model_.layers.size(); ++i) {
       const Layer& l = model_.layers[i];
+      if (state_[i].h == 0) state_[i].h = l.out.h, state_[i].w = l.out.w;
       if (!state_[i].relu_done_forward && !state_[i].flatten_aliased) {
         state_[i].out.assign(max_batch_ * l.out.size(), 0.0f);
         state_[i].y = state_[i].out.data();
@@ -251,6 +253,17 @@ class CpuBackend final : public Backend {
         const Layer& next = layers[i + 1];
         state_[i].relu_done_backward = next.spec.kind == LayerKind::max_pooling2d ||
                                        (next.spec.kind == LayerKind::conv2d && into_image(next));
+      }
+      // A 2x2 pool floors an odd side: the convolution's last row or
+      // column (conv2d_4's 13th) is never read, and its gradient is zero.
+      // With the ReLU between them folded away, nothing else sees that
+      // output, so the convolution computes and stores only the even part
+      // (12 x 12 of 13 x 13: 15% of the layer's work), which the pool reads.
+      if (state_[i].relu_in_store && i + 2 < layers.size() &&
+          layers[i + 2].spec.kind == LayerKind::max_pooling2d) {
+        const int h = l.out.h & ~1, w = l.out.w & ~1;
+        state_[i].h = state_[i + 1].h = h;
+        state_[i].w = state_[i + 1].w = w;
       }
       if (l.spec.kind == LayerKind::flatten && i > 0) state_[i].flatten_aliased = true;
     }
@@ -356,6 +369,10 @@ class CpuBackend final : public Backend {
   }
 
   const float* input_of(std::size_t i) const { return i == 0 ? input_.data() : state_[i - 1].y; }
+  // The rows and columns of layer i's input as stored.
+  std::pair<int, int> stored_input(std::size_t i) const {
+    return i == 0 ? std::pair{model_.input.h, model_.input.w} : std::pair{state_[i - 1].h, state_[i - 1].w};
+  }
 
   void forward(const Batch& b, bool training) {
     const std::size_t n = b.n;
@@ -384,7 +401,7 @@ class CpuBackend final : public Backend {
             softmax(in, out, n, out_size);
           }
           break;
-        case LayerKind::max_pooling2d: pool_forward(l, st, in, n); break;
+        case LayerKind::max_pooling2d: pool_forward(l, st, stored_input(i), in, n); break;
         case LayerKind::dropout: {
           if (!training || l.spec.rate == 0.0f) {
             std::copy(in, in + n * out_size, out);
@@ -426,7 +443,7 @@ class CpuBackend final : public Backend {
   void conv_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
     const int k = static_cast<int>(l.kernel_shape[0]);
     const int pad = l.spec.same ? k / 2 : 0;
-    const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+    const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = st.h, wo = st.w;
     const std::size_t kk = static_cast<std::size_t>(k) * k * ci;
     float* col = st.col.data();
     const PatchGeometry geometry{k, pad, ci, hi, wi, ho, wo};
@@ -454,15 +471,18 @@ class CpuBackend final : public Backend {
     }
   }
 
-  void pool_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
-    const int c = l.in.c, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+  // The input is stored `in_hw` high and wide (a convolution may have left
+  // out the row and column this pool floors away).
+  void pool_forward(const Layer& l, LayerState& st, std::pair<int, int> in_hw, const float* in, std::size_t n) {
+    const int c = l.in.c, wi = in_hw.second, ho = l.out.h, wo = l.out.w;
+    const std::size_t in_image = static_cast<std::size_t>(in_hw.first) * in_hw.second * c;
     float* out = st.y;
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
       for (int oy = 0; oy < ho; ++oy) {
         for (int ox = 0; ox < wo; ++ox) {
           const std::size_t o = ((e * ho + oy) * wo + ox) * c;
-          const float* p00 = in + e * l.in.size() + ((2 * oy) * static_cast<std::size_t>(wi) + 2 * ox) * c;
+          const float* p00 = in + e * in_image + ((2 * oy) * static_cast<std::size_t>(wi) + 2 * ox) * c;
           const float* corners[4] = {p00, p00 + c, p00 + static_cast<std::size_t>(wi) * c,
                                      p00 + static_cast<std::size_t>(wi) * c + c};
           for (int ch = 0; ch < c; ++ch) {
@@ -547,7 +567,7 @@ class CpuBackend final : public Backend {
           for (std::size_t j = 0; j < total; ++j) dx[j] = y[j] > 0.0f ? dy[j] : 0.0f;
           break;
         }
-        case LayerKind::max_pooling2d: pool_backward(l, st, dy, dx, n, relu_before); break;
+        case LayerKind::max_pooling2d: pool_backward(l, st, stored_input(i), dy, dx, n, relu_before); break;
         case LayerKind::dropout: {
           const float* mask = st.mask.data();
           const std::size_t total = n * out_size;
@@ -571,7 +591,7 @@ class CpuBackend final : public Backend {
                      bool relu_before) {
     const int k = static_cast<int>(l.kernel_shape[0]);
     const int pad = l.spec.same ? k / 2 : 0;
-    const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+    const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = st.h, wo = st.w;
     const int kk = k * k * ci;
     const int rows = static_cast<int>(n) * ho * wo;
     const float* w = params_.data() + l.kernel_offset;
@@ -638,13 +658,14 @@ class CpuBackend final : public Backend {
 
   // With `relu_before`, the gradient reaching the maximum also passes the
   // ReLU that made it: zero where the maximum (the ReLU's output there) is.
-  void pool_backward(const Layer& l, const LayerState& st, const float* dy, float* dx, std::size_t n,
-                     bool relu_before) {
-    const int c = l.in.c, wi = l.in.w, ho = l.out.h, wo = l.out.w;
+  void pool_backward(const Layer& l, const LayerState& st, std::pair<int, int> in_hw, const float* dy, float* dx,
+                     std::size_t n, bool relu_before) {
+    const int c = l.in.c, wi = in_hw.second, ho = l.out.h, wo = l.out.w;
+    const std::size_t in_image = static_cast<std::size_t>(in_hw.first) * in_hw.second * c;
 #pragma omp parallel for schedule(static)
     for (std::size_t e = 0; e < n; ++e) {
-      float* image = dx + e * l.in.size();
-      std::fill(image, image + l.in.size(), 0.0f);  // the floored last row and column get nothing
+      float* image = dx + e * in_image;
+      std::fill(image, image + in_image, 0.0f);  // a floored last row and column (if stored) get nothing
       for (int oy = 0; oy < ho; ++oy) {
         for (int ox = 0; ox < wo; ++ox) {
           const std::size_t o = ((e * ho + oy) * wo + ox) * c;

@@ -19,6 +19,7 @@
 #include "trainer/narrow_gemm.h"
 #include "trainer/schedule.h"
 #include "trainer/vector_passes.h"
+#include "trainer/winograd.h"
 
 extern "C" {
 // OpenBLAS' own; not in every cblas.h.
@@ -180,6 +181,8 @@ struct LayerState {
   bool relu_done_backward = false;   // activation: the layer after it applied ReLU' to its input gradient
   bool flatten_aliased = false;      // flatten: its output is its input, and so are their gradients
   int h = 0, w = 0;                  // the output's rows and columns as stored (see plan_fusions)
+  bool winograd = false;             // conv2d: Winograd F(4,3), not im2col and a GEMM
+  int crop_h = 0, crop_w = 0;        // conv2d on Winograd: the outputs computed, as h and w above
   Floats col;                        // conv2d: the im2col matrix
   std::vector<std::uint8_t> argmax;  // max_pooling2d: which of the 4 inputs won
   Floats mask;                       // dropout: 0 or 1/(1-rate) per element
@@ -200,7 +203,8 @@ class CpuBackend final : public Backend {
     input_.assign(max_batch_ * model_.input.size(), 0.0f);
     state_.resize(model_.layers.size());
     if (narrow_) plan_fusions();
-    std::size_t largest = model_.input.size(), largest_col = 0;
+    std::size_t largest = model_.input.size(), largest_col = 0, largest_workspace = 0;
+    const int per_thread = static_cast<int>((max_batch_ + threads_ - 1) / threads_);
     for (std::size_t i = 0; i < model_.layers.size(); ++i) {
       const Layer& l = model_.layers[i];
       if (state_[i].h == 0) state_[i].h = l.out.h, state_[i].w = l.out.w;
@@ -211,7 +215,10 @@ class CpuBackend final : public Backend {
         state_[i].y = state_[i - 1].y;  // an alias: the layers before come first
       }
       largest = std::max(largest, l.out.size());
-      if (l.spec.kind == LayerKind::conv2d) {
+      if (l.spec.kind == LayerKind::conv2d && state_[i].winograd) {
+        const WinogradConv c = winograd_conv(l, state_[i], per_thread);
+        largest_workspace = std::max(largest_workspace, winograd_workspace_floats(c));
+      } else if (l.spec.kind == LayerKind::conv2d) {
         const std::size_t col = max_batch_ * l.out.h * l.out.w * l.kernel_shape[0] * l.kernel_shape[1] * l.in.c;
         state_[i].col.assign(col, 0.0f);
         largest_col = std::max(largest_col, col);
@@ -226,7 +233,20 @@ class CpuBackend final : public Backend {
     }
     transposed_.assign(largest_kernel, 0.0f);
     dcol_.assign(largest_col, 0.0f);
-    partial_sums_.assign(static_cast<std::size_t>(threads_) * largest, 0.0f);
+    partial_sums_.assign(static_cast<std::size_t>(threads_) * std::max(largest, largest_kernel), 0.0f);
+    workspaces_.assign(threads_, Floats(largest_workspace));
+  }
+
+  // A Winograd layer's shape for `n` images.
+  static WinogradConv winograd_conv(const Layer& l, const LayerState& st, int n) {
+    WinogradConv c;
+    c.n = n;
+    c.h = l.in.h, c.w = l.in.w, c.ci = l.in.c, c.co = l.out.c;
+    c.kh = static_cast<int>(l.kernel_shape[0]), c.kw = static_cast<int>(l.kernel_shape[1]);
+    c.pad = l.spec.same ? c.kh / 2 : 0;
+    c.rows = st.crop_h, c.cols = st.crop_w;
+    c.tile = WinogradTile::f4x3;
+    return c;
   }
 
   // The AVX-512 path folds element-wise passes into their neighbours,
@@ -264,6 +284,24 @@ class CpuBackend final : public Backend {
         const int h = l.out.h & ~1, w = l.out.w & ~1;
         state_[i].h = state_[i + 1].h = h;
         state_[i].w = state_[i + 1].w = w;
+      }
+      // Winograd F(4,3) where the channels fill AVX-512 vectors (all but
+      // conv2d_1, whose 3 input channels would make its GEMMs too shallow):
+      // 36 multiplies per 16 outputs where the direct product takes 144,
+      // for transforms that cost far less. Its error is within float32
+      // training's (trainer_winograd_test). It keeps the stored layout
+      // whole and computes only the crop.
+      if (l.spec.kind == LayerKind::conv2d && l.in.c % 16 == 0 && l.out.c % 16 == 0) {
+        LayerState& st = state_[i];
+        st.crop_h = st.h, st.crop_w = st.w;
+        WinogradConv c = winograd_conv(l, st, 1);
+        if (winograd_check(c)) {
+          st.winograd = true;
+          if (st.relu_in_store) state_[i + 1].h = 0, state_[i + 1].w = 0;
+          st.h = st.w = 0;  // filled in whole by the constructor
+        } else {
+          st.crop_h = st.crop_w = 0;
+        }
       }
       if (l.spec.kind == LayerKind::flatten && i > 0) state_[i].flatten_aliased = true;
     }
@@ -396,7 +434,10 @@ class CpuBackend final : public Backend {
           if (l.spec.activation == Activation::relu) {
             const std::size_t total = n * out_size;
 #pragma omp parallel for simd schedule(static)
-            for (std::size_t j = 0; j < total; ++j) out[j] = in[j] > 0.0f ? in[j] : 0.0f;
+            // Negatives to 0; NaN passes, as in PyTorch and TensorFlow, so
+            // that weights gone to infinity reach the loss, where training
+            // stops (Winograd's transforms make inf - inf = NaN of them).
+            for (std::size_t j = 0; j < total; ++j) out[j] = in[j] < 0.0f ? 0.0f : in[j];
           } else {
             softmax(in, out, n, out_size);
           }
@@ -441,6 +482,7 @@ class CpuBackend final : public Backend {
   }
 
   void conv_forward(const Layer& l, LayerState& st, const float* in, std::size_t n) {
+    if (st.winograd) return winograd_forward_pass(l, st, in, n);
     const int k = static_cast<int>(l.kernel_shape[0]);
     const int pad = l.spec.same ? k / 2 : 0;
     const int ci = l.in.c, co = l.out.c, hi = l.in.h, wi = l.in.w, ho = st.h, wo = st.w;
@@ -595,6 +637,7 @@ class CpuBackend final : public Backend {
     const int kk = k * k * ci;
     const int rows = static_cast<int>(n) * ho * wo;
     const float* w = params_.data() + l.kernel_offset;
+    if (st.winograd) return winograd_backward_pass(l, st, in, dy, dx, n, relu_before);
     if (narrow_ && co % 16 == 0) {
       narrow({kk, co, rows, st.col.data(), 1, kk, dy, co, grads_.data() + l.kernel_offset, co});
     } else {
@@ -646,6 +689,72 @@ class CpuBackend final : public Backend {
     }
   }
 
+  // Threads take whole images, each with its own workspace. The shapes and
+  // buffer sizes were checked when the backend was made, so the calls
+  // cannot fail here.
+  void winograd_forward_pass(const Layer& l, LayerState& st, const float* in, std::size_t n) {
+    const std::size_t in_image = l.in.size(), out_image = static_cast<std::size_t>(st.h) * st.w * l.out.c;
+    const float* w = params_.data() + l.kernel_offset;
+    const float* bias = params_.data() + l.bias_offset;
+#pragma omp parallel
+    {
+      const auto [e0, e1] = share(static_cast<int>(n));
+      if (e1 > e0) {
+        const std::size_t images = static_cast<std::size_t>(e1 - e0);
+        const WinogradConv c = winograd_conv(l, st, e1 - e0);
+        const Status done =
+            winograd_forward(c, {in + e0 * in_image, images * in_image}, {w, l.kernel_size},
+                             {st.y + e0 * out_image, images * out_image}, workspaces_[omp_get_thread_num()]);
+        (void)done;
+        bias_relu_rows_avx512(st.y + e0 * out_image, bias, images * st.h * st.w, l.out.c, st.relu_in_store);
+      }
+    }
+  }
+
+  // The kernel gradient as per-thread partial sums over their images,
+  // added in thread order (the same bits for the same threads); the input
+  // gradient per image, with the ReLU before it as conv_backward does.
+  void winograd_backward_pass(const Layer& l, const LayerState& st, const float* in, const float* dy, float* dx,
+                              std::size_t n, bool relu_before) {
+    const std::size_t in_image = l.in.size(), out_image = static_cast<std::size_t>(st.h) * st.w * l.out.c;
+    const float* w = params_.data() + l.kernel_offset;
+    float* dw = grads_.data() + l.kernel_offset;
+    const std::size_t kernel = l.kernel_size;
+#pragma omp parallel
+    {
+      const auto [e0, e1] = share(static_cast<int>(n));
+      const int me = omp_get_thread_num(), parts = omp_get_num_threads();
+      float* mine = partial_sums_.data() + static_cast<std::size_t>(me) * kernel;
+      const std::size_t images = static_cast<std::size_t>(std::max(e1 - e0, 0));
+      const WinogradConv c = winograd_conv(l, st, e1 - e0);
+      if (e1 > e0) {
+        const Status done = winograd_backward_filter(c, {in + e0 * in_image, images * in_image},
+                                                     {dy + e0 * out_image, images * out_image}, {mine, kernel},
+                                                     workspaces_[me]);
+        (void)done;
+      } else {
+        std::fill(mine, mine + kernel, 0.0f);
+      }
+#pragma omp barrier
+#pragma omp single
+      {
+        std::copy(partial_sums_.data(), partial_sums_.data() + kernel, dw);
+        for (int t = 1; t < parts; ++t) {
+          const float* theirs = partial_sums_.data() + static_cast<std::size_t>(t) * kernel;
+          for (std::size_t j = 0; j < kernel; ++j) dw[j] += theirs[j];
+        }
+      }  // the barrier at its end: the partial sums are free again
+      column_sums_parallel(dy, n * st.h * st.w, static_cast<std::size_t>(l.out.c), partial_sums_.data(),
+                           grads_.data() + l.bias_offset);
+      if (dx && e1 > e0) {
+        const Status done = winograd_backward_data(c, {w, kernel}, {dy + e0 * out_image, images * out_image},
+                                                   {dx + e0 * in_image, images * in_image}, workspaces_[me]);
+        (void)done;
+        if (relu_before) relu_backward_in_place_avx512(dx + e0 * in_image, in + e0 * in_image, images * in_image);
+      }
+    }
+  }
+
   // The kernel (kk x co) as co x kk, for the input gradient's product;
   // made once per step and layer.
   const float* transpose_kernel(const float* w, int kk, int co) {
@@ -689,7 +798,8 @@ class CpuBackend final : public Backend {
   std::vector<LayerState> state_;
   Floats delta_[2];
   Floats dcol_;
-  Floats partial_sums_;  // a row of column sums per thread
+  Floats partial_sums_;  // a row of column sums, or a kernel gradient, per thread
+  std::vector<Floats> workspaces_;  // Winograd's, per thread
 };
 
 }  // namespace

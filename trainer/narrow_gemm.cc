@@ -12,8 +12,8 @@ namespace {
 struct StoreToC {
   __attribute__((target("avx512f"))) void operator()(const NarrowGemm& g, int row, int col, __m512 v) const {
     if (g.bias) v = _mm512_add_ps(v, _mm512_loadu_ps(g.bias + col));
-    // v where v > 0, else +0 (for -0 and NaN too), as the separate pass gives.
-    if (g.relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+    // 0 where v < 0, else v (NaN and -0 pass), as the separate pass gives.
+    if (g.relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps());
     _mm512_storeu_ps(g.c + row * g.c_row + col, v);
   }
 };

@@ -14,7 +14,7 @@
 //   B(t, c) = b[t * b_row + c]            (rows of B contiguous)
 //   C(r, c) = c[r * c_row + c]            (overwritten)
 // `cols` must be a multiple of 16. With `bias`, C(r, c) gets bias[c] added
-// and with `relu` then max(0, .), in the store: only for a product that is
+// and with `relu` then negatives become 0 (NaN passes), in the store: only for a product that is
 // not sliced over its depth (a_step 1), which each C element stores once.
 #pragma once
 

@@ -44,4 +44,16 @@ __attribute__((target("avx512f"))) void relu_backward_in_place_avx512(float* gra
   for (; i < n; ++i) grad[i] = y[i] > 0.0f ? grad[i] : 0.0f;
 }
 
+__attribute__((target("avx512f"))) void bias_relu_rows_avx512(float* y, const float* bias, std::size_t rows, int co,
+                                                             bool relu) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = y + r * static_cast<std::size_t>(co);
+    for (int j = 0; j < co; j += 16) {
+      __m512 v = _mm512_add_ps(_mm512_loadu_ps(row + j), _mm512_loadu_ps(bias + j));
+      if (relu) v = _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ), _mm512_setzero_ps());
+      _mm512_storeu_ps(row + j, v);
+    }
+  }
+}
+
 }  // namespace batchai::trainer

@@ -22,4 +22,9 @@ void rmsprop_avx512(float* p, float* a, const float* g, std::size_t n, const Rms
 // y being the ReLU's output.
 void relu_backward_in_place_avx512(float* grad, const float* y, std::size_t n);
 
+// Rows of `co` outputs get bias[j] added, then with `relu` `v < 0 ? 0 : v`
+// (NaN and -0 pass): what narrow_gemm's store does, for outputs another
+// algorithm wrote. co % 16 == 0.
+void bias_relu_rows_avx512(float* y, const float* bias, std::size_t rows, int co, bool relu);
+
 }  // namespace batchai::trainer

@@ -6,6 +6,7 @@
 // evaluations: it is a function of the example's key.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -140,12 +141,29 @@ TEST(TrainerBackends, TheAvx512PathComputesWhatBlasDoesOnTheTutorialNetwork) {
     backend->get_gradients(grads.back());
   }
   EXPECT_NEAR(losses[0], losses[1], 1e-4);
-  double worst = 0, scale = 0;
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    worst = std::max(worst, static_cast<double>(std::abs(grads[0][i] - grads[1][i])));
-    scale = std::max(scale, static_cast<double>(std::abs(grads[0][i])));
+  // Each layer's gradient against BLAS's: |g - g_blas| / |g_blas| (2-norms).
+  // Winograd rounds differently from a direct product (about 1e-6
+  // relative), so a ReLU or a pool whose candidates lie that close can
+  // decide the other way, and the layers before it then get a slightly
+  // different gradient. Measured over initial-parameter seeds 1-8: six
+  // gave 0.9-2.2e-6 in every layer; seeds 5 (this one) and 6 flipped a
+  // decision after conv2d_2, moving conv2d_1's and conv2d_2's gradients by
+  // 1.5-2.6e-3, and every other layer stayed at 1e-6. So one bound per
+  // layer that a flip fits under, and a tight one on the median layer,
+  // which an error of the path itself would break.
+  std::vector<double> gaps;
+  for (const Layer& l : f.model.layers) {
+    if (!l.has_weights()) continue;
+    double diff = 0, norm = 0;
+    for (std::size_t i = l.kernel_offset; i < l.bias_offset + l.bias_size; ++i) {
+      diff += std::pow(static_cast<double>(grads[1][i]) - grads[0][i], 2);
+      norm += std::pow(static_cast<double>(grads[0][i]), 2);
+    }
+    gaps.push_back(std::sqrt(diff / norm));
+    EXPECT_LT(gaps.back(), 1e-2) << l.name;
   }
-  EXPECT_LT(worst, 1e-4 * scale) << "largest gradient " << scale;
+  std::sort(gaps.begin(), gaps.end());
+  EXPECT_LT(gaps[gaps.size() / 2], 1e-5) << "median layer";
 }
 
 TEST(TrainerOptimizer, RmspropIsKeras22sWithTheAveragingScaleFoldedIn) {

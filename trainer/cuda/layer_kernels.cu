@@ -64,7 +64,7 @@ __global__ void add_bias_kernel(float* out, const float* bias, std::size_t rows,
 
 __global__ void relu_forward_kernel(const float* in, float* out, std::size_t n) {
   const std::size_t i = thread_index();
-  if (i < n) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  if (i < n) out[i] = in[i] < 0.0f ? 0.0f : in[i];  // NaN passes, as on the CPU
 }
 
 __global__ void relu_backward_kernel(const float* y, const float* dy, float* dx, std::size_t n) {
